@@ -1,0 +1,72 @@
+"""ddbexport: export many DynamoDB tables to S3 with native point-in-time exports.
+
+The library API::
+
+    import ddbexport
+
+    config = ddbexport.load_config("ddbexport.toml")
+    plan = ddbexport.plan(config)            # the exact requests; nothing starts
+    report = ddbexport.run(config)           # start, track and report every export
+    print(report.summary)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ._facade import load_config, plan, run
+from .api import ExportApi
+from .aws import AwsApi, AwsSettings
+from .config import Config, RunSettings, TableSelector
+from .errors import (
+    AccessDenied,
+    AwsError,
+    ConfigError,
+    DdbExportError,
+    ExportConflict,
+    ExportNotFound,
+    InvalidExportTime,
+    LimitExceeded,
+    ParameterNotFound,
+    PitrUnavailable,
+    RetryableAwsError,
+    TableNotFound,
+)
+from .models import ExportDescription, ExportPlan, ExportRequest, PlanProblem, TableInfo
+from .report import ErrorInfo, RunReport, TableResult
+from .runner import RunEvent, Runner
+
+__all__ = [
+    "AccessDenied",
+    "AwsApi",
+    "AwsError",
+    "AwsSettings",
+    "Config",
+    "ConfigError",
+    "DdbExportError",
+    "ErrorInfo",
+    "ExportApi",
+    "ExportConflict",
+    "ExportDescription",
+    "ExportNotFound",
+    "ExportPlan",
+    "ExportRequest",
+    "InvalidExportTime",
+    "LimitExceeded",
+    "ParameterNotFound",
+    "PitrUnavailable",
+    "PlanProblem",
+    "RetryableAwsError",
+    "RunEvent",
+    "RunReport",
+    "RunSettings",
+    "Runner",
+    "TableInfo",
+    "TableNotFound",
+    "TableResult",
+    "TableSelector",
+    "__version__",
+    "load_config",
+    "plan",
+    "run",
+]

@@ -1,0 +1,5 @@
+"""``python -m ddbexport``."""
+
+from .cli import main
+
+main()

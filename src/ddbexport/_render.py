@@ -1,0 +1,168 @@
+"""Terminal rendering for the CLI: plans, live progress, summaries. The library never uses it."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from .models import ExportPlan
+from .report import RunReport
+from .runner import RunEvent
+from .timeparse import format_duration, format_instant
+
+_STATUS_STYLE = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "TIMED_OUT": "yellow",
+    "INTERRUPTED": "yellow",
+    "IN_PROGRESS": "cyan",
+    "PENDING": "dim",
+}
+
+
+def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
+    """Print the plan as a table on stdout."""
+    console = console or Console(soft_wrap=True)
+    console.print(
+        f"run id [bold]{plan.run_id}[/]  export time [bold]{format_instant(plan.export_time)}[/]  "
+        f"{len(plan.requests)} export(s)"
+    )
+    table = Table(show_lines=False)
+    for column in ("table", "table ARN", "bucket", "prefix", "format", "SSE", "client token"):
+        table.add_column(column, overflow="fold")
+    for request in plan.requests:
+        sse = request.sse + (f" ({request.kms_key})" if request.kms_key else "")
+        bucket = request.bucket + (
+            f" (owner {request.bucket_owner})" if request.bucket_owner else ""
+        )
+        table.add_row(
+            request.table,
+            request.table_arn,
+            bucket,
+            request.prefix or "(none)",
+            request.format,
+            sse,
+            request.client_token,
+        )
+    console.print(table)
+    for problem in plan.problems:
+        console.print(f"[red]cannot export {problem.table}: {problem.code}: {problem.message}[/]")
+
+
+def render_summary(report: RunReport, report_path: Path | None) -> None:
+    """Print the per-table outcome and the counts on stdout."""
+    console = Console(soft_wrap=True)
+    table = Table(title=f"run {report.run_id} - export time {format_instant(report.export_time)}")
+    for column in ("table", "status", "items", "duration", "export / error"):
+        table.add_column(column, overflow="fold")
+    for result in report.tables:
+        duration = ""
+        if result.start_time and result.end_time:
+            duration = format_duration((result.end_time - result.start_time).total_seconds())
+        detail = result.export_arn or ""
+        if result.error:
+            detail = f"{result.error.code}: {result.error.message}"
+        style = _STATUS_STYLE.get(result.status, "")
+        table.add_row(
+            result.table,
+            f"[{style}]{result.status}[/]" if style else result.status,
+            "" if result.item_count is None else str(result.item_count),
+            duration,
+            detail,
+        )
+    console.print(table)
+    counts = ", ".join(f"{count} {status}" for status, count in report.summary.items() if count)
+    console.print(
+        f"summary: {counts}" + (f"; report written to {report_path}" if report_path else "")
+    )
+
+
+class EventPrinter:
+    """Plain log lines on stderr, for pipes, files and cron."""
+
+    def begin(self, plan: ExportPlan) -> None:
+        """Announce the run."""
+        _line(
+            f"run_id={plan.run_id} export_time={format_instant(plan.export_time)} "
+            f"tables={len(plan.requests) + len(plan.problems)}"
+        )
+
+    def on_event(self, event: RunEvent) -> None:
+        """One line per event, except the repetitive 'polled'."""
+        if event.kind == "polled":
+            return
+        parts = [f"run_id={event.run_id}", f"table={event.table}", f"event={event.kind}"]
+        if event.export_arn:
+            parts.append(f"export_arn={event.export_arn}")
+        if event.item_count is not None:
+            parts.append(f"items={event.item_count}")
+        if event.message:
+            parts.append(f"message={event.message!r}")
+        _line(" ".join(parts))
+
+    def end(self) -> None:
+        """Nothing to tear down."""
+
+
+def _line(text: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sys.stderr.write(f"{stamp} {text}\n")
+    sys.stderr.flush()
+
+
+class LiveProgress:
+    """A live table on the terminal: table, status, elapsed, items."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, RunEvent] = {}
+        self._run_id = ""
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def begin(self, plan: ExportPlan) -> None:
+        """Show every planned table as PENDING."""
+        self._run_id = plan.run_id
+        for request in plan.requests:
+            self._rows[request.table] = RunEvent("planned", plan.run_id, request.table, "PENDING")
+        self._live = Live(
+            get_renderable=self._render, console=Console(stderr=True), refresh_per_second=2
+        )
+        self._live.start()
+
+    def on_event(self, event: RunEvent) -> None:
+        """Update the table's row."""
+        with self._lock:
+            self._rows[event.table] = event
+
+    def end(self) -> None:
+        """Stop the live display, leaving its last frame on screen."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _render(self) -> Table:
+        with self._lock:
+            rows = sorted(self._rows.values(), key=lambda event: event.table)
+        done = sum(1 for event in rows if event.status not in ("PENDING", "IN_PROGRESS"))
+        elapsed = format_duration(time.monotonic() - self._started)
+        table = Table(title=f"run {self._run_id}  {done}/{len(rows)} done  {elapsed}")
+        for column in ("table", "status", "elapsed", "items", "note"):
+            table.add_column(column, overflow="fold")
+        for event in rows:
+            style = _STATUS_STYLE.get(event.status, "")
+            table.add_row(
+                event.table,
+                f"[{style}]{event.status}[/]" if style else event.status,
+                format_duration(event.elapsed_s) if event.elapsed_s is not None else "",
+                "" if event.item_count is None else str(event.item_count),
+                event.message,
+            )
+        return table

@@ -1,0 +1,294 @@
+"""The only module that talks to boto3: a typed adapter plus botocore-error translation."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from . import __version__
+from .errors import (
+    AccessDenied,
+    AwsError,
+    ConfigError,
+    ExportConflict,
+    ExportNotFound,
+    InvalidExportTime,
+    LimitExceeded,
+    ParameterNotFound,
+    PitrUnavailable,
+    RetryableAwsError,
+    TableNotFound,
+)
+from .models import ExportDescription, ExportRequest, PitrWindow, TableInfo
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_ssm.client import SSMClient
+
+_ERRORS_BY_CODE: dict[str, type[AwsError]] = {
+    "ResourceNotFoundException": TableNotFound,
+    "TableNotFoundException": TableNotFound,
+    "PointInTimeRecoveryUnavailableException": PitrUnavailable,
+    "InvalidExportTimeException": InvalidExportTime,
+    "ExportConflictException": ExportConflict,
+    "ExportNotFoundException": ExportNotFound,
+    "ParameterNotFound": ParameterNotFound,
+    "AccessDeniedException": AccessDenied,
+    "AccessDenied": AccessDenied,
+    "UnrecognizedClientException": AccessDenied,
+    "ExpiredTokenException": AccessDenied,
+    "LimitExceededException": LimitExceeded,
+    "ThrottlingException": RetryableAwsError,
+    "Throttling": RetryableAwsError,
+    "RequestLimitExceeded": RetryableAwsError,
+    "ProvisionedThroughputExceededException": RetryableAwsError,
+    "InternalServerError": RetryableAwsError,
+    "InternalFailure": RetryableAwsError,
+    "ServiceUnavailable": RetryableAwsError,
+}
+
+
+@contextlib.contextmanager
+def map_aws_errors(operation: str) -> Iterator[None]:
+    """Translate botocore exceptions raised inside the block into :mod:`ddbexport.errors`."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", "")) or code
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        cls = _ERRORS_BY_CODE.get(code)
+        if cls is None:
+            cls = RetryableAwsError if status >= 500 or status == 429 else AwsError
+        raise cls(f"{operation}: {message}", code=code, operation=operation) from exc
+    except botocore.exceptions.NoRegionError:
+        raise ConfigError(
+            "no AWS region: set 'region' in the config, pass --region, or set AWS_REGION"
+        ) from None
+    except botocore.exceptions.NoCredentialsError:
+        raise AccessDenied(
+            "no AWS credentials found (environment, profile or instance role)",
+            code="NoCredentials",
+            operation=operation,
+        ) from None
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ConfigError(f"AWS profile not found: {exc}") from None
+    except (
+        botocore.exceptions.EndpointConnectionError,
+        botocore.exceptions.ConnectionClosedError,
+        botocore.exceptions.ReadTimeoutError,
+        botocore.exceptions.ConnectTimeoutError,
+    ) as exc:
+        raise RetryableAwsError(
+            f"{operation}: {exc}", code="ConnectionError", operation=operation
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSettings:
+    """How to reach AWS.
+
+    Attributes:
+        region: region name; ``None`` uses the profile's or the environment's.
+        profile: named profile from the shared config files.
+        endpoint_url: one URL for every service (moto server and other emulators).
+        max_attempts: botocore's attempts per call, in its ``standard`` retry mode.
+    """
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = 5
+
+
+class AwsApi:
+    """:class:`~ddbexport.api.ExportApi` over boto3 clients.
+
+    Args:
+        settings: region, profile and endpoint; ignored for clients passed in.
+        session: a boto3 session to build clients from.
+        dynamodb: a ready DynamoDB client (tests pass stubbed ones).
+        ssm: a ready SSM client.
+    """
+
+    def __init__(
+        self,
+        settings: AwsSettings | None = None,
+        *,
+        session: boto3.session.Session | None = None,
+        dynamodb: DynamoDBClient | None = None,
+        ssm: SSMClient | None = None,
+    ) -> None:
+        self._settings = settings or AwsSettings()
+        self._session = session
+        self._dynamodb = dynamodb
+        self._ssm = ssm
+
+    def _boto_session(self) -> boto3.session.Session:
+        if self._session is None:
+            with map_aws_errors("CreateSession"):
+                self._session = boto3.session.Session(
+                    profile_name=self._settings.profile, region_name=self._settings.region
+                )
+        return self._session
+
+    def _client_config(self) -> botocore.config.Config:
+        return botocore.config.Config(
+            retries={"mode": "standard", "max_attempts": self._settings.max_attempts},
+            user_agent_extra=f"ddbexport/{__version__}",
+        )
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The DynamoDB client, built on first use."""
+        if self._dynamodb is None:
+            with map_aws_errors("CreateClient"):
+                self._dynamodb = self._boto_session().client(
+                    "dynamodb",
+                    endpoint_url=self._settings.endpoint_url,
+                    config=self._client_config(),
+                )
+        return self._dynamodb
+
+    @property
+    def ssm(self) -> SSMClient:
+        """The SSM client, built on first use."""
+        if self._ssm is None:
+            with map_aws_errors("CreateClient"):
+                self._ssm = self._boto_session().client(
+                    "ssm", endpoint_url=self._settings.endpoint_url, config=self._client_config()
+                )
+        return self._ssm
+
+    # ------------------------------------------------------------------ tables
+
+    def list_table_names(self) -> list[str]:
+        """Every table name in the region (all pages of ListTables)."""
+        names: list[str] = []
+        with map_aws_errors("ListTables"):
+            for page in self.dynamodb.get_paginator("list_tables").paginate():
+                names.extend(page.get("TableNames", []))
+        return names
+
+    def describe_table(self, name: str) -> TableInfo:
+        """DescribeTable; raises ``TableNotFound``."""
+        with map_aws_errors("DescribeTable"):
+            table = self.dynamodb.describe_table(TableName=name)["Table"]
+        return TableInfo(
+            name=table.get("TableName", name),
+            arn=table.get("TableArn", ""),
+            size_bytes=int(table.get("TableSizeBytes", 0)),
+            item_count=int(table.get("ItemCount", 0)),
+            status=table.get("TableStatus", "ACTIVE"),
+        )
+
+    def list_tags(self, table_arn: str) -> dict[str, str]:
+        """All tags of a table (all pages of ListTagsOfResource)."""
+        tags: dict[str, str] = {}
+        with map_aws_errors("ListTagsOfResource"):
+            for page in self.dynamodb.get_paginator("list_tags_of_resource").paginate(
+                ResourceArn=table_arn
+            ):
+                tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
+        return tags
+
+    # ------------------------------------------------------------------ exports
+
+    def export_table(self, request: ExportRequest) -> ExportDescription:
+        """ExportTableToPointInTime with exactly the request's parameters."""
+        with map_aws_errors("ExportTableToPointInTime"):
+            response = self.dynamodb.export_table_to_point_in_time(**request.api_kwargs())
+        return export_description(dict(response["ExportDescription"]))
+
+    def describe_export(self, export_arn: str) -> ExportDescription:
+        """DescribeExport."""
+        with map_aws_errors("DescribeExport"):
+            response = self.dynamodb.describe_export(ExportArn=export_arn)
+        return export_description(dict(response["ExportDescription"]))
+
+    def latest_completed_export(self, table_arn: str) -> ExportDescription | None:
+        """The newest COMPLETED full export that ListExports still lists for the table.
+
+        ListExports has no botocore paginator and returns ARNs in reverse order, so the first
+        completed full export seen is the newest one; at most a few pages are read.
+        """
+        token: str | None = None
+        for _ in range(4):
+            kwargs: dict[str, Any] = {"TableArn": table_arn, "MaxResults": 25}
+            if token:
+                kwargs["NextToken"] = token
+            with map_aws_errors("ListExports"):
+                page = self.dynamodb.list_exports(**kwargs)
+            for summary in page.get("ExportSummaries", []):
+                if (
+                    summary.get("ExportStatus") == "COMPLETED"
+                    and summary.get("ExportType", "FULL_EXPORT") == "FULL_EXPORT"
+                ):
+                    return self.describe_export(summary["ExportArn"])
+            token = page.get("NextToken")
+            if not token:
+                break
+        return None
+
+    # ------------------------------------------------------------------ PITR
+
+    def describe_pitr(self, table: str) -> PitrWindow:
+        """DescribeContinuousBackups, reduced to the PITR state and window."""
+        with map_aws_errors("DescribeContinuousBackups"):
+            response = self.dynamodb.describe_continuous_backups(TableName=table)
+        description = response["ContinuousBackupsDescription"].get(
+            "PointInTimeRecoveryDescription", {}
+        )
+        return PitrWindow(
+            enabled=description.get("PointInTimeRecoveryStatus") == "ENABLED",
+            earliest=description.get("EarliestRestorableDateTime"),
+            latest=description.get("LatestRestorableDateTime"),
+        )
+
+    def enable_pitr(self, table: str) -> None:
+        """UpdateContinuousBackups with point-in-time recovery enabled."""
+        with map_aws_errors("UpdateContinuousBackups"):
+            self.dynamodb.update_continuous_backups(
+                TableName=table,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+
+    # ------------------------------------------------------------------ SSM
+
+    def get_parameter(self, name: str) -> str:
+        """The (decrypted) value of an SSM parameter; raises ``ParameterNotFound``."""
+        with map_aws_errors("GetParameter"):
+            response = self.ssm.get_parameter(Name=name, WithDecryption=True)
+        return str(response["Parameter"].get("Value", ""))
+
+
+def export_description(raw: dict[str, Any]) -> ExportDescription:
+    """Build an :class:`ExportDescription` from the API's ``ExportDescription`` mapping."""
+    return ExportDescription(
+        export_arn=raw.get("ExportArn", ""),
+        status=raw.get("ExportStatus", "IN_PROGRESS"),
+        table_arn=raw.get("TableArn", ""),
+        start_time=_as_datetime(raw.get("StartTime")),
+        end_time=_as_datetime(raw.get("EndTime")),
+        export_time=_as_datetime(raw.get("ExportTime")),
+        item_count=raw.get("ItemCount"),
+        billed_size_bytes=raw.get("BilledSizeBytes"),
+        failure_code=raw.get("FailureCode"),
+        failure_message=raw.get("FailureMessage"),
+        client_token=raw.get("ClientToken"),
+        s3_bucket=raw.get("S3Bucket"),
+        s3_prefix=raw.get("S3Prefix"),
+        export_type=raw.get("ExportType") or "FULL_EXPORT",
+    )
+
+
+def _as_datetime(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None

@@ -1,0 +1,93 @@
+"""A run's journal: which export each table of a run started, kept on disk so a re-run resumes.
+
+Client tokens already make a re-run of the same run id attach to the running exports, but AWS
+honours a token only for 8 hours after the export completes. The journal (one JSON line appended
+per started export) lets a re-run find its exports at any later time without starting new ones,
+and survives the runner being killed at any instant: a line is either whole or ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .timeparse import format_instant, parse_instant
+
+
+def default_state_dir() -> Path:
+    """Where journals live by default.
+
+    ``$DDBEXPORT_STATE_DIR``, else ``$XDG_STATE_HOME/ddbexport``, else ``~/.local/state/ddbexport``.
+    """
+    explicit = os.environ.get("DDBEXPORT_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ddbexport"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One started export."""
+
+    table: str
+    table_arn: str
+    export_arn: str
+    client_token: str
+    export_time: datetime
+
+
+class RunJournal:
+    """The append-only journal of one run id, at ``<state_dir>/runs/<run_id>.jsonl``."""
+
+    def __init__(self, state_dir: Path, run_id: str) -> None:
+        self.path = state_dir / "runs" / f"{run_id}.jsonl"
+
+    def entries(self) -> dict[str, JournalEntry]:
+        """The latest entry per table; torn or foreign lines are skipped."""
+        found: dict[str, JournalEntry] = {}
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return found
+        for line in lines:
+            try:
+                data = json.loads(line)
+                entry = JournalEntry(
+                    table=data["table"],
+                    table_arn=data["table_arn"],
+                    export_arn=data["export_arn"],
+                    client_token=data["client_token"],
+                    export_time=parse_instant(data["export_time"]),
+                )
+            except (ValueError, KeyError, TypeError):
+                continue
+            found[entry.table] = entry
+        return found
+
+    def record(self, entry: JournalEntry) -> None:
+        """Append one entry and flush it to the operating system."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(
+            {
+                "table": entry.table,
+                "table_arn": entry.table_arn,
+                "export_arn": entry.export_arn,
+                "client_token": entry.client_token,
+                "export_time": format_instant(entry.export_time),
+            }
+        )
+        with self.path.open("ab") as handle:
+            # A run killed mid-write leaves a torn last line; start ours on a fresh line.
+            torn = handle.tell() > 0 and not _ends_with_newline(self.path)
+            handle.write((("\n" if torn else "") + line + "\n").encode())
+            handle.flush()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"

@@ -1,0 +1,137 @@
+"""Plain data passed between the planner, the AWS adapter and the runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .timeparse import format_instant
+
+
+@dataclass(frozen=True, slots=True)
+class TableInfo:
+    """What DescribeTable told us about a table."""
+
+    name: str
+    arn: str
+    size_bytes: int = 0
+    item_count: int = 0
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class PitrWindow:
+    """The table's continuous-backup state (DescribeContinuousBackups)."""
+
+    enabled: bool
+    earliest: datetime | None = None
+    latest: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """One ExportTableToPointInTime call, exactly as it will be sent."""
+
+    table: str
+    table_arn: str
+    bucket: str
+    prefix: str
+    format: str
+    sse: str
+    export_time: datetime
+    client_token: str
+    kms_key: str | None = None
+    bucket_owner: str | None = None
+    #: From DescribeTable; feeds the polling policy's first guess of the duration.
+    size_bytes: int = 0
+
+    def api_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments for boto3's ``export_table_to_point_in_time``."""
+        kwargs: dict[str, Any] = {
+            "TableArn": self.table_arn,
+            "ExportTime": self.export_time,
+            "ClientToken": self.client_token,
+            "S3Bucket": self.bucket,
+            "S3Prefix": self.prefix,
+            "S3SseAlgorithm": self.sse,
+            "ExportFormat": self.format,
+            "ExportType": "FULL_EXPORT",
+        }
+        if self.kms_key:
+            kwargs["S3SseKmsKeyId"] = self.kms_key
+        if self.bucket_owner:
+            kwargs["S3BucketOwner"] = self.bucket_owner
+        return kwargs
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, as ``ddbexport plan --json`` prints it."""
+        return {
+            "table": self.table,
+            "table_arn": self.table_arn,
+            "s3_bucket": self.bucket,
+            "s3_prefix": self.prefix,
+            "format": self.format,
+            "sse": self.sse,
+            "kms_key": self.kms_key,
+            "bucket_owner": self.bucket_owner,
+            "export_time": format_instant(self.export_time),
+            "client_token": self.client_token,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanProblem:
+    """A selected table that cannot be exported (missing, inaccessible …)."""
+
+    table: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """Everything a run will do, computed before anything is started."""
+
+    run_id: str
+    export_time: datetime
+    requests: tuple[ExportRequest, ...]
+    problems: tuple[PlanProblem, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view of the plan."""
+        return {
+            "run_id": self.run_id,
+            "export_time": format_instant(self.export_time),
+            "exports": [request.to_dict() for request in self.requests],
+            "problems": [
+                {"table": p.table, "code": p.code, "message": p.message} for p in self.problems
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExportDescription:
+    """The fields of DynamoDB's ExportDescription that ddbexport uses."""
+
+    export_arn: str
+    status: str
+    table_arn: str = ""
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    export_time: datetime | None = None
+    item_count: int | None = None
+    billed_size_bytes: int | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    client_token: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str | None = None
+    export_type: str = "FULL_EXPORT"
+
+    @property
+    def duration_s(self) -> float | None:
+        """How long the export ran, when both ends are known."""
+        if self.start_time is None or self.end_time is None:
+            return None
+        return (self.end_time - self.start_time).total_seconds()

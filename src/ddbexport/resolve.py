@@ -1,0 +1,125 @@
+"""The I/O half of planning: ask AWS which tables exist, then plan their exports."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TypeVar
+
+from .api import ExportApi
+from .config import Config
+from .errors import AwsError, ConfigError
+from .models import ExportPlan, PlanProblem, TableInfo
+from .plan import (
+    build_plan,
+    check_export_time,
+    derive_run_id,
+    needs_table_listing,
+    needs_tags,
+    selected_tables,
+)
+
+#: DescribeTable and ListTagsOfResource calls in parallel while resolving selectors.
+LOOKUP_THREADS = 8
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    items = list(items)
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(LOOKUP_THREADS, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def describe_or_problem(api: ExportApi, name: str) -> TableInfo | PlanProblem:
+    """DescribeTable, turning a per-table failure into a :class:`PlanProblem`."""
+    try:
+        return api.describe_table(name)
+    except AwsError as exc:
+        if exc.code in ("ResourceNotFoundException", "TableNotFoundException"):
+            return PlanProblem(name, "TableNotFound", f"table {name!r} does not exist")
+        return PlanProblem(name, exc.code, str(exc))
+
+
+def make_plan(
+    config: Config,
+    api: ExportApi,
+    *,
+    now: datetime,
+    as_of: datetime | None = None,
+    run_id: str | None = None,
+) -> ExportPlan:
+    """Resolve the config's selectors against the account and plan one export per table.
+
+    Args:
+        config: the validated configuration.
+        api: the AWS adapter.
+        now: the current time (UTC); the export time defaults to it, to the second.
+        as_of: the shared export time, when given (``--as-of`` or the seed payload's ``time``).
+        run_id: the run id; by default derived from the config and the export time.
+
+    Raises:
+        ConfigError: no tables are configured, a pattern or tag selector matches nothing, or the
+            export time is in the future.
+    """
+    if not config.tables:
+        raise ConfigError(
+            "no tables to export: add [[tables]] to the config, or pass --tablelist or "
+            "--tables-from-ssm"
+        )
+    export_time = (as_of or now).replace(microsecond=0)
+    check_export_time(export_time, now)
+    run_id = run_id or derive_run_id(config, export_time)
+    _check_run_id(run_id)
+
+    names = api.list_table_names() if needs_table_listing(config) else []
+    described: dict[str, TableInfo | PlanProblem] = {}
+    tags: dict[str, dict[str, str]] = {}
+    if needs_tags(config):
+        candidates = [
+            name
+            for name in names
+            if not any(fnmatch.fnmatchcase(name, pattern) for pattern in config.exclude)
+        ]
+        for name, info in zip(
+            candidates,
+            _parallel_map(lambda n: describe_or_problem(api, n), candidates),
+            strict=True,
+        ):
+            described[name] = info
+        with_arn = [(n, i) for n, i in described.items() if isinstance(i, TableInfo)]
+        for (name, _), table_tags in zip(
+            with_arn,
+            _parallel_map(lambda pair: _tags_or_empty(api, pair[1]), with_arn),
+            strict=True,
+        ):
+            tags[name] = table_tags
+
+    selections = selected_tables(config, names, tags)
+    missing = [s.table for s in selections if s.table not in described]
+    for name, info in zip(
+        missing, _parallel_map(lambda n: describe_or_problem(api, n), missing), strict=True
+    ):
+        described[name] = info
+    return build_plan(selections, described, export_time=export_time, run_id=run_id)
+
+
+def _tags_or_empty(api: ExportApi, info: TableInfo) -> dict[str, str]:
+    # A table whose tags we may not read cannot match a tag selector; it is not an error.
+    try:
+        return api.list_tags(info.arn)
+    except AwsError:
+        return {}
+
+
+def _check_run_id(run_id: str) -> None:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+    if not 1 <= len(run_id) <= 80 or not set(run_id) <= allowed:
+        raise ConfigError(
+            f"run id {run_id!r} is invalid: use 1-80 characters among letters, digits and - _ . :"
+        )

@@ -202,6 +202,8 @@ class Runner:
                 _, _, track = heapq.heappop(self._due)
                 self._poll(track)
                 now = self._clock()
+            if not self._pending and not self._due:
+                return
             wake = deadline
             if self._due:
                 wake = min(wake, self._due[0][0])

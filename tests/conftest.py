@@ -1,0 +1,40 @@
+"""Shared fixtures: fake AWS credentials, moto, a simulated clock and the in-memory fake API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+from ddbexport.testing import SimClock
+
+from .helpers import REGION
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test ever reaches real AWS or the user's state directory."""
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("DDBEXPORT_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def moto_aws() -> Iterator[None]:
+    """An in-process moto account."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def clock() -> SimClock:
+    """A simulated clock starting 2026-11-28T03:00:00Z."""
+    return SimClock()
+

@@ -1,0 +1,56 @@
+"""Helpers shared by the tests: moto resources, configs and fakes."""
+
+from __future__ import annotations
+
+import boto3
+
+from ddbexport.config import Config, validate_config
+from ddbexport.testing import FakeExportApi, FakeTable, SimClock
+
+REGION = "eu-west-1"
+BUCKET = "exports-bucket"
+FAST_RUN = {"poll_first": "10ms", "poll_min": "10ms", "poll_max": "50ms", "retry_max": "20ms"}
+
+
+def create_table(name: str, *, pitr: bool = True, items: int = 3, tags: dict[str, str] | None = None) -> str:
+    """Create a moto table with a few items; returns its ARN."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    arn = client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()] or [],
+    )["TableDescription"]["TableArn"]
+    for index in range(items):
+        client.put_item(TableName=name, Item={"pk": {"S": f"item-{index}"}})
+    if pitr:
+        client.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    return arn
+
+
+def create_bucket(name: str = BUCKET) -> None:
+    """Create a moto bucket in the test region."""
+    boto3.client("s3", region_name=REGION).create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+
+
+def make_config(tables: list[dict[str, object]], **run: object) -> Config:
+    """A validated config for the test bucket with fast polling."""
+    return validate_config(
+        {
+            "region": REGION,
+            "defaults": {"bucket": BUCKET},
+            "tables": tables,
+            "run": {**FAST_RUN, **run},
+        },
+        source="test",
+    )
+
+
+def fake_api(clock: SimClock, *tables: FakeTable, **kwargs: object) -> FakeExportApi:
+    """A fake export service holding ``tables`` and the bucket 'exports'."""
+    return FakeExportApi(clock, list(tables), **kwargs)  # type: ignore[arg-type]

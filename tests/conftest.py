@@ -37,4 +37,3 @@ def moto_aws() -> Iterator[None]:
 def clock() -> SimClock:
     """A simulated clock starting 2026-11-28T03:00:00Z."""
     return SimClock()
-

@@ -12,7 +12,9 @@ BUCKET = "exports-bucket"
 FAST_RUN = {"poll_first": "10ms", "poll_min": "10ms", "poll_max": "50ms", "retry_max": "20ms"}
 
 
-def create_table(name: str, *, pitr: bool = True, items: int = 3, tags: dict[str, str] | None = None) -> str:
+def create_table(
+    name: str, *, pitr: bool = True, items: int = 3, tags: dict[str, str] | None = None
+) -> str:
     """Create a moto table with a few items; returns its ARN."""
     client = boto3.client("dynamodb", region_name=REGION)
     arn = client.create_table(

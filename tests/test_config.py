@@ -85,7 +85,9 @@ def test_json_config_is_accepted(tmp_path: Path) -> None:
 
 def test_defaults_are_sensible() -> None:
     """Unset fields get the documented defaults."""
-    config = parse_config_text('[defaults]\nbucket = "bkt"\n[[tables]]\nname = "tab1"\n', source="c")
+    config = parse_config_text(
+        '[defaults]\nbucket = "bkt"\n[[tables]]\nname = "tab1"\n', source="c"
+    )
     assert config.defaults.prefix == "{table}/{date}"
     assert config.defaults.format == "DYNAMODB_JSON"
     assert config.defaults.sse == "AES256"
@@ -96,23 +98,56 @@ def test_defaults_are_sensible() -> None:
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        ("[defaults]\nbucket = 'b-1'\nformat = 'CSV'\n", "defaults.format: 'CSV' is not allowed; allowed: 'DYNAMODB_JSON' or 'ION'"),
-        ("[defaults]\nbucket = 'b-1'\nsse = 'NONE'\n", "defaults.sse: 'NONE' is not allowed; allowed: 'AES256' or 'KMS'"),
-        ("[defaults]\nbucket = 'b-1'\ncolour = 'red'\n", "defaults: unknown key 'colour'; allowed keys: bucket, prefix"),
-        ("bukcet = 'x'\n", "unknown key 'bukcet'; allowed keys: region, exclude, defaults, tables, run"),
+        (
+            "[defaults]\nbucket = 'b-1'\nformat = 'CSV'\n",
+            "defaults.format: 'CSV' is not allowed; allowed: 'DYNAMODB_JSON' or 'ION'",
+        ),
+        (
+            "[defaults]\nbucket = 'b-1'\nsse = 'NONE'\n",
+            "defaults.sse: 'NONE' is not allowed; allowed: 'AES256' or 'KMS'",
+        ),
+        (
+            "[defaults]\nbucket = 'b-1'\ncolour = 'red'\n",
+            "defaults: unknown key 'colour'; allowed keys: bucket, prefix",
+        ),
+        (
+            "bukcet = 'x'\n",
+            "unknown key 'bukcet'; allowed keys: region, exclude, defaults, tables, run",
+        ),
         ("[defaults]\nbucket = 'Bad Bucket!'\n", "not a valid S3 bucket name"),
-        ("[defaults]\nbucket = 'b-1'\nbucket_owner = '1234'\n", "must be a 12-digit AWS account id"),
+        (
+            "[defaults]\nbucket = 'b-1'\nbucket_owner = '1234'\n",
+            "must be a 12-digit AWS account id",
+        ),
         ("[defaults]\nbucket = 'b-1'\nprefix = '/abs'\n", "must not start with '/'"),
-        ("[defaults]\nbucket = 'b-1'\nprefix = 'x/{tabel}'\n", "unknown placeholder {tabel} in prefix; allowed: {table}, {date}, {time}, {run_id}"),
+        (
+            "[defaults]\nbucket = 'b-1'\nprefix = 'x/{tabel}'\n",
+            "unknown placeholder {tabel} in prefix; allowed: {table}, {date}, {time}, {run_id}",
+        ),
         (f"[defaults]\nbucket = 'b-1'\nprefix = '{'a' * 1025}'\n", "longer than the 1,024 bytes"),
         ("[defaults]\nbucket = 'b-1'\nsse = 'KMS'\n", "sse = 'KMS' needs kms_key"),
         ("[defaults]\nbucket = 'b-1'\nkms_key = 'k'\n", "kms_key is set but sse is 'AES256'"),
         ("[[tables]]\nname = 'tab1'\n", "tables[0] (name 'tab1'): no bucket"),
-        ("[defaults]\nbucket = 'b-1'\n[[tables]]\nname = 'tab1'\nmatch = 'ta*'\n", "give exactly one of name, match or tags (found: name, match)"),
-        ("[defaults]\nbucket = 'b-1'\n[[tables]]\nbucket = 'b-2'\n", "give exactly one of name, match or tags (found: none)"),
-        ("[run]\nmax_concurrency = 301\n", "run.max_concurrency: Input should be less than or equal to 300"),
-        ("[run]\nmax_concurrency = 0\n", "run.max_concurrency: Input should be greater than or equal to 1"),
-        ("[run]\npoll = 'sometimes'\n", "poll: 'sometimes' is not a polling policy; expected 'adaptive' or 'fixed:DURATION'"),
+        (
+            "[defaults]\nbucket = 'b-1'\n[[tables]]\nname = 'tab1'\nmatch = 'ta*'\n",
+            "give exactly one of name, match or tags (found: name, match)",
+        ),
+        (
+            "[defaults]\nbucket = 'b-1'\n[[tables]]\nbucket = 'b-2'\n",
+            "give exactly one of name, match or tags (found: none)",
+        ),
+        (
+            "[run]\nmax_concurrency = 301\n",
+            "run.max_concurrency: Input should be less than or equal to 300",
+        ),
+        (
+            "[run]\nmax_concurrency = 0\n",
+            "run.max_concurrency: Input should be greater than or equal to 1",
+        ),
+        (
+            "[run]\npoll = 'sometimes'\n",
+            "poll: 'sometimes' is not a polling policy; expected 'adaptive' or 'fixed:DURATION'",
+        ),
         ("[run]\ntimeout = '10 parsecs'\n", "timeout: '10 parsecs' is not a duration"),
         ("[run]\npoll_min = '5m'\npoll_max = '1m'\n", "poll_min must not be longer than poll_max"),
         ("region = 'Europe'\n", "region: String should match pattern"),
@@ -181,8 +216,14 @@ def test_seed_prefix_braces_are_literal() -> None:
         ('{"tables": []}', "no 'tablelist' key"),
         ('{"tablelist": []}', "'tablelist' must be a non-empty list"),
         ('{"tablelist": [{"tablename": "tab1"}]}', "tablelist[0]: bucketname: Field required"),
-        ('{"tablelist": [{"tablename": "tab1", "bucketname": "b-1", "bucket": "x"}]}', "unknown key 'bucket'"),
-        ('{"tablelist": [{"tablename": "tab1", "bucketname": "b-1"}], "time": "yesterday"}', "time: 'yesterday' is not an ISO-8601"),
+        (
+            '{"tablelist": [{"tablename": "tab1", "bucketname": "b-1", "bucket": "x"}]}',
+            "unknown key 'bucket'",
+        ),
+        (
+            '{"tablelist": [{"tablename": "tab1", "bucketname": "b-1"}], "time": "yesterday"}',
+            "time: 'yesterday' is not an ISO-8601",
+        ),
     ],
 )
 def test_malformed_tablelist_is_rejected(text: str, expected: str) -> None:

@@ -25,7 +25,9 @@ EXPORT_TIME = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 
 def _config(tables: list[dict[str, object]], **extra: object) -> object:
-    return validate_config({"defaults": {"bucket": "exports"}, "tables": tables, **extra}, source="t")
+    return validate_config(
+        {"defaults": {"bucket": "exports"}, "tables": tables, **extra}, source="t"
+    )
 
 
 def test_name_selector_wins_over_patterns_and_first_pattern_wins() -> None:
@@ -63,7 +65,10 @@ def test_exclude_removes_pattern_matches_but_not_named_tables() -> None:
 def test_tag_selector_needs_every_tag() -> None:
     """A tags selector picks tables that carry all of its tags with equal values."""
     config = validate_config(
-        {"defaults": {"bucket": "exports"}, "tables": [{"tags": {"backup": "daily", "env": "prod"}}]},
+        {
+            "defaults": {"bucket": "exports"},
+            "tables": [{"tags": {"backup": "daily", "env": "prod"}}],
+        },
         source="t",
     )
     tags = {
@@ -86,18 +91,28 @@ def test_pattern_matching_nothing_is_a_config_error() -> None:
 def test_prefix_template_renders_date_time_and_run_id() -> None:
     """{date} is YYYY/MM/DD of the export time; slashes at the ends are dropped."""
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    rendered = render_prefix("/x/{table}/{date}/{time}/{run_id}/", table="t", export_time=moment, run_id="r1")
+    rendered = render_prefix(
+        "/x/{table}/{date}/{time}/{run_id}/", table="t", export_time=moment, run_id="r1"
+    )
     assert rendered == "x/t/2026/01/02/030405/r1"
 
 
 def test_run_id_depends_on_config_and_time_not_on_run_settings() -> None:
     """The default run id changes with what is exported and when, not with how it is polled."""
-    base = validate_config({"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}]}, source="t")
+    base = validate_config(
+        {"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}]}, source="t"
+    )
     tuned = validate_config(
-        {"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}], "run": {"max_concurrency": 9}},
+        {
+            "defaults": {"bucket": "exports"},
+            "tables": [{"name": "aaa"}],
+            "run": {"max_concurrency": 9},
+        },
         source="t",
     )
-    other = validate_config({"defaults": {"bucket": "other"}, "tables": [{"name": "aaa"}]}, source="t")
+    other = validate_config(
+        {"defaults": {"bucket": "other"}, "tables": [{"name": "aaa"}]}, source="t"
+    )
     assert derive_run_id(base, EXPORT_TIME) == derive_run_id(tuned, EXPORT_TIME)
     assert derive_run_id(base, EXPORT_TIME) != derive_run_id(other, EXPORT_TIME)
     later = EXPORT_TIME + timedelta(seconds=1)
@@ -152,7 +167,10 @@ def test_build_plan_makes_exact_requests_with_one_export_time() -> None:
 def test_rendered_prefix_over_1024_bytes_is_rejected() -> None:
     """A template that only becomes too long once the table name is filled in is caught."""
     config = validate_config(
-        {"defaults": {"bucket": "exports", "prefix": "p" * 1000 + "/{table}"}, "tables": [{"name": "a" * 40}]},
+        {
+            "defaults": {"bucket": "exports", "prefix": "p" * 1000 + "/{table}"},
+            "tables": [{"name": "a" * 40}],
+        },
         source="t",
     )
     infos = {"a" * 40: TableInfo("a" * 40, "arn:aws:dynamodb:eu-west-1:1:table/x")}
@@ -169,7 +187,10 @@ def test_make_plan_resolves_tags_and_reports_missing_tables(clock: SimClock) -> 
         FakeTable("ccc"),
     )
     config = validate_config(
-        {"defaults": {"bucket": "exports"}, "tables": [{"tags": {"backup": "daily"}}, {"name": "ghost"}]},
+        {
+            "defaults": {"bucket": "exports"},
+            "tables": [{"tags": {"backup": "daily"}}, {"name": "ghost"}],
+        },
         source="t",
     )
     plan = make_plan(config, api, now=clock.now())
@@ -182,7 +203,8 @@ def test_make_plan_uses_no_listing_for_named_tables(clock: SimClock) -> None:
     """Only named selectors: no ListTables, no tags, one DescribeTable per table."""
     api = fake_api(clock, FakeTable("aaa"), FakeTable("bbb"))
     config = validate_config(
-        {"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}, {"name": "bbb"}]}, source="t"
+        {"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}, {"name": "bbb"}]},
+        source="t",
     )
     make_plan(config, api, now=clock.now())
     assert api.calls["list_table_names"] == 0
@@ -193,7 +215,9 @@ def test_make_plan_uses_no_listing_for_named_tables(clock: SimClock) -> None:
 def test_export_time_in_future_is_rejected(clock: SimClock) -> None:
     """--as-of after now is refused before anything is called."""
     api = fake_api(clock, FakeTable("aaa"))
-    config = validate_config({"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}]}, source="t")
+    config = validate_config(
+        {"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}]}, source="t"
+    )
     with pytest.raises(ConfigError, match="is in the future"):
         make_plan(config, api, now=clock.now(), as_of=clock.now() + timedelta(minutes=1))
     assert sum(api.calls.values()) == 0
@@ -203,7 +227,9 @@ def test_export_time_is_truncated_to_the_second(clock: SimClock) -> None:
     """The shared export time has whole seconds, as AWS's ExportTime granularity."""
     clock.advance(1.75)
     api = fake_api(clock, FakeTable("aaa"))
-    config = validate_config({"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}]}, source="t")
+    config = validate_config(
+        {"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}]}, source="t"
+    )
     plan = make_plan(config, api, now=clock.now())
     assert plan.export_time.microsecond == 0
     assert plan.export_time == clock.now().replace(microsecond=0)
@@ -214,6 +240,8 @@ def test_no_tables_and_bad_run_id_are_config_errors(clock: SimClock) -> None:
     api = fake_api(clock, FakeTable("aaa"))
     with pytest.raises(ConfigError, match="no tables to export"):
         make_plan(validate_config({}, source="t"), api, now=clock.now())
-    config = validate_config({"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}]}, source="t")
+    config = validate_config(
+        {"defaults": {"bucket": "exports"}, "tables": [{"name": "aaa"}]}, source="t"
+    )
     with pytest.raises(ConfigError, match="run id 'has space' is invalid"):
         make_plan(config, api, now=clock.now(), run_id="has space")

@@ -6,7 +6,9 @@ from ddbexport.config import PollSpec, RunSettings
 from ddbexport.polling import AdaptivePolicy, FixedPolicy, PollPolicy, policy_from_settings
 
 
-def _checks_until(policy: PollPolicy, actual_s: float, expected_s: float | None) -> tuple[int, float]:
+def _checks_until(
+    policy: PollPolicy, actual_s: float, expected_s: float | None
+) -> tuple[int, float]:
     elapsed, calls = 0.0, 0
     while True:
         elapsed += policy.next_delay(elapsed, expected_s)

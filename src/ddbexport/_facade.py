@@ -41,6 +41,7 @@ def plan(
     as_of: datetime | None = None,
     run_id: str | None = None,
     now: datetime | None = None,
+    state_dir: Path | None = None,
 ) -> ExportPlan:
     """Resolve the config's tables and compute every export request; nothing is started.
 
@@ -51,6 +52,7 @@ def plan(
         as_of: the shared export time; by default ``now`` to the second.
         run_id: by default derived from the config and the export time.
         now: the current time; by default the system clock.
+        state_dir: where run journals are kept; a journaled run id keeps its export time.
     """
     return make_plan(
         config,
@@ -58,6 +60,7 @@ def plan(
         now=now or datetime.now(UTC),
         as_of=as_of,
         run_id=run_id,
+        run_export_time=journaled_export_time(state_dir or default_state_dir(), run_id),
     )
 
 
@@ -101,10 +104,19 @@ def run(
     """
     settings = _override(config.run, max_concurrency, poll, timeout_s)
     export_api = _api_for(config, api, aws)
-    export_plan = make_plan(config, export_api, now=now(), as_of=as_of, run_id=run_id)
+    state_dir = state_dir or default_state_dir()
+    export_plan = make_plan(
+        config,
+        export_api,
+        now=now(),
+        as_of=as_of,
+        run_id=run_id,
+        run_export_time=journaled_export_time(state_dir, run_id),
+    )
     if on_plan is not None:
         on_plan(export_plan)
-    journal = RunJournal(state_dir or default_state_dir(), export_plan.run_id)
+    journal = RunJournal(state_dir, export_plan.run_id)
+    journal.record_run(export_plan.export_time)
     runner = Runner(
         export_api,
         settings,
@@ -116,6 +128,11 @@ def run(
         now=now,
     )
     return runner.run(export_plan)
+
+
+def journaled_export_time(state_dir: Path, run_id: str | None) -> datetime | None:
+    """The export time a run id was first run with, from its journal in ``state_dir``."""
+    return RunJournal(state_dir, run_id).export_time() if run_id else None
 
 
 def _override(

@@ -12,13 +12,14 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from . import __version__
+from ._facade import plan as plan_exports
 from ._facade import run as run_exports
 from ._render import EventPrinter, LiveProgress, render_plan, render_summary
 from .aws import AwsApi, AwsSettings
@@ -26,7 +27,6 @@ from .config import Config, load_config_file, validate_config
 from .errors import AwsError, ConfigError, DdbExportError
 from .journal import default_state_dir
 from .models import ExportPlan
-from .resolve import make_plan
 from .sources import RunInput, from_ssm_parameter, from_tablelist_text
 from .timeparse import parse_duration, parse_instant
 
@@ -106,6 +106,14 @@ def table_source_options(function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
+
+
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="DDBEXPORT_STATE_DIR",
+    help="Where run journals are kept (default: ~/.local/state/ddbexport).",
+)
 
 
 def handle_errors(function: F) -> F:
@@ -202,6 +210,7 @@ def _prepare(
 @global_options
 @table_source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@state_dir_option
 @click.pass_context
 @handle_errors
 def plan(
@@ -212,12 +221,15 @@ def plan(
     as_of: str | None,
     run_id: str | None,
     as_json: bool,
+    state_dir: Path | None,
     **given: Any,
 ) -> None:
     """Show the exact export requests a run would send; nothing is started."""
     options = _merge_global(ctx, **given)
     run_input, api, export_time = _prepare(options, tablelist, tables_from_ssm, as_of)
-    export_plan = make_plan(run_input.config, api, now=_utcnow(), as_of=export_time, run_id=run_id)
+    export_plan = plan_exports(
+        run_input.config, api=api, as_of=export_time, run_id=run_id, state_dir=state_dir
+    )
     if as_json:
         click.echo(json.dumps(export_plan.to_dict(), indent=2))
     else:
@@ -242,12 +254,7 @@ def plan(
 )
 @click.option("--timeout", metavar="DURATION", help="Give up tracking after this long, e.g. 6h.")
 @click.option("--enable-pitr", is_flag=True, help="Turn on point-in-time recovery where it is off.")
-@click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="DDBEXPORT_STATE_DIR",
-    help="Where run journals are kept (default: ~/.local/state/ddbexport).",
-)
+@state_dir_option
 @click.pass_context
 @handle_errors
 def run(
@@ -303,10 +310,6 @@ def run(
         result.write(report)
     render_summary(result, report)
     sys.exit(result.exit_code)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def main() -> None:

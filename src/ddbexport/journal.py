@@ -46,33 +46,60 @@ class RunJournal:
     def __init__(self, state_dir: Path, run_id: str) -> None:
         self.path = state_dir / "runs" / f"{run_id}.jsonl"
 
-    def entries(self) -> dict[str, JournalEntry]:
-        """The latest entry per table; torn or foreign lines are skipped."""
-        found: dict[str, JournalEntry] = {}
+    def export_time(self) -> datetime | None:
+        """The export time the run was started with, if this run id has a journal."""
+        for data in self._records():
+            if data.get("kind") == "run":
+                try:
+                    return parse_instant(str(data["export_time"]))
+                except (KeyError, ValueError):
+                    return None
+        return None
+
+    def record_run(self, export_time: datetime) -> None:
+        """Remember the run's export time once: a re-run of the run id sends the same requests."""
+        if self.export_time() is None:
+            self._append({"kind": "run", "export_time": format_instant(export_time)})
+
+    def _records(self) -> list[dict[str, object]]:
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
-            return found
+            return []
+        records = []
         for line in lines:
             try:
                 data = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                records.append(data)
+        return records
+
+    def entries(self) -> dict[str, JournalEntry]:
+        """The latest entry per table; torn or foreign lines are skipped."""
+        found: dict[str, JournalEntry] = {}
+        for data in self._records():
+            if data.get("kind", "export") != "export":
+                continue
+            try:
                 entry = JournalEntry(
-                    table=data["table"],
-                    table_arn=data["table_arn"],
-                    export_arn=data["export_arn"],
-                    client_token=data["client_token"],
-                    export_time=parse_instant(data["export_time"]),
+                    table=str(data["table"]),
+                    table_arn=str(data["table_arn"]),
+                    export_arn=str(data["export_arn"]),
+                    client_token=str(data["client_token"]),
+                    export_time=parse_instant(str(data["export_time"])),
                 )
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError):
                 continue
             found[entry.table] = entry
         return found
 
     def record(self, entry: JournalEntry) -> None:
-        """Append one entry and flush it to the operating system."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(
+        """Append one started export."""
+        self._append(
             {
+                "kind": "export",
                 "table": entry.table,
                 "table_arn": entry.table_arn,
                 "export_arn": entry.export_arn,
@@ -80,6 +107,10 @@ class RunJournal:
                 "export_time": format_instant(entry.export_time),
             }
         )
+
+    def _append(self, record: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(record)
         with self.path.open("ab") as handle:
             # A run killed mid-write leaves a torn last line; start ours on a fresh line.
             torn = handle.tell() > 0 and not _ends_with_newline(self.path)

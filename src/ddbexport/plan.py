@@ -8,10 +8,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .config import Config, Destination, TableSelector, effective_destination
 from .errors import ConfigError
@@ -103,6 +104,17 @@ def derive_run_id(config: Config, export_time: datetime) -> str:
     relevant = config.model_dump(mode="json", include={"region", "exclude", "defaults", "tables"})
     digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:8]
     return f"{export_time.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+
+
+def export_time_of_run_id(run_id: str) -> datetime | None:
+    """The export time encoded in a default run id (``20261128T030000Z-1a2b3c4d``), if any."""
+    match = _DERIVED_RUN_ID.fullmatch(run_id)
+    if match is None:
+        return None
+    return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+_DERIVED_RUN_ID = re.compile(r"(\d{8}T\d{6}Z)-[0-9a-f]{8}")
 
 
 def client_token(run_id: str, table_arn: str) -> str:

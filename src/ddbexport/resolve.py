@@ -16,10 +16,12 @@ from .plan import (
     build_plan,
     check_export_time,
     derive_run_id,
+    export_time_of_run_id,
     needs_table_listing,
     needs_tags,
     selected_tables,
 )
+from .timeparse import format_instant
 
 #: DescribeTable and ListTagsOfResource calls in parallel while resolving selectors.
 LOOKUP_THREADS = 8
@@ -53,6 +55,7 @@ def make_plan(
     now: datetime,
     as_of: datetime | None = None,
     run_id: str | None = None,
+    run_export_time: datetime | None = None,
 ) -> ExportPlan:
     """Resolve the config's selectors against the account and plan one export per table.
 
@@ -62,6 +65,8 @@ def make_plan(
         now: the current time (UTC); the export time defaults to it, to the second.
         as_of: the shared export time, when given (``--as-of`` or the seed payload's ``time``).
         run_id: the run id; by default derived from the config and the export time.
+        run_export_time: the export time this run id was first run with (from its journal).
+            A run id fixes its export time, so that running it again sends identical requests.
 
     Raises:
         ConfigError: no tables are configured, a pattern or tag selector matches nothing, or the
@@ -72,6 +77,14 @@ def make_plan(
             "no tables to export: add [[tables]] to the config, or pass --tablelist or "
             "--tables-from-ssm"
         )
+    if run_id is not None:
+        fixed = run_export_time or export_time_of_run_id(run_id)
+        if as_of is not None and fixed is not None and as_of.replace(microsecond=0) != fixed:
+            raise ConfigError(
+                f"run id {run_id!r} was run with export time {format_instant(fixed)}, not "
+                f"{format_instant(as_of)}; drop --as-of to resume it, or use another --run-id"
+            )
+        as_of = as_of or fixed
     export_time = (as_of or now).replace(microsecond=0)
     check_export_time(export_time, now)
     run_id = run_id or derive_run_id(config, export_time)

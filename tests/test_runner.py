@@ -1,0 +1,307 @@
+"""The runner on the in-memory fake: hours of simulated exports in milliseconds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ddbexport.config import Config, validate_config
+from ddbexport.errors import AccessDenied, InvalidExportTime, RetryableAwsError
+from ddbexport.journal import RunJournal
+from ddbexport.models import ExportPlan
+from ddbexport.report import RunReport
+from ddbexport.resolve import make_plan
+from ddbexport.runner import RunEvent, Runner
+from ddbexport.testing import FakeExportApi, FakeTable, SimClock
+
+from .helpers import fake_api
+
+
+def _config(tables: list[dict[str, object]] | None = None, **run: object) -> Config:
+    return validate_config(
+        {
+            "defaults": {"bucket": "exports"},
+            "tables": tables or [{"match": "*"}],
+            "run": {"poll_min": "15s", **run},
+        },
+        source="test",
+    )
+
+
+def _run(
+    api: FakeExportApi,
+    clock: SimClock,
+    config: Config,
+    *,
+    state_dir: Path | None = None,
+    run_id: str | None = None,
+    enable_pitr: bool = False,
+    events: list[RunEvent] | None = None,
+) -> tuple[RunReport, Runner, ExportPlan]:
+    plan = make_plan(config, api, now=clock.now(), run_id=run_id)
+    journal = RunJournal(state_dir, plan.run_id) if state_dir else None
+    runner = Runner(
+        api,
+        config.run,
+        journal=journal,
+        enable_pitr=enable_pitr,
+        on_event=events.append if events is not None else None,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+        now=clock.now,
+    )
+    return runner.run(plan), runner, plan
+
+
+def _statuses(report: RunReport) -> dict[str, str]:
+    return {result.table: result.status for result in report.tables}
+
+
+def test_all_tables_complete_with_full_report(clock: SimClock) -> None:
+    """Every table completes; the report carries ARNs, counts, times and describe calls."""
+    api = fake_api(clock, FakeTable("aaa", item_count=7), FakeTable("bbb"), FakeTable("ccc"))
+    report, _, plan = _run(api, clock, _config())
+    assert _statuses(report) == {"aaa": "COMPLETED", "bbb": "COMPLETED", "ccc": "COMPLETED"}
+    assert report.exit_code == 0
+    assert report.summary == {
+        "COMPLETED": 3,
+        "FAILED": 0,
+        "TIMED_OUT": 0,
+        "INTERRUPTED": 0,
+        "total": 3,
+    }
+    aaa = report.tables[0]
+    assert aaa.item_count == 7
+    assert aaa.export_arn is not None
+    assert aaa.export_arn.startswith(api.table_arn("aaa") + "/export/")
+    assert aaa.start_time is not None
+    assert aaa.end_time is not None
+    assert aaa.end_time - aaa.start_time == timedelta(minutes=10)
+    assert aaa.describe_calls >= 1
+    assert {r.export_time for r in api.started} == {plan.export_time}
+
+
+def test_concurrency_cap_is_never_exceeded(clock: SimClock) -> None:
+    """30 tables with a cap of 3: the service never sees more than 3 exports in progress."""
+    tables = [FakeTable(f"table-{i:02d}", export_duration_s=300 + 60 * i) for i in range(30)]
+    api = fake_api(clock, *tables)
+    report, runner, _ = _run(api, clock, _config(max_concurrency=3))
+    assert set(_statuses(report).values()) == {"COMPLETED"}
+    assert api.peak_in_progress == 3
+    assert runner.peak_in_flight == 3
+
+
+def test_limit_exceeded_means_wait_and_retry_never_failure(clock: SimClock) -> None:
+    """An account quota of 2 below a cap of 10: LimitExceeded is absorbed, all complete."""
+    api = fake_api(clock, *[FakeTable(f"table-{i}") for i in range(8)], quota=2)
+    events: list[RunEvent] = []
+    report, _, _ = _run(api, clock, _config(max_concurrency=10), events=events)
+    assert set(_statuses(report).values()) == {"COMPLETED"}
+    assert api.peak_in_progress == 2
+    assert any(e.kind == "waiting" and "quota" in e.message for e in events)
+    assert len(api.started) == 8
+
+
+def test_one_bad_table_does_not_stop_the_others(clock: SimClock) -> None:
+    """Missing bucket, PITR off and access denied each fail only their own table."""
+    api = fake_api(clock, FakeTable("good"), FakeTable("nopitr", pitr=False), FakeTable("denied"))
+    api.fail_next("export_table")  # nothing queued: keeps the order independent
+    config = _config(
+        [
+            {"name": "good"},
+            {"name": "nopitr"},
+            {"name": "denied"},
+            {"name": "lost", "bucket": "no-such-bucket"},
+        ]
+    )
+    api.tables["lost"] = FakeTable("lost")
+    original = api.export_table
+
+    def export_table(request):  # type: ignore[no-untyped-def]
+        if request.table == "denied":
+            raise AccessDenied("not authorized", code="AccessDeniedException")
+        return original(request)
+
+    api.export_table = export_table  # type: ignore[method-assign]
+    report, _, _ = _run(api, clock, config)
+    assert _statuses(report) == {
+        "denied": "FAILED",
+        "good": "COMPLETED",
+        "lost": "FAILED",
+        "nopitr": "FAILED",
+    }
+    errors = {r.table: r.error for r in report.tables if r.error}
+    assert errors["lost"].code == "S3NoSuchBucket"
+    assert errors["nopitr"].code == "PointInTimeRecoveryUnavailableException"
+    assert "--enable-pitr" in errors["nopitr"].message
+    assert "update-continuous-backups --table-name nopitr" in errors["nopitr"].message
+    assert errors["denied"].code == "AccessDeniedException"
+    assert report.exit_code == 1
+
+
+def test_enable_pitr_turns_it_on_and_exports(clock: SimClock) -> None:
+    """--enable-pitr: UpdateContinuousBackups, then the export goes ahead."""
+    api = fake_api(clock, FakeTable("nopitr", pitr=False))
+    events: list[RunEvent] = []
+    report, _, _ = _run(api, clock, _config(), enable_pitr=True, events=events)
+    assert _statuses(report) == {"nopitr": "COMPLETED"}
+    assert api.calls["enable_pitr"] == 1
+    assert any(e.kind == "pitr_enabled" for e in events)
+
+
+def test_transient_errors_while_polling_are_retried(clock: SimClock) -> None:
+    """Throttling and 5xx on DescribeExport delay the next check; the export still completes."""
+    api = fake_api(clock, FakeTable("aaa"))
+    api.fail_next(
+        "describe_export",
+        RetryableAwsError("throttled", code="ThrottlingException"),
+        RetryableAwsError("oops", code="InternalServerError"),
+        RetryableAwsError("throttled", code="ThrottlingException"),
+    )
+    report, _, _ = _run(api, clock, _config())
+    assert _statuses(report) == {"aaa": "COMPLETED"}
+    assert report.tables[0].describe_calls >= 4
+
+
+def test_start_gives_up_after_repeated_server_errors(clock: SimClock) -> None:
+    """A table whose start keeps failing with 5xx ends FAILED after bounded attempts."""
+    api = fake_api(clock, FakeTable("aaa"), FakeTable("bbb"))
+    api.fail_next(
+        "export_table", *[RetryableAwsError("boom", code="InternalServerError") for _ in range(8)]
+    )
+    report, _, _ = _run(api, clock, _config(max_concurrency=1))
+    statuses = _statuses(report)
+    assert statuses["aaa"] == "FAILED"
+    assert statuses["bbb"] == "COMPLETED"
+    assert "gave up after 8 attempts" in report.tables[0].error.message  # type: ignore[union-attr]
+
+
+def test_export_time_just_now_waits_for_pitr_to_catch_up(clock: SimClock) -> None:
+    """InvalidExportTime for a too-recent time is retried once the PITR window has moved on."""
+    api = fake_api(clock, FakeTable("aaa"))
+    api.fail_next(
+        "export_table", InvalidExportTime("outside window", code="InvalidExportTimeException")
+    )
+    report, _, _ = _run(api, clock, _config())
+    assert _statuses(report) == {"aaa": "COMPLETED"}
+    assert api.calls["describe_pitr"] == 1
+
+
+def test_timeout_marks_running_and_waiting_tables(clock: SimClock) -> None:
+    """A 1-hour timeout with 3-hour exports: TIMED_OUT, export ARN kept, nothing else lost."""
+    api = fake_api(clock, *[FakeTable(f"table-{i}", export_duration_s=3 * 3600) for i in range(3)])
+    report, _, _ = _run(api, clock, _config(max_concurrency=2, timeout="1h"))
+    results = {r.table: r for r in report.tables}
+    assert {r.status for r in results.values()} == {"TIMED_OUT"}
+    assert results["table-0"].export_arn is not None
+    assert results["table-2"].export_arn is None
+    assert "--run-id" in results["table-0"].error.message  # type: ignore[union-attr]
+    assert report.exit_code == 1
+
+
+def test_interrupt_then_rerun_resumes_without_new_exports(clock: SimClock, tmp_path: Path) -> None:
+    """Ctrl-C: in-flight tables are INTERRUPTED; the same run id resumes tracking, starts nothing."""
+    api = fake_api(clock, *[FakeTable(f"table-{i}") for i in range(4)])
+    config = _config(max_concurrency=2)
+    sleeps = 0
+
+    def interrupting_sleep(seconds: float) -> None:
+        nonlocal sleeps
+        sleeps += 1
+        if sleeps == 2:
+            raise KeyboardInterrupt
+        clock.sleep(seconds)
+
+    plan = make_plan(config, api, now=clock.now())
+    runner = Runner(
+        api,
+        config.run,
+        journal=RunJournal(tmp_path, plan.run_id),
+        clock=clock.monotonic,
+        sleep=interrupting_sleep,
+        now=clock.now,
+    )
+    first = runner.run(plan)
+    assert first.interrupted
+    assert first.exit_code == 130
+    assert set(_statuses(first).values()) == {"INTERRUPTED"}
+    started = [r.table for r in first.tables if r.export_arn]
+    assert len(started) == 2
+    assert len(api.started) == 2
+
+    clock.advance(3600)
+    second, _, _ = _run(api, clock, config, state_dir=tmp_path, run_id=plan.run_id)
+    assert set(_statuses(second).values()) == {"COMPLETED"}
+    assert len(api.started) == 4  # only the two that had not started
+    arns = {r.table: r.export_arn for r in second.tables}
+    assert {arns[t] for t in started} == {r.export_arn for r in first.tables if r.export_arn}
+
+
+def test_rerun_of_finished_run_id_exports_nothing_again(clock: SimClock, tmp_path: Path) -> None:
+    """Running a finished run id again reports the same exports and starts none."""
+    api = fake_api(clock, FakeTable("aaa"), FakeTable("bbb"))
+    first, _, plan = _run(api, clock, _config(), state_dir=tmp_path)
+    clock.advance(86400)
+    second, _, _ = _run(api, clock, _config(), state_dir=tmp_path, run_id=plan.run_id)
+    assert len(api.started) == 2
+    assert [r.export_arn for r in second.tables] == [r.export_arn for r in first.tables]
+    assert second.export_time == first.export_time
+
+
+def test_same_run_id_without_journal_attaches_via_client_token(clock: SimClock) -> None:
+    """With the journal lost, the deterministic client token still prevents a duplicate export."""
+    api = fake_api(clock, FakeTable("aaa"))
+    _, _, plan = _run(api, clock, _config())
+    report, _, _ = _run(api, clock, _config(), run_id=plan.run_id)
+    assert len(api.started) == 1
+    assert report.tables[0].status == "COMPLETED"
+
+
+def test_previous_duration_shortens_polling(clock: SimClock) -> None:
+    """A table with a known previous export is checked far less often than one without."""
+    api = fake_api(clock, FakeTable("aaa", export_duration_s=2 * 3600))
+    first, _, _ = _run(api, clock, _config())
+    clock.advance(86400)
+    second, _, _ = _run(api, clock, _config())
+    assert second.run_id != first.run_id
+    assert second.tables[0].describe_calls < first.tables[0].describe_calls
+    assert second.tables[0].describe_calls <= 12
+
+
+def test_fixed_polling_reproduces_the_seed(clock: SimClock) -> None:
+    """--poll fixed:15s checks every 15 s: 40 checks for a 10-minute export."""
+    api = fake_api(clock, FakeTable("aaa", export_duration_s=600))
+    report, _, _ = _run(api, clock, _config(poll="fixed:15s"))
+    assert report.tables[0].describe_calls == 40
+    assert api.calls["latest_completed_export"] == 0
+
+
+def test_conflicting_client_token_fails_with_advice(clock: SimClock) -> None:
+    """Reusing a run id with other parameters fails that table and says to pick another run id."""
+    api = fake_api(clock, FakeTable("aaa"))
+    _, _, plan = _run(api, clock, _config())
+    other = validate_config(
+        {
+            "defaults": {"bucket": "exports", "prefix": "elsewhere/{table}"},
+            "tables": [{"match": "*"}],
+        },
+        source="t",
+    )
+    report, _, _ = _run(api, clock, other, run_id=plan.run_id)
+    assert report.tables[0].status == "FAILED"
+    assert "use another --run-id" in report.tables[0].error.message  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("count", [1, 40])
+def test_every_table_reaches_a_terminal_state(clock: SimClock, count: int) -> None:
+    """Whatever the mix, no table is left PENDING or IN_PROGRESS."""
+    tables = [
+        FakeTable(f"t-{i:03d}", pitr=i % 7 != 0, export_duration_s=60 * (i % 11 + 1))
+        for i in range(count)
+    ]
+    api = fake_api(clock, *tables, quota=5)
+    report, _, _ = _run(api, clock, _config(max_concurrency=8))
+    assert len(report.tables) == count
+    assert {r.status for r in report.tables} <= {"COMPLETED", "FAILED"}

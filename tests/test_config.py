@@ -183,7 +183,7 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_seed_eventbridge_payload_is_read_unchanged() -> None:
-    """The seed's payload gives one named selector per entry and its time; other keys are ignored."""
+    """The seed payload gives one selector per entry plus its time; other keys are ignored."""
     payload = {
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",

@@ -202,7 +202,7 @@ def test_timeout_marks_running_and_waiting_tables(clock: SimClock) -> None:
 
 
 def test_interrupt_then_rerun_resumes_without_new_exports(clock: SimClock, tmp_path: Path) -> None:
-    """Ctrl-C: in-flight tables are INTERRUPTED; the same run id resumes tracking, starts nothing."""
+    """Ctrl-C: in-flight tables end INTERRUPTED; the same run id resumes, starting nothing new."""
     api = fake_api(clock, *[FakeTable(f"table-{i}") for i in range(4)])
     config = _config(max_concurrency=2)
     sleeps = 0

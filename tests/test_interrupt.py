@@ -43,7 +43,7 @@ def endpoint() -> Iterator[str]:
 
 
 def test_ctrl_c_writes_report_and_same_run_id_resumes(endpoint: str, tmp_path: Path) -> None:
-    """SIGINT: exit 130 with every table INTERRUPTED; re-running the run id completes, no new export."""
+    """SIGINT: exit 130, all tables INTERRUPTED; rerunning the run id completes, no new export."""
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
     boto3.client("s3", region_name=REGION, endpoint_url=endpoint).create_bucket(
         Bucket="exports", CreateBucketConfiguration={"LocationConstraint": REGION}

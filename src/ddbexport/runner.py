@@ -507,6 +507,8 @@ class Runner:
         elapsed = None
         if description is not None and description.start_time is not None:
             elapsed = max((self._now() - description.start_time).total_seconds(), 0.0)
+        elif track.export_arn is not None:
+            elapsed = self._clock() - track.tracking_since
         self._on_event(
             RunEvent(
                 kind=kind,

@@ -26,7 +26,6 @@ from .aws import AwsApi, AwsSettings
 from .config import Config, load_config_file, validate_config
 from .errors import AwsError, ConfigError, DdbExportError
 from .journal import default_state_dir
-from .models import ExportPlan
 from .sources import RunInput, from_ssm_parameter, from_tablelist_text
 from .timeparse import parse_duration, parse_instant
 
@@ -287,9 +286,6 @@ def run(
     interactive = sys.stderr.isatty()
     display: LiveProgress | EventPrinter = LiveProgress() if interactive else EventPrinter()
 
-    def on_plan(export_plan: ExportPlan) -> None:
-        display.begin(export_plan)
-
     try:
         result = run_exports(
             run_input.config,
@@ -302,7 +298,7 @@ def run(
             enable_pitr=enable_pitr,
             state_dir=state_dir or default_state_dir(),
             on_event=display.on_event,
-            on_plan=on_plan,
+            on_plan=display.begin,
         )
     finally:
         display.end()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,6 +132,8 @@ class AwsApi:
         self._session = session
         self._dynamodb = dynamodb
         self._ssm = ssm
+        # boto3 sessions are not thread-safe: clients are built once, under this lock.
+        self._lock = threading.Lock()
 
     def _boto_session(self) -> boto3.session.Session:
         if self._session is None:
@@ -149,8 +152,8 @@ class AwsApi:
     @property
     def dynamodb(self) -> DynamoDBClient:
         """The DynamoDB client, built on first use."""
-        if self._dynamodb is None:
-            with map_aws_errors("CreateClient"):
+        with self._lock, map_aws_errors("CreateClient"):
+            if self._dynamodb is None:
                 self._dynamodb = self._boto_session().client(
                     "dynamodb",
                     endpoint_url=self._settings.endpoint_url,
@@ -161,8 +164,8 @@ class AwsApi:
     @property
     def ssm(self) -> SSMClient:
         """The SSM client, built on first use."""
-        if self._ssm is None:
-            with map_aws_errors("CreateClient"):
+        with self._lock, map_aws_errors("CreateClient"):
+            if self._ssm is None:
                 self._ssm = self._boto_session().client(
                     "ssm", endpoint_url=self._settings.endpoint_url, config=self._client_config()
                 )

@@ -82,15 +82,29 @@ def map_aws_errors(operation: str) -> Iterator[None]:
         ) from None
     except botocore.exceptions.ProfileNotFound as exc:
         raise ConfigError(f"AWS profile not found: {exc}") from None
-    except (
-        botocore.exceptions.EndpointConnectionError,
-        botocore.exceptions.ConnectionClosedError,
-        botocore.exceptions.ReadTimeoutError,
-        botocore.exceptions.ConnectTimeoutError,
-    ) as exc:
+    except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
+        # Endpoint, proxy, TLS, timeout and streaming failures: the network may recover.
         raise RetryableAwsError(
             f"{operation}: {exc}", code="ConnectionError", operation=operation
         ) from exc
+    except botocore.exceptions.ParamValidationError as exc:
+        raise AwsError(
+            f"{operation}: invalid parameters: {exc}", code="ParamValidation", operation=operation
+        ) from exc
+    except (
+        botocore.exceptions.CredentialRetrievalError,
+        botocore.exceptions.PartialCredentialsError,
+        botocore.exceptions.TokenRetrievalError,
+        botocore.exceptions.SSOError,
+        botocore.exceptions.UnauthorizedSSOTokenError,
+    ) as exc:
+        raise AccessDenied(
+            f"{operation}: AWS credentials unusable: {exc}",
+            code=type(exc).__name__,
+            operation=operation,
+        ) from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise AwsError(f"{operation}: {exc}", code=type(exc).__name__, operation=operation) from exc
 
 
 @dataclass(frozen=True, slots=True)

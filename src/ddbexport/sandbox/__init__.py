@@ -1,0 +1,100 @@
+"""A local AWS (moto) whose DynamoDB exports behave like the real ones.
+
+In process::
+
+    from ddbexport.sandbox import Sandbox
+
+    with Sandbox() as sandbox:          # boto3 clients made inside talk to the sandbox
+        ...                             # create tables, enable PITR, run exports
+        sandbox.advance(20 * 60)        # "+20 min" on the sandbox clock
+
+Exports follow AWS's layout, manifests and checksums, see the table as of their export time,
+stay IN_PROGRESS for ``base + rate * items`` sandbox seconds, honour client tokens and the
+concurrent-export quota, and support incremental windows and ION output.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+
+from moto import mock_aws
+
+from . import _moto_glue
+from .clock import SandboxClock
+from .engine import ExportService, SandboxApiError, SandboxSettings
+from .history import WriteHistory
+
+__all__ = ["Sandbox", "SandboxApiError", "SandboxClock", "SandboxSettings"]
+
+
+class Sandbox:
+    """The sandbox, as a context manager.
+
+    Args:
+        settings: quota, durations, partitions (see :class:`SandboxSettings`).
+        time_scale: sandbox seconds per real second (e.g. 60: an hour passes in a minute).
+        start: the sandbox clock's starting instant (default: now).
+        in_process: intercept boto3 in this process (moto's ``mock_aws``); False when a moto
+            server in this process serves the sandbox instead.
+    """
+
+    def __init__(
+        self,
+        settings: SandboxSettings | None = None,
+        *,
+        time_scale: float = 1.0,
+        start: datetime | None = None,
+        in_process: bool = True,
+    ) -> None:
+        self.clock = SandboxClock(start, time_scale)
+        self.settings = settings or SandboxSettings()
+        self.service = ExportService(
+            self.clock,
+            WriteHistory(),
+            self.settings,
+            put_object=_moto_glue.put_object,
+            bucket_exists=_moto_glue.bucket_exists,
+        )
+        self._mock = mock_aws() if in_process else None
+
+    def __enter__(self) -> Sandbox:
+        if self._mock is not None:
+            self._mock.start()
+        try:
+            _moto_glue.install(self.service)
+        except BaseException:
+            if self._mock is not None:
+                self._mock.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _moto_glue.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+
+    def advance(self, seconds: float) -> None:
+        """Move the sandbox clock forward."""
+        self.clock.advance(seconds)
+
+    def now(self) -> datetime:
+        """The sandbox's current time."""
+        return self.clock.now()
+
+    def fail_next(self, operation: str, code: str, message: str = "", times: int = 1) -> None:
+        """Answer the next calls of an operation (``DescribeExport`` …) with an AWS error."""
+        self.service.fail_next(operation, code, message, times)
+
+    def fail_exports_of(self, table: str, code: str = "UNKNOWN", message: str = "") -> None:
+        """Make later exports of ``table`` end FAILED."""
+        self.service.fail_exports_of(table, code, message)
+
+    def stretch_durations(self, factor: float) -> None:
+        """Make exports started from now on last ``factor`` times longer."""
+        self.service.stretch_durations(factor)

@@ -1,0 +1,222 @@
+"""Where the sandbox plugs into moto: write capture, the export API and PITR windows.
+
+moto's DynamoDB calls ``table.stream_shard.add(old, new)`` on every write (put, update, delete,
+batch and transactions alike); the sandbox puts a recorder there that timestamps each write on the
+sandbox clock and forwards to a real stream shard when the table has one. The export, PITR and
+delete-table handlers are replaced while a sandbox is active and restored afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, ResourceNotFoundException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import dynamo_json_dump
+from moto.dynamodb.responses import DynamoHandler
+from moto.s3.models import s3_backends
+
+from .engine import ExportService, SandboxApiError, TableState
+
+if TYPE_CHECKING:
+    from moto.dynamodb.models.dynamo_type import Item
+
+_active: ExportService | None = None
+_originals: dict[tuple[type, str], Any] = {}
+
+
+def active_service() -> ExportService:
+    """The export service of the running sandbox."""
+    if _active is None:
+        raise RuntimeError("no ddbexport sandbox is active")
+    return _active
+
+
+def _aws_error(error: SandboxApiError) -> JsonRESTError:
+    return JsonRESTError(ERROR_TYPE_PREFIX + error.code, error.message)
+
+
+def _item_json(item: Item) -> dict[str, Any]:
+    return dict(json.loads(dynamo_json_dump(item.to_json()["Attributes"])))
+
+
+def _state_of(service: ExportService, table: Table) -> TableState:
+    keys = tuple(k for k in (table.hash_key_attr, table.range_key_attr) if k)
+    return service.table_state(table.name, table.table_arn, keys)
+
+
+class _WriteRecorder:
+    """Sits where moto keeps a table's stream shard and records every write."""
+
+    def __init__(self, table: Table, real_shard: Any) -> None:
+        self._table = table
+        self._real = real_shard
+
+    def add(self, old: Item | None, new: Item | None) -> None:
+        service = _active
+        if service is not None:
+            source = new if new is not None else old
+            if source is not None:
+                attributes = _item_json(source)
+                state = _state_of(service, self._table)
+                keys = {name: attributes[name] for name in state.key_names if name in attributes}
+                image = _item_json(new) if new is not None else None
+                service.history.record(self._table.table_arn, keys, image, service.clock.micros())
+        if self._real is not None:
+            self._real.add(old, new)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _get_shard(table: Table) -> Any:
+    # Tables made before the sandbox started keep their shard under moto's own name.
+    real = table.__dict__.get("_ddbexport_real_shard", table.__dict__.get("stream_shard"))
+    return _WriteRecorder(table, real) if _active is not None else real
+
+
+def _set_shard(table: Table, value: Any) -> None:
+    table.__dict__["_ddbexport_real_shard"] = value
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def _table_for(handler: DynamoHandler, name_or_arn: str) -> Table:
+    backend: DynamoDBBackend = handler.dynamodb_backend
+    try:
+        return backend.get_table(name_or_arn)
+    except ResourceNotFoundException:
+        raise JsonRESTError(
+            ERROR_TYPE_PREFIX + "TableNotFoundException", f"Table not found: {name_or_arn}"
+        ) from None
+
+
+def export_table_to_point_in_time(handler: DynamoHandler) -> ActionResult:
+    service = active_service()
+    body = dict(handler.body)
+    try:
+        table = _table_for(handler, body["TableArn"])
+        description = service.start(
+            handler.current_account, handler.region, _state_of(service, table), body
+        )
+    except SandboxApiError as error:
+        raise _aws_error(error) from None
+    return ActionResult({"ExportDescription": description})
+
+
+def describe_export(handler: DynamoHandler) -> ActionResult:
+    try:
+        description = active_service().describe(handler.body["ExportArn"])
+    except SandboxApiError as error:
+        raise _aws_error(error) from None
+    return ActionResult({"ExportDescription": description})
+
+
+def list_exports(handler: DynamoHandler) -> ActionResult:
+    body = handler.body
+    try:
+        page = active_service().list_exports(
+            body.get("TableArn"), int(body.get("MaxResults") or 25), body.get("NextToken")
+        )
+    except SandboxApiError as error:
+        raise _aws_error(error) from None
+    return ActionResult(page)
+
+
+def _backups_description(service: ExportService, state: TableState) -> dict[str, Any]:
+    window = service.pitr_window(state)
+    if window is None:
+        pitr: dict[str, Any] = {"PointInTimeRecoveryStatus": "DISABLED"}
+    else:
+        pitr = {
+            "PointInTimeRecoveryStatus": "ENABLED",
+            "RecoveryPeriodInDays": state.recovery_days,
+            "EarliestRestorableDateTime": window[0],
+            "LatestRestorableDateTime": window[1],
+        }
+    return {"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": pitr}
+
+
+def describe_continuous_backups(handler: DynamoHandler) -> ActionResult:
+    service = active_service()
+    state = _state_of(service, _table_for(handler, handler.body["TableName"]))
+    return ActionResult({"ContinuousBackupsDescription": _backups_description(service, state)})
+
+
+def update_continuous_backups(handler: DynamoHandler) -> ActionResult:
+    service = active_service()
+    state = _state_of(service, _table_for(handler, handler.body["TableName"]))
+    spec = handler.body["PointInTimeRecoverySpecification"]
+    days = spec.get("RecoveryPeriodInDays")
+    service.set_pitr(state, bool(spec["PointInTimeRecoveryEnabled"]), int(days) if days else None)
+    return ActionResult({"ContinuousBackupsDescription": _backups_description(service, state)})
+
+
+def _delete_table(backend: DynamoDBBackend, name: str) -> Table:
+    table: Table = _originals[(DynamoDBBackend, "delete_table")](backend, name)
+    service = _active
+    if service is not None:
+        service.history.forget(table.table_arn)
+        service.tables.pop(table.table_arn, None)
+    return table
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def put_object(account: str, bucket: str, key: str, data: bytes) -> bool:
+    """Write into moto's S3 of ``account``; False when the bucket does not exist."""
+    backend = s3_backends[account]["aws"]
+    if bucket not in backend.buckets:
+        return False
+    backend.put_object(bucket_name=bucket, key_name=key, value=data)
+    return True
+
+
+def bucket_exists(account: str, bucket: str) -> bool:
+    """Whether ``bucket`` exists in ``account`` (moto S3)."""
+    return bucket in s3_backends[account]["aws"].buckets
+
+
+# --------------------------------------------------------------------------- install
+
+
+_HANDLERS = {
+    "export_table_to_point_in_time": export_table_to_point_in_time,
+    "describe_export": describe_export,
+    "list_exports": list_exports,
+    "describe_continuous_backups": describe_continuous_backups,
+    "update_continuous_backups": update_continuous_backups,
+}
+
+
+def install(service: ExportService) -> None:
+    """Route moto's export, PITR and write paths through ``service``."""
+    global _active  # noqa: PLW0603 - one sandbox per process, as moto's backends are global
+    if _active is not None:
+        raise RuntimeError("a ddbexport sandbox is already active in this process")
+    _active = service
+    for name, function in _HANDLERS.items():
+        _originals[(DynamoHandler, name)] = DynamoHandler.__dict__[name]
+        setattr(DynamoHandler, name, function)
+    _originals[(DynamoDBBackend, "delete_table")] = DynamoDBBackend.__dict__["delete_table"]
+    DynamoDBBackend.delete_table = _delete_table  # type: ignore[assignment]
+    _originals[(Table, "stream_shard")] = Table.__dict__.get("stream_shard")
+    Table.stream_shard = property(_get_shard, _set_shard)  # type: ignore[assignment]
+
+
+def uninstall() -> None:
+    """Restore moto exactly as it was."""
+    global _active  # noqa: PLW0603
+    for (owner, name), original in _originals.items():
+        if original is None:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+    _originals.clear()
+    _active = None

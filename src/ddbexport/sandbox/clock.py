@@ -1,0 +1,43 @@
+"""The sandbox's one clock: real time, optionally sped up, that tests can also move by hand."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+
+class SandboxClock:
+    """Wall-clock time for everything the sandbox reports.
+
+    Args:
+        start: the instant the clock shows when created (default: the real time).
+        time_scale: how many sandbox seconds pass per real second (1 = real time).
+    """
+
+    def __init__(self, start: datetime | None = None, time_scale: float = 1.0) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self._origin = (start or datetime.now(UTC)).astimezone(UTC)
+        self._real_origin = time.monotonic()
+        self._offset_s = 0.0
+        self.time_scale = time_scale
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The sandbox's current time (aware, UTC)."""
+        with self._lock:
+            real = time.monotonic() - self._real_origin
+            return self._origin + timedelta(seconds=real * self.time_scale + self._offset_s)
+
+    def advance(self, seconds: float) -> None:
+        """Jump forward, e.g. ``advance(20 * 60)`` for "+20 min"."""
+        if seconds < 0:
+            raise ValueError("the sandbox clock only moves forward")
+        with self._lock:
+            self._offset_s += seconds
+
+    def micros(self) -> int:
+        """Now, in epoch microseconds (the unit of WriteTimestampMicros)."""
+        moment = self.now()
+        return int(moment.timestamp()) * 1_000_000 + moment.microsecond

@@ -58,7 +58,7 @@ def _session() -> boto3.session.Session:
 
 def _client(service: str) -> Any:
     session = _session()
-    config = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"})
+    config = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
     return session.client(service, config=config)
 
 

@@ -115,7 +115,7 @@ class AwsSettings:
         region: region name; ``None`` uses the profile's or the environment's.
         profile: named profile from the shared config files.
         endpoint_url: one URL for every service (moto server and other emulators).
-        max_attempts: botocore's attempts per call, in its ``standard`` retry mode.
+        max_attempts: attempts per call (first try included), in botocore's ``standard`` mode.
     """
 
     region: str | None = None
@@ -159,7 +159,7 @@ class AwsApi:
 
     def _client_config(self) -> botocore.config.Config:
         return botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": self._settings.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": self._settings.max_attempts},
             user_agent_extra=f"ddbexport/{__version__}",
         )
 

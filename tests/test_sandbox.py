@@ -1,0 +1,308 @@
+"""The sandbox behaves like AWS: call-time checks, history, layout, tokens, quota, clock, faults."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import botocore.config
+import pytest
+from botocore.exceptions import ClientError
+
+import ddbexport
+from ddbexport.aws import AwsApi, AwsSettings
+from ddbexport.sandbox import Sandbox, SandboxSettings
+from ddbexport.sandbox.layout import base64_md5
+
+from .helpers import REGION, make_config
+
+BUCKET = "exports-bucket"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A sandbox with one-minute exports and a reproducible layout."""
+    with Sandbox(SandboxSettings(base_duration_s=60, seconds_per_item=0.1, seed=3)) as box:
+        boto3.client("s3", region_name=REGION).create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        yield box
+
+
+def _ddb() -> Any:
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+def _table(name: str, *, pitr: bool = True, items: int = 0, range_key: bool = False) -> str:
+    schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
+    if range_key:
+        schema.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        attributes.append({"AttributeName": "sk", "AttributeType": "N"})
+    arn = _ddb().create_table(
+        TableName=name,
+        KeySchema=schema,
+        AttributeDefinitions=attributes,
+        BillingMode="PAY_PER_REQUEST",
+    )["TableDescription"]["TableArn"]
+    if pitr:
+        _ddb().update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    for index in range(items):
+        item = {"pk": {"S": f"k{index}"}, "n": {"N": str(index)}}
+        if range_key:
+            item["sk"] = {"N": "1"}
+        _ddb().put_item(TableName=name, Item=item)
+    return str(arn)
+
+
+def _export(arn: str, **kwargs: Any) -> dict[str, Any]:
+    return dict(
+        _ddb().export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET, **kwargs)[
+            "ExportDescription"
+        ]
+    )
+
+
+def _objects(prefix: str = "") -> dict[str, bytes]:
+    s3 = boto3.client("s3", region_name=REGION)
+    listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listing}
+
+
+def _data_lines(objects: dict[str, bytes], manifest_key: str) -> list[dict[str, Any]]:
+    lines = []
+    for entry in objects[manifest_key].decode().splitlines():
+        data = objects[json.loads(entry)["dataFileS3Key"]]
+        lines += [json.loads(line) for line in gzip.decompress(data).decode().splitlines()]
+    return lines
+
+
+def test_pitr_disabled_fails_at_call_time(sandbox: Sandbox) -> None:
+    """Without PITR, the call itself fails, as on AWS (moto only fails the export later)."""
+    arn = _table("nopitr", pitr=False)
+    with pytest.raises(ClientError) as caught:
+        _export(arn)
+    assert caught.value.response["Error"]["Code"] == "PointInTimeRecoveryUnavailableException"
+
+
+def test_export_time_outside_window_is_rejected(sandbox: Sandbox) -> None:
+    """ExportTime in the future or before PITR was enabled → InvalidExportTimeException."""
+    arn = _table("orders")
+    for moment in (sandbox.now() + timedelta(minutes=5), sandbox.now() - timedelta(hours=1)):
+        with pytest.raises(ClientError) as caught:
+            _export(arn, ExportTime=moment)
+        assert caught.value.response["Error"]["Code"] == "InvalidExportTimeException"
+
+
+def test_export_is_in_progress_then_complete_with_real_layout(sandbox: Sandbox) -> None:
+    """An export stays IN_PROGRESS for its duration, then has AWS's ARN, fields and files."""
+    arn = _table("orders", items=10)
+    started = _export(arn, S3Prefix="exports/orders")
+    assert started["ExportStatus"] == "IN_PROGRESS"
+    export_id = started["ExportArn"].rsplit("/", 1)[-1]
+    assert started["ExportArn"] == f"{arn}/export/{export_id}"
+    millis = int(started["StartTime"].timestamp() * 1000)
+    assert re.fullmatch(rf"{millis:014d}-[0-9a-f]{{8}}", export_id)
+    sandbox.advance(30)
+    assert (
+        _ddb().describe_export(ExportArn=started["ExportArn"])["ExportDescription"]["ExportStatus"]
+        == "IN_PROGRESS"
+    )
+    sandbox.advance(60)
+    done = _ddb().describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
+    assert done["ExportStatus"] == "COMPLETED"
+    assert done["ItemCount"] == 10
+    assert done["EndTime"] - done["StartTime"] == timedelta(seconds=61)  # 60 s + 10 items at 0.1 s
+    base = f"exports/orders/AWSDynamoDB/{export_id}"
+    assert done["ExportManifest"] == f"{base}/manifest-summary.json"
+    objects = _objects(base)
+    assert objects[f"{base}/_started"] == b""
+    for manifest in ("manifest-summary", "manifest-files"):
+        assert objects[f"{base}/{manifest}.md5"].decode() == base64_md5(
+            objects[f"{base}/{manifest}.json"]
+        )
+    summary = json.loads(objects[f"{base}/manifest-summary.json"])
+    assert summary["exportArn"] == started["ExportArn"]
+    assert summary["itemCount"] == 10
+    assert summary["s3Prefix"] == "exports/orders"
+    entries = [json.loads(e) for e in objects[f"{base}/manifest-files.json"].decode().splitlines()]
+    assert len(entries) == 4
+    for entry in entries:
+        data = objects[entry["dataFileS3Key"]]
+        assert re.fullmatch(rf"{base}/data/[a-z2-7]{{26}}\.json\.gz", entry["dataFileS3Key"])
+        assert base64_md5(data) == entry["md5Checksum"]
+        assert len(gzip.decompress(data).splitlines()) == entry["itemCount"]
+
+
+def test_export_holds_the_table_as_of_export_time(sandbox: Sandbox) -> None:
+    """Writes after the export time (puts, updates, deletes) are not in the export."""
+    arn = _table("orders", items=3)
+    sandbox.advance(5)
+    as_of = sandbox.now()
+    sandbox.advance(5)
+    _ddb().put_item(TableName="orders", Item={"pk": {"S": "late"}})
+    _ddb().update_item(
+        TableName="orders",
+        Key={"pk": {"S": "k0"}},
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "99"}},
+    )
+    _ddb().delete_item(TableName="orders", Key={"pk": {"S": "k1"}})
+    started = _export(arn, ExportTime=as_of)
+    sandbox.advance(120)
+    done = _ddb().describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
+    items = {
+        line["Item"]["pk"]["S"]: line["Item"]
+        for line in _data_lines(_objects(), done["ExportManifest"].replace("summary", "files"))
+    }
+    assert sorted(items) == ["k0", "k1", "k2"]
+    assert items["k0"]["n"] == {"N": "0"}
+
+
+def test_incremental_export_has_one_net_record_per_key(sandbox: Sandbox) -> None:
+    """Window [from, to): inserts, updates and deletes as the real records, in the shared folder."""
+    arn = _table("orders", items=2)
+    sandbox.advance(60)
+    start = sandbox.now()
+    _ddb().put_item(TableName="orders", Item={"pk": {"S": "new"}})
+    _ddb().put_item(TableName="orders", Item={"pk": {"S": "k0"}, "n": {"N": "5"}})
+    _ddb().put_item(TableName="orders", Item={"pk": {"S": "k0"}, "n": {"N": "6"}})
+    _ddb().delete_item(TableName="orders", Key={"pk": {"S": "k1"}})
+    _ddb().put_item(TableName="orders", Item={"pk": {"S": "brief"}})
+    _ddb().delete_item(TableName="orders", Key={"pk": {"S": "brief"}})
+    sandbox.advance(20 * 60)
+    started = _export(
+        arn,
+        S3Prefix="inc",
+        ExportType="INCREMENTAL_EXPORT",
+        IncrementalExportSpecification={
+            "ExportFromTime": start,
+            "ExportToTime": start + timedelta(minutes=15),
+            "ExportViewType": "NEW_AND_OLD_IMAGES",
+        },
+    )
+    sandbox.advance(120)
+    done = _ddb().describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
+    assert done["ExportType"] == "INCREMENTAL_EXPORT"
+    assert done["BilledSizeBytes"] == 10_000_000
+    objects = _objects("inc/")
+    manifest = done["ExportManifest"].replace("summary", "files")
+    for entry in objects[manifest].decode().splitlines():
+        assert json.loads(entry)["dataFileS3Key"].startswith("inc/AWSDynamoDB/data/")
+    records = {r["Keys"]["pk"]["S"]: r for r in _data_lines(objects, manifest)}
+    assert sorted(records) == ["k0", "k1", "new"]
+    assert set(records["new"]) == {"Metadata", "Keys", "NewImage"}
+    assert records["k0"]["OldImage"]["n"] == {"N": "0"}
+    assert records["k0"]["NewImage"]["n"] == {"N": "6"}
+    assert set(records["k1"]) == {"Metadata", "Keys", "OldImage"}
+    assert set(records["k0"]["Metadata"]["WriteTimestampMicros"]) == {"N"}
+
+
+@pytest.mark.parametrize(
+    ("minutes", "ok"), [(14, False), (15, True), (24 * 60, True), (24 * 60 + 1, False)]
+)
+def test_incremental_window_bounds(sandbox: Sandbox, minutes: int, ok: bool) -> None:
+    """Windows must last 15 minutes to 24 hours."""
+    arn = _table("orders")
+    start = sandbox.now()
+    sandbox.advance(25 * 3600)
+    spec = {"ExportFromTime": start, "ExportToTime": start + timedelta(minutes=minutes)}
+    if ok:
+        assert _export(arn, ExportType="INCREMENTAL_EXPORT", IncrementalExportSpecification=spec)
+    else:
+        with pytest.raises(ClientError):
+            _export(arn, ExportType="INCREMENTAL_EXPORT", IncrementalExportSpecification=spec)
+
+
+def test_client_token_idempotency_and_conflict(sandbox: Sandbox) -> None:
+    """Same token and parameters → same export; same token, other parameters → conflict."""
+    arn = _table("orders")
+    first = _export(arn, ClientToken="run-1", S3Prefix="a")
+    again = _export(arn, ClientToken="run-1", S3Prefix="a")
+    assert again["ExportArn"] == first["ExportArn"]
+    with pytest.raises(ClientError) as caught:
+        _export(arn, ClientToken="run-1", S3Prefix="b")
+    assert caught.value.response["Error"]["Code"] == "ExportConflictException"
+
+
+def test_quota_raises_limit_exceeded(sandbox: Sandbox) -> None:
+    """More concurrent exports than the quota → LimitExceededException until one finishes."""
+    sandbox.settings.quota = 2
+    arns = [_table(f"table-{i}") for i in range(3)]
+    _export(arns[0])
+    _export(arns[1])
+    with pytest.raises(ClientError) as caught:
+        _export(arns[2])
+    assert caught.value.response["Error"]["Code"] == "LimitExceededException"
+    sandbox.advance(120)
+    assert _export(arns[2])["ExportStatus"] == "IN_PROGRESS"
+
+
+def test_missing_bucket_fails_the_export(sandbox: Sandbox) -> None:
+    """The call succeeds; the export then ends FAILED, as on AWS."""
+    arn = _table("orders")
+    started = _ddb().export_table_to_point_in_time(TableArn=arn, S3Bucket="no-such-bucket")[
+        "ExportDescription"
+    ]
+    sandbox.advance(60)
+    done = _ddb().describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
+    assert done["ExportStatus"] == "FAILED"
+    assert done["FailureCode"] == "S3NoSuchBucket"
+
+
+def test_pitr_window_follows_the_sandbox_clock(sandbox: Sandbox) -> None:
+    """Earliest is when PITR was enabled; latest trails the sandbox clock by 5 minutes."""
+    _table("orders")
+    enabled = sandbox.now()
+    sandbox.advance(3600)
+    window = _ddb().describe_continuous_backups(TableName="orders")["ContinuousBackupsDescription"][
+        "PointInTimeRecoveryDescription"
+    ]
+    assert abs((window["EarliestRestorableDateTime"] - enabled).total_seconds()) < 1
+    expected_latest = sandbox.now() - timedelta(minutes=5)
+    assert abs((window["LatestRestorableDateTime"] - expected_latest).total_seconds()) < 1
+
+
+def test_fault_injection(sandbox: Sandbox) -> None:
+    """Injected errors answer the next calls; a table's exports can be made to fail."""
+    arn = _table("orders")
+    sandbox.fail_next("DescribeExport", "ThrottlingException", times=2)
+    sandbox.fail_exports_of("orders", "UNKNOWN", "disk on fire")
+    started = _export(arn)
+    sandbox.advance(120)
+    client = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        config=botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+    for _ in range(2):
+        with pytest.raises(ClientError):
+            client.describe_export(ExportArn=started["ExportArn"])
+    done = client.describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
+    assert (done["ExportStatus"], done["FailureMessage"]) == ("FAILED", "disk on fire")
+
+
+def test_runner_on_the_sandbox_polls_in_progress_exports(sandbox: Sandbox, tmp_path: Any) -> None:
+    """The real runner: exports stay IN_PROGRESS while the sandbox clock runs 600x faster."""
+    sandbox.clock.time_scale = 600  # a one-minute export takes 0.1 s
+    for name in ("orders", "users"):
+        _table(name, items=5)
+    sandbox.advance(2)
+    config = make_config([{"match": "*"}])
+    report = ddbexport.run(
+        config,
+        api=AwsApi(AwsSettings(REGION)),
+        state_dir=tmp_path,
+        now=sandbox.now,
+    )
+    assert {r.status for r in report.tables} == {"COMPLETED"}
+    assert all(r.describe_calls >= 2 for r in report.tables)
+    assert {r.item_count for r in report.tables} == {5}
+    assert all(r.start_time and r.end_time and r.end_time > r.start_time for r in report.tables)

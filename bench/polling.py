@@ -262,7 +262,7 @@ def main() -> None:
     print_verdict(judge(results))
     print(
         "note: calls count DescribeExport checks only. With AwsApi the runner also looks up the "
-        "previous duration\n      before each start: ListExports (1+ call), plus 1 DescribeExport"
+        "previous duration\n      once per table: ListExports (1+ call), plus 1 DescribeExport"
         " when a completed export is found."
     )
     if args.candidates:

@@ -25,17 +25,17 @@ def test_fixed_policy_polls_at_its_interval() -> None:
 
 
 def test_adaptive_first_check_is_just_before_the_expected_duration() -> None:
-    """With a known previous duration, nothing is polled until 85 % of it has passed."""
+    """With a known previous duration, nothing is polled until 80 % of it has passed."""
     policy = AdaptivePolicy()
-    assert policy.next_delay(0, 3600) == 3600 * 0.85
+    assert policy.next_delay(0, 3600) == 3600 * 0.8
 
 
 def test_adaptive_polls_densely_while_due_then_backs_off() -> None:
-    """Within ±15 % of the expectation the wait is short; past it, waits grow up to the cap."""
+    """Within ±20 % of the expectation the wait is short; past it, waits grow up to the cap."""
     policy = AdaptivePolicy()
-    due = policy.next_delay(3600, 3600)
-    assert due == 72  # 2 % of an hour
-    later = [policy.next_delay(t, 3600) for t in (4200, 6000, 20000)]
+    assert policy.next_delay(3600, 3600) == 60  # 2 % of an hour is 72 s, capped at 60 s
+    assert policy.next_delay(600, 600) == 15  # 2 % of 10 min is 12 s, raised to min_s
+    later = [policy.next_delay(t, 3600) for t in (4400, 6000, 20000)]
     assert later == sorted(later)
     assert later[-1] == policy.max_s
 
@@ -62,7 +62,7 @@ def test_adaptive_uses_far_fewer_calls_than_fixed_for_long_exports() -> None:
 def test_delays_never_fall_below_the_minimum() -> None:
     """Even right before the expected time the runner waits at least min_s."""
     policy = AdaptivePolicy(min_s=15)
-    assert policy.next_delay(3600 * 0.85 - 1, 3600) == 15
+    assert policy.next_delay(3600 * 0.8 - 1, 3600) == 15
 
 
 def test_policy_from_settings_honours_fixed_and_big_tables() -> None:

@@ -259,15 +259,35 @@ def test_same_run_id_without_journal_attaches_via_client_token(clock: SimClock) 
     assert report.tables[0].status == "COMPLETED"
 
 
-def test_previous_duration_shortens_polling(clock: SimClock) -> None:
-    """A table with a known previous export is checked far less often than one without."""
+def test_previous_duration_cuts_detection_lag(clock: SimClock) -> None:
+    """With the previous duration known, completion is noticed within a minute, in few checks."""
     api = fake_api(clock, FakeTable("aaa", export_duration_s=2 * 3600))
-    first, _, _ = _run(api, clock, _config())
+
+    def lag_of_run() -> tuple[float, int]:
+        seen: list[float] = []
+
+        def on_event(event: RunEvent) -> None:
+            if event.kind == "completed":
+                seen.append(clock.monotonic())
+
+        plan = make_plan(_config(), api, now=clock.now())
+        started = clock.monotonic()
+        report = Runner(
+            api,
+            _config().run,
+            on_event=on_event,
+            clock=clock.monotonic,
+            sleep=clock.sleep,
+            now=clock.now,
+        ).run(plan)
+        return seen[0] - started - 2 * 3600, report.tables[0].describe_calls
+
+    first_lag, _ = lag_of_run()
     clock.advance(86400)
-    second, _, _ = _run(api, clock, _config())
-    assert second.run_id != first.run_id
-    assert second.tables[0].describe_calls < first.tables[0].describe_calls
-    assert second.tables[0].describe_calls <= 12
+    second_lag, second_calls = lag_of_run()
+    assert first_lag > 60
+    assert second_lag <= 60
+    assert second_calls <= 2 * 0.2 * 2 * 3600 / 60 + 1  # one check a minute while due, at most
 
 
 def test_fixed_polling_reproduces_the_seed(clock: SimClock) -> None:

@@ -87,6 +87,7 @@ class _Track:
     poll_errors: int = 0
     tracking_since: float = 0.0
     expected_s: float | None = None
+    looked_up: bool = False
     pitr_enabled: bool = False
     error: ErrorInfo | None = None
 
@@ -230,7 +231,8 @@ class Runner:
     def _start(self, track: _Track) -> None:
         request = track.request
         track.start_attempts += 1
-        if track.expected_s is None and self._settings.poll.mode == "adaptive":
+        if not track.looked_up and self._settings.poll.mode == "adaptive":
+            track.looked_up = True  # once per table, not once per start attempt
             track.expected_s = self._previous_duration(request.table_arn)
         try:
             description = self._api.export_table(request)
@@ -435,18 +437,12 @@ class Runner:
         self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
 
     def _fail(self, track: _Track, code: str, message: str) -> None:
+        # A failing track is never in the due heap: polls pop it first, starts never push it.
         if track.status == "IN_PROGRESS":
             self._count_in_flight(-1)
-            self._drop_due(track)
         track.status = "FAILED"
         track.error = ErrorInfo(code, message)
         self._emit(track, "failed", message)
-
-    def _drop_due(self, track: _Track) -> None:
-        remaining = [entry for entry in self._due if entry[2] is not track]
-        if len(remaining) != len(self._due):
-            self._due = remaining
-            heapq.heapify(self._due)
 
     def _time_out_everything(self) -> None:
         timeout = self._settings.timeout_s

@@ -15,6 +15,7 @@ concurrent-export quota, and support incremental windows and ION output.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from types import TracebackType
 
@@ -86,6 +87,14 @@ class Sandbox:
     def now(self) -> datetime:
         """The sandbox's current time."""
         return self.clock.now()
+
+    def monotonic(self) -> float:
+        """Sandbox seconds, for a runner's ``clock`` (polling then counts in sandbox time)."""
+        return self.clock.now().timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of sandbox time (real time divided by the time scale)."""
+        time.sleep(max(seconds, 0.0) / self.clock.time_scale)
 
     def fail_next(self, operation: str, code: str, message: str = "", times: int = 1) -> None:
         """Answer the next calls of an operation (``DescribeExport`` …) with an AWS error."""

@@ -1,0 +1,58 @@
+"""The sandbox as a local server: every AWS API moto supports, on one endpoint URL."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from moto.core.config import default_user_config
+from moto.server import ThreadedMotoServer
+
+from . import Sandbox
+from .engine import SandboxSettings
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(
+    port: int = 4566,
+    *,
+    host: str = "127.0.0.1",
+    time_scale: float = 1.0,
+    settings: SandboxSettings | None = None,
+) -> Iterator[tuple[str, Sandbox]]:
+    """Run the sandbox behind a moto server; yields (endpoint URL, sandbox) once it accepts.
+
+    Step Functions state machines are executed by moto's interpreter, so a generated pipeline can
+    run against the sandbox too.
+    """
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    sandbox = Sandbox(settings, time_scale=time_scale, in_process=False)
+    with sandbox:
+        server.start()
+        try:
+            _wait_until_listening(host, port)
+            yield f"http://{host}:{port}", sandbox
+        finally:
+            server.stop()
+
+
+def _wait_until_listening(host: str, port: int) -> None:
+    for _ in range(200):
+        try:
+            with socket.create_connection((host, port), timeout=0.1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the sandbox server did not start on {host}:{port}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,15 @@ def plan(
         aws: region, profile and endpoint for the default clients.
         as_of: the shared export time; by default ``now`` to the second.
         run_id: by default derived from the config and the export time.
-        now: the current time; by default the system clock.
+        now: the current time; by default the service's clock (the local one, corrected by the
+            HTTP Date of AWS's responses).
         state_dir: where run journals are kept; a journaled run id keeps its export time.
     """
+    export_api = _api_for(config, api, aws)
     return make_plan(
         config,
-        _api_for(config, api, aws),
-        now=now or datetime.now(UTC),
+        export_api,
+        now=now or export_api.service_now,
         as_of=as_of,
         run_id=run_id,
         run_export_time=journaled_export_time(state_dir or default_state_dir(), run_id),
@@ -80,7 +82,7 @@ def run(
     on_plan: Callable[[ExportPlan], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] | None = None,
 ) -> RunReport:
     """Export every table the config selects, as of one shared instant, and report the outcome.
 
@@ -96,7 +98,8 @@ def run(
             :func:`ddbexport.journal.default_state_dir`).
         on_event: receives a :class:`~ddbexport.runner.RunEvent` for every step of every table.
         on_plan: receives the plan before anything starts (e.g. to show the run id).
-        clock, sleep, now: time sources, injectable for tests.
+        clock, sleep, now: time sources, injectable for tests; ``now`` defaults to the service's
+            clock, as for :func:`plan`.
 
     Raises:
         ConfigError: bad input; nothing was started.
@@ -104,11 +107,12 @@ def run(
     """
     settings = _override(config.run, max_concurrency, poll, timeout_s)
     export_api = _api_for(config, api, aws)
+    now = now or export_api.service_now
     state_dir = state_dir or default_state_dir()
     export_plan = make_plan(
         config,
         export_api,
-        now=now(),
+        now=now,
         as_of=as_of,
         run_id=run_id,
         run_export_time=journaled_export_time(state_dir, run_id),

@@ -7,6 +7,7 @@ implements it in memory for tests and benchmarks.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from .models import ExportDescription, ExportRequest, PitrWindow, TableInfo
@@ -45,6 +46,10 @@ class ExportApi(Protocol):
 
     def enable_pitr(self, table: str) -> None:
         """UpdateContinuousBackups with point-in-time recovery enabled."""
+        ...
+
+    def service_now(self) -> datetime:
+        """The service's current time (UTC), as best known; the local clock when unknown."""
         ...
 
     def get_parameter(self, name: str) -> str:

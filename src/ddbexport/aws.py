@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -148,6 +150,10 @@ class AwsApi:
         self._ssm = ssm
         # boto3 sessions are not thread-safe: clients are built once, under this lock.
         self._lock = threading.Lock()
+        self._clock_offset_s = 0.0
+        for client in (dynamodb, ssm):
+            if client is not None:
+                self._watch_clock(client)
 
     def _boto_session(self) -> boto3.session.Session:
         if self._session is None:
@@ -173,6 +179,7 @@ class AwsApi:
                     endpoint_url=self._settings.endpoint_url,
                     config=self._client_config(),
                 )
+                self._watch_clock(self._dynamodb)
         return self._dynamodb
 
     @property
@@ -184,6 +191,34 @@ class AwsApi:
                     "ssm", endpoint_url=self._settings.endpoint_url, config=self._client_config()
                 )
         return self._ssm
+
+    # ------------------------------------------------------------------ the service's clock
+
+    def _watch_clock(self, client: Any) -> None:
+        client.meta.events.register("after-call", self._note_service_time)
+
+    def _note_service_time(self, parsed: Any = None, **_: Any) -> None:
+        """Learn the service's clock from each response's HTTP Date header."""
+        headers = (parsed or {}).get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        stamp = headers.get("date")
+        if not stamp:
+            return
+        try:
+            service = email.utils.parsedate_to_datetime(stamp).timestamp()
+        except (TypeError, ValueError):
+            return
+        # Date has whole seconds: its middle is the best guess; ignore differences under 2 s,
+        # which are that rounding rather than skew.
+        offset = service + 0.5 - time.time()
+        self._clock_offset_s = offset if abs(offset) >= 2 else 0.0
+
+    def service_now(self) -> datetime:
+        """Now on the service's clock (learnt from responses), else the local clock.
+
+        Export times are judged by AWS's clock, so runs take "now" from it: a local clock that is
+        ahead would otherwise ask for exports in the future.
+        """
+        return datetime.now(UTC) + timedelta(seconds=self._clock_offset_s)
 
     # ------------------------------------------------------------------ tables
 

@@ -13,6 +13,7 @@ from .config import Config
 from .errors import AwsError, ConfigError
 from .models import ExportPlan, PlanProblem, TableInfo
 from .plan import (
+    Selection,
     build_plan,
     check_export_time,
     derive_run_id,
@@ -52,7 +53,7 @@ def make_plan(
     config: Config,
     api: ExportApi,
     *,
-    now: datetime,
+    now: datetime | Callable[[], datetime],
     as_of: datetime | None = None,
     run_id: str | None = None,
     run_export_time: datetime | None = None,
@@ -62,7 +63,9 @@ def make_plan(
     Args:
         config: the validated configuration.
         api: the AWS adapter.
-        now: the current time (UTC); the export time defaults to it, to the second.
+        now: the current time (UTC), or a function giving it (called once the tables are
+            resolved, so that a service clock learnt from the responses applies); the export
+            time defaults to it, to the second.
         as_of: the shared export time, when given (``--as-of`` or the seed payload's ``time``).
         run_id: the run id; by default derived from the config and the export time.
         run_export_time: the export time this run id was first run with (from its journal).
@@ -78,6 +81,7 @@ def make_plan(
             "--tables-from-ssm"
         )
     if run_id is not None:
+        _check_run_id(run_id)
         fixed = run_export_time or export_time_of_run_id(run_id)
         if as_of is not None and fixed is not None and as_of.replace(microsecond=0) != fixed:
             raise ConfigError(
@@ -85,11 +89,21 @@ def make_plan(
                 f"{format_instant(as_of)}; drop --as-of to resume it, or use another --run-id"
             )
         as_of = as_of or fixed
-    export_time = (as_of or now).replace(microsecond=0)
-    check_export_time(export_time, now)
+    if isinstance(now, datetime):
+        # A fixed "now": reject a future export time before any AWS call.
+        check_export_time((as_of or now).replace(microsecond=0), now)
+    selections, described = _resolve_tables(config, api)
+    # A service clock is known only once AWS has answered: read it after resolving.
+    current = now if isinstance(now, datetime) else now()
+    export_time = (as_of or current).replace(microsecond=0)
+    check_export_time(export_time, current)
     run_id = run_id or derive_run_id(config, export_time)
-    _check_run_id(run_id)
+    return build_plan(selections, described, export_time=export_time, run_id=run_id)
 
+
+def _resolve_tables(
+    config: Config, api: ExportApi
+) -> tuple[list[Selection], dict[str, TableInfo | PlanProblem]]:
     names = api.list_table_names() if needs_table_listing(config) else []
     described: dict[str, TableInfo | PlanProblem] = {}
     tags: dict[str, dict[str, str]] = {}
@@ -119,7 +133,7 @@ def make_plan(
         missing, _parallel_map(lambda n: describe_or_problem(api, n), missing), strict=True
     ):
         described[name] = info
-    return build_plan(selections, described, export_time=export_time, run_id=run_id)
+    return selections, described
 
 
 def _tags_or_empty(api: ExportApi, info: TableInfo) -> dict[str, str]:

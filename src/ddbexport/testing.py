@@ -232,6 +232,10 @@ class FakeExportApi:
         self._enter("enable_pitr")
         self._table(table).pitr = True
 
+    def service_now(self) -> datetime:
+        """The simulated clock's time."""
+        return self.clock.now()
+
     def get_parameter(self, name: str) -> str:
         """GetParameter."""
         self._enter("get_parameter")

@@ -8,9 +8,11 @@ delete-table handlers are replaced while a sandbox is active and restored afterw
 
 from __future__ import annotations
 
+import email.utils
 import json
 from typing import TYPE_CHECKING, Any
 
+import moto.core.responses as moto_responses
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, ResourceNotFoundException
@@ -18,6 +20,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3.models import s3_backends
 
 from .engine import ExportService, SandboxApiError, TableState
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from moto.dynamodb.models.dynamo_type import Item
 
 _active: ExportService | None = None
-_originals: dict[tuple[type, str], Any] = {}
+_originals: dict[tuple[Any, str], Any] = {}
 
 
 def active_service() -> ExportService:
@@ -208,6 +211,17 @@ def install(service: ExportService) -> None:
     DynamoDBBackend.delete_table = _delete_table  # type: ignore[assignment]
     _originals[(Table, "stream_shard")] = Table.__dict__.get("stream_shard")
     Table.stream_shard = property(_get_shard, _set_shard)  # type: ignore[assignment]
+    # The HTTP Date header follows the sandbox clock: moto sets it in process, werkzeug when
+    # serving. Clients that read the service's time then live on the sandbox clock.
+    clock = service.clock
+    _originals[(moto_responses, "utcnow")] = moto_responses.utcnow  # type: ignore[attr-defined]
+    moto_responses.utcnow = lambda: clock.now().replace(tzinfo=None)  # type: ignore[attr-defined]
+    _originals[(MotoRequestHandler, "date_time_string")] = MotoRequestHandler.__dict__.get(
+        "date_time_string"
+    )
+    MotoRequestHandler.date_time_string = (  # type: ignore[method-assign]
+        lambda self, timestamp=None: email.utils.formatdate(clock.now().timestamp(), usegmt=True)
+    )
 
 
 def uninstall() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,11 +42,20 @@ def serve(
     sandbox = Sandbox(settings, time_scale=time_scale, in_process=False)
     with sandbox:
         server.start()
+        endpoint = f"http://{host}:{port}"
         try:
             _wait_until_listening(host, port)
-            yield f"http://{host}:{port}", sandbox
+            _reset(endpoint)  # moto's backends are per process: start from an empty account
+            yield endpoint, sandbox
         finally:
+            _reset(endpoint)
             server.stop()
+
+
+def _reset(endpoint: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
 
 
 def _wait_until_listening(host: str, port: int) -> None:

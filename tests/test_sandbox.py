@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -306,3 +307,59 @@ def test_runner_on_the_sandbox_polls_in_progress_exports(sandbox: Sandbox, tmp_p
     assert all(r.describe_calls >= 2 for r in report.tables)
     assert {r.item_count for r in report.tables} == {5}
     assert all(r.start_time and r.end_time and r.end_time > r.start_time for r in report.tables)
+
+
+def test_import_table_reads_a_full_export_back(sandbox: Sandbox) -> None:
+    """ImportTable from an export's data/ prefix rebuilds the table, item for item."""
+    arn = _table("orders", items=12, range_key=True)
+    started = _export(arn, S3Prefix="full")
+    sandbox.advance(120)
+    export_id = started["ExportArn"].rsplit("/", 1)[-1]
+    imported = _ddb().import_table(
+        S3BucketSource={"S3Bucket": BUCKET, "S3KeyPrefix": f"full/AWSDynamoDB/{export_id}/data/"},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+        TableCreationParameters={
+            "TableName": "orders-restored",
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "N"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )["ImportTableDescription"]
+    status = imported["ImportStatus"]
+    for _ in range(50):
+        if status != "IN_PROGRESS":
+            break
+        time.sleep(0.05)
+        status = _ddb().describe_import(ImportArn=imported["ImportArn"])["ImportTableDescription"][
+            "ImportStatus"
+        ]
+    assert status == "COMPLETED"
+    original = sorted(
+        json.dumps(i, sort_keys=True) for i in _ddb().scan(TableName="orders")["Items"]
+    )
+    restored = sorted(
+        json.dumps(i, sort_keys=True) for i in _ddb().scan(TableName="orders-restored")["Items"]
+    )
+    assert restored == original
+
+
+def test_ion_exports_write_ion_files(sandbox: Sandbox) -> None:
+    """ExportFormat=ION: .ion.gz data files of $ion_1_0 lines."""
+    arn = _table("orders", items=3)
+    started = _export(arn, S3Prefix="ion", ExportFormat="ION")
+    sandbox.advance(120)
+    objects = _objects("ion/")
+    data = [key for key in objects if key.endswith(".gz")]
+    assert data
+    assert all(key.endswith(".ion.gz") for key in data)
+    lines = [line for key in data for line in gzip.decompress(objects[key]).decode().splitlines()]
+    assert len(lines) == 3
+    assert all(line.startswith("$ion_1_0 {Item:{") for line in lines)
+    assert started["ExportFormat"] == "ION"

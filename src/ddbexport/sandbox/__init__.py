@@ -15,6 +15,7 @@ concurrent-export quota, and support incremental windows and ION output.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 from types import TracebackType
@@ -58,6 +59,8 @@ class Sandbox:
             bucket_exists=_moto_glue.bucket_exists,
         )
         self._mock = mock_aws() if in_process else None
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> Sandbox:
         if self._mock is not None:
@@ -68,7 +71,15 @@ class Sandbox:
             if self._mock is not None:
                 self._mock.stop()
             raise
+        # Exports finish on their own, as on AWS, even when nobody asks DescribeExport.
+        self._stop.clear()
+        self._ticker = threading.Thread(target=self._tick, name="sandbox-exports", daemon=True)
+        self._ticker.start()
         return self
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.05):
+            self.service.refresh_all()
 
     def __exit__(
         self,
@@ -76,13 +87,17 @@ class Sandbox:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
         _moto_glue.uninstall()
         if self._mock is not None:
             self._mock.stop()
 
     def advance(self, seconds: float) -> None:
-        """Move the sandbox clock forward."""
+        """Move the sandbox clock forward (exports due by then finish at once)."""
         self.clock.advance(seconds)
+        self.service.refresh_all()
 
     def now(self) -> datetime:
         """The sandbox's current time."""

@@ -376,9 +376,14 @@ class ExportService:
                 lines.append((dict(change.keys), line))
         return lines
 
+    def refresh_all(self) -> None:
+        """Finish every export whose time has come (write its files, set its status)."""
+        with self._lock:
+            for export in list(self.exports.values()):
+                self._refresh(export)
+
     def _refresh_all(self) -> None:
-        for export in self.exports.values():
-            self._refresh(export)
+        self.refresh_all()
 
     def _refresh(self, export: SandboxExport) -> None:
         if export.status != "IN_PROGRESS" or self.clock.now() < export.finishes_at:

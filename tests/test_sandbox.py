@@ -272,9 +272,10 @@ def test_pitr_window_follows_the_sandbox_clock(sandbox: Sandbox) -> None:
 
 
 def test_fault_injection(sandbox: Sandbox) -> None:
-    """Injected errors answer the next calls; a table's exports can be made to fail."""
+    """Injected errors answer the next calls of any operation; a table's exports can fail."""
     arn = _table("orders")
     sandbox.fail_next("DescribeExport", "ThrottlingException", times=2)
+    sandbox.fail_next("DescribeTable", "InternalServerError")
     sandbox.fail_exports_of("orders", "UNKNOWN", "disk on fire")
     started = _export(arn)
     sandbox.advance(120)
@@ -288,6 +289,10 @@ def test_fault_injection(sandbox: Sandbox) -> None:
             client.describe_export(ExportArn=started["ExportArn"])
     done = client.describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
     assert (done["ExportStatus"], done["FailureMessage"]) == ("FAILED", "disk on fire")
+    with pytest.raises(ClientError) as caught:
+        client.describe_table(TableName="orders")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert client.describe_table(TableName="orders")["Table"]["TableName"] == "orders"
 
 
 def test_runner_on_the_sandbox_polls_in_progress_exports(sandbox: Sandbox, tmp_path: Any) -> None:
@@ -363,3 +368,32 @@ def test_ion_exports_write_ion_files(sandbox: Sandbox) -> None:
     assert len(lines) == 3
     assert all(line.startswith("$ion_1_0 {Item:{") for line in lines)
     assert started["ExportFormat"] == "ION"
+
+
+def test_runner_on_sandbox_quota_throttling_and_idempotency(
+    sandbox: Sandbox, tmp_path: Any
+) -> None:
+    """Quota of 2 for 6 tables, throttled checks: all complete, the quota is never exceeded, and
+    re-running the run id without its journal attaches through the client tokens."""
+    sandbox.clock.time_scale = 600
+    sandbox.settings.quota = 2
+    for index in range(6):
+        _table(f"table-{index}", items=2)
+    sandbox.advance(2)
+    sandbox.fail_next("DescribeExport", "ThrottlingException", times=3)
+    config = make_config([{"match": "table-*"}], max_concurrency=5)
+    timing: dict[str, Any] = {
+        "clock": sandbox.monotonic,
+        "sleep": sandbox.sleep,
+        "now": sandbox.now,
+    }
+    api = AwsApi(AwsSettings(REGION, max_attempts=1))
+    first = ddbexport.run(config, api=api, state_dir=tmp_path / "a", **timing)
+    assert {r.status for r in first.tables} == {"COMPLETED"}
+    exports = sandbox.service.exports.values()
+    assert len(exports) == 6
+    spans = [(e.start, e.finishes_at) for e in exports]
+    assert all(sum(1 for s, e in spans if s <= moment < e) <= 2 for moment, _ in spans)
+    again = ddbexport.run(config, api=api, state_dir=tmp_path / "b", run_id=first.run_id, **timing)
+    assert len(sandbox.service.exports) == 6
+    assert [r.export_arn for r in again.tables] == [r.export_arn for r in first.tables]

@@ -198,6 +198,19 @@ _HANDLERS = {
 }
 
 
+def _call_action(handler: DynamoHandler) -> Any:
+    """Every DynamoDB call passes here first: injected faults answer before moto does."""
+    service = active_service()
+    try:
+        service.check_fault(handler._get_action())
+    except SandboxApiError as error:
+        status = 500 if error.code in ("InternalServerError", "ServiceUnavailable") else 400
+        body = json.dumps({"__type": ERROR_TYPE_PREFIX + error.code, "message": error.message})
+        headers = {**handler.response_headers, "Content-Type": "application/x-amz-json-1.0"}
+        return status, headers, body
+    return _originals[(DynamoHandler, "call_action")](handler)
+
+
 def install(service: ExportService) -> None:
     """Route moto's export, PITR and write paths through ``service``."""
     global _active  # noqa: PLW0603 - one sandbox per process, as moto's backends are global
@@ -207,6 +220,8 @@ def install(service: ExportService) -> None:
     for name, function in _HANDLERS.items():
         _originals[(DynamoHandler, name)] = DynamoHandler.__dict__[name]
         setattr(DynamoHandler, name, function)
+    _originals[(DynamoHandler, "call_action")] = DynamoHandler.__dict__["call_action"]
+    DynamoHandler.call_action = _call_action  # type: ignore[method-assign]
     _originals[(DynamoDBBackend, "delete_table")] = DynamoDBBackend.__dict__["delete_table"]
     DynamoDBBackend.delete_table = _delete_table  # type: ignore[assignment]
     _originals[(Table, "stream_shard")] = Table.__dict__.get("stream_shard")

@@ -235,7 +235,6 @@ class ExportService:
     ) -> dict[str, Any]:
         """ExportTableToPointInTime."""
         with self._lock:
-            self.check_fault("ExportTableToPointInTime")
             request = self._validated(state, body)
             token = body.get("ClientToken")
             if token:
@@ -286,7 +285,6 @@ class ExportService:
     def describe(self, arn: str) -> dict[str, Any]:
         """DescribeExport."""
         with self._lock:
-            self.check_fault("DescribeExport")
             export = self.exports.get(arn)
             if export is None:
                 raise SandboxApiError("ExportNotFoundException", f"Export not found: {arn}")
@@ -298,7 +296,6 @@ class ExportService:
     ) -> dict[str, Any]:
         """ListExports: newest first (reverse order of ExportArn), paginated."""
         with self._lock:
-            self.check_fault("ListExports")
             self._refresh_all()
             chosen = sorted(
                 (e for e in self.exports.values() if table_arn in (None, e.table.arn)),

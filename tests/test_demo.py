@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -89,3 +90,24 @@ def test_sandbox_server_serves_the_cli(tmp_path: Path) -> None:
         assert table["item_count"] == 1
         assert "/export/" in table["export_arn"]
         assert table["describe_calls"] >= 2  # it really was IN_PROGRESS for a while
+
+
+def test_sandbox_server_executes_state_machines() -> None:
+    """Step Functions executions run in the sandbox server (moto's interpreter is on)."""
+    with serve(free_port()) as (endpoint, _):
+        sfn = boto3.client("stepfunctions", region_name=REGION, endpoint_url=endpoint)
+        machine = sfn.create_state_machine(
+            name="hello",
+            definition=json.dumps(
+                {"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "Result": 42, "End": True}}}
+            ),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+        for _ in range(100):
+            described = sfn.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
+        assert described["status"] == "SUCCEEDED"
+        assert json.loads(described["output"]) == 42

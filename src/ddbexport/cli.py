@@ -364,6 +364,7 @@ def demo(output: Path, time_scale: float) -> None:
             on_event=display.on_event,
             on_plan=display.begin,
             on_step=step,
+            on_planned=render_plan,
         )
     display.end()
     render_summary(result.first, None)

@@ -64,6 +64,7 @@ def run_demo(
     on_event: EventHandler | None = None,
     on_plan: Callable[[ExportPlan], None] | None = None,
     on_step: Callable[[str], None] | None = None,
+    on_planned: Callable[[ExportPlan], None] | None = None,
 ) -> DemoResult:
     """Run the whole demo in an in-process sandbox and download the exports into ``output``."""
     step = on_step or (lambda _: None)
@@ -78,7 +79,10 @@ def run_demo(
             "sleep": sandbox.sleep,
             "now": sandbox.now,
         }
+        step("ddbexport plan: the exact requests, one export time for every table")
         export_plan = plan_exports(config, api=api, now=sandbox.now(), state_dir=state_dir)
+        if on_planned is not None:
+            on_planned(export_plan)
         step("running the exports ('audit-log' has no PITR: it fails alone)")
         first = run_exports(
             config,

@@ -13,7 +13,7 @@ from ddbexport.journal import RunJournal
 from ddbexport.models import ExportPlan
 from ddbexport.report import RunReport
 from ddbexport.resolve import make_plan
-from ddbexport.runner import RunEvent, Runner
+from ddbexport.runner import MAX_PITR_WAITS, RunEvent, Runner
 from ddbexport.testing import FakeExportApi, FakeTable, SimClock
 
 from .helpers import fake_api
@@ -151,6 +151,60 @@ def test_enable_pitr_turns_it_on_and_exports(clock: SimClock) -> None:
     assert any(e.kind == "pitr_enabled" for e in events)
 
 
+def test_enable_pitr_moves_only_the_tables_it_enabled(clock: SimClock) -> None:
+    """A table whose PITR the run enabled exports at its window's start; others keep the time."""
+    as_of = clock.now() - timedelta(hours=1)
+    api = fake_api(
+        clock,
+        FakeTable("off", pitr=False, pitr_warmup_attempts=2),
+        FakeTable("recent", pitr_since=clock.now() - timedelta(minutes=30)),
+        FakeTable("old"),
+    )
+    config = _config()
+    plan = make_plan(config, api, now=clock.now(), as_of=as_of)
+    events: list[RunEvent] = []
+    runner = Runner(
+        api,
+        config.run,
+        enable_pitr=True,
+        on_event=events.append,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+        now=clock.now,
+    )
+    report = runner.run(plan)
+    results = {r.table: r for r in report.tables}
+    assert results["old"].status == "COMPLETED"
+    assert results["old"].export_time == as_of
+    # Enabled by this run: PITR took two more tries to come on, then the window's first second.
+    assert results["off"].status == "COMPLETED"
+    assert results["off"].export_time == api.tables["off"].pitr_since
+    assert [e.kind for e in events if e.table == "off"][:4] == [
+        "pitr_enabled",
+        "waiting",
+        "waiting",
+        "started",
+    ]
+    # PITR was already on, just not long enough: not this run's to move; a precise failure.
+    assert results["recent"].status == "FAILED"
+    assert results["recent"].export_time == as_of
+    message = results["recent"].error.message  # type: ignore[union-attr]
+    assert "before the earliest restorable time" in message
+    assert api.calls["enable_pitr"] == 1
+
+
+def test_pitr_that_never_comes_on_fails_without_the_enable_hint(clock: SimClock) -> None:
+    """After enabling PITR the runner retries a bounded number of times, then says so."""
+    api = fake_api(clock, FakeTable("stuck", pitr=False, pitr_warmup_attempts=1_000))
+    report, _, _ = _run(api, clock, _config(), enable_pitr=True)
+    error = report.tables[0].error
+    assert report.tables[0].status == "FAILED"
+    assert error is not None
+    assert "enabled for table 'stuck' by this run" in error.message
+    assert "--enable-pitr" not in error.message
+    assert api.calls["export_table"] == 2 + MAX_PITR_WAITS  # before, just after, retries
+
+
 def test_transient_errors_while_polling_are_retried(clock: SimClock) -> None:
     """Throttling and 5xx on DescribeExport delay the next check; the export still completes."""
     api = fake_api(clock, FakeTable("aaa"))
@@ -187,6 +241,21 @@ def test_export_time_just_now_waits_for_pitr_to_catch_up(clock: SimClock) -> Non
     report, _, _ = _run(api, clock, _config())
     assert _statuses(report) == {"aaa": "COMPLETED"}
     assert api.calls["describe_pitr"] == 1
+
+
+def test_export_time_wait_is_bounded_by_the_run_timeout(clock: SimClock) -> None:
+    """While the PITR window trails the export time the runner keeps waiting, until the timeout."""
+    api = fake_api(clock, FakeTable("aaa", pitr_lag_s=10 * 3600))
+    api.fail_next(
+        "export_table",
+        *[InvalidExportTime("outside window", code="InvalidExportTimeException")] * 500,
+    )
+    report, _, _ = _run(api, clock, _config(timeout="2h", retry_max="5m"))
+    result = report.tables[0]
+    assert result.status == "TIMED_OUT"
+    assert result.error is not None
+    assert "not started within the run's timeout" in result.error.message
+    assert 20 < api.calls["export_table"] <= 2 * 3600 / 300 + 2
 
 
 def test_timeout_marks_running_and_waiting_tables(clock: SimClock) -> None:
@@ -325,3 +394,33 @@ def test_every_table_reaches_a_terminal_state(clock: SimClock, count: int) -> No
     report, _, _ = _run(api, clock, _config(max_concurrency=8))
     assert len(report.tables) == count
     assert {r.status for r in report.tables} <= {"COMPLETED", "FAILED"}
+
+
+def test_rerun_retries_an_export_that_ended_failed(clock: SimClock, tmp_path: Path) -> None:
+    """A failed export is started again by a re-run: same export time, a token of its own."""
+    api = fake_api(clock, FakeTable("aaa"), FakeTable("bbb"), buckets=set())
+    config = _config()
+    first, _, plan = _run(api, clock, config, state_dir=tmp_path)
+    assert set(_statuses(first).values()) == {"FAILED"}
+    error = first.tables[0].error
+    assert error is not None
+    assert error.code == "S3NoSuchBucket"
+    assert f"run again with --run-id {plan.run_id} to retry it" in error.message
+
+    api.buckets.add("exports")
+    clock.advance(600)
+    events: list[RunEvent] = []
+    second, _, _ = _run(api, clock, config, state_dir=tmp_path, run_id=plan.run_id, events=events)
+    assert _statuses(second) == {"aaa": "COMPLETED", "bbb": "COMPLETED"}
+    assert len(api.started) == 4
+    assert second.export_time == first.export_time
+    retried = api.started[2:]
+    assert {r.export_time for r in retried} == {first.export_time}
+    assert not {r.client_token for r in retried} & {r.client_token for r in api.started[:2]}
+    assert sum(e.kind == "retrying" for e in events) == 2
+
+    # A third run of the id finds the retried exports in the journal: nothing new starts.
+    third, _, _ = _run(api, clock, config, state_dir=tmp_path, run_id=plan.run_id)
+    assert set(_statuses(third).values()) == {"COMPLETED"}
+    assert len(api.started) == 4
+    assert [r.export_arn for r in third.tables] == [r.export_arn for r in second.tables]

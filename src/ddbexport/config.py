@@ -116,11 +116,14 @@ class TableSelector(Destination):
         return f"tags {pairs}"
 
 
+Seconds = Annotated[float, Field(gt=0)]
+
+
 class PollSpec(_Model):
     """How often DescribeExport is called; see :mod:`ddbexport.polling`."""
 
     mode: Literal["adaptive", "fixed"] = "adaptive"
-    fixed_interval_s: float = 15.0
+    fixed_interval_s: Seconds = 15.0
 
     @classmethod
     def parse(cls, text: str) -> PollSpec:
@@ -131,9 +134,6 @@ class PollSpec(_Model):
         if cleaned.startswith("fixed:"):
             return cls(mode="fixed", fixed_interval_s=parse_duration(cleaned[len("fixed:") :]))
         raise ValueError(f"{text!r} is not a polling policy; expected {_POLL_HELP}")
-
-
-Seconds = Annotated[float, Field(gt=0)]
 
 
 class RunSettings(_Model):

@@ -38,6 +38,7 @@ class JournalEntry:
     export_arn: str
     client_token: str
     export_time: datetime
+    attempt: int = 1
 
 
 class RunJournal:
@@ -89,6 +90,7 @@ class RunJournal:
                     export_arn=str(data["export_arn"]),
                     client_token=str(data["client_token"]),
                     export_time=parse_instant(str(data["export_time"])),
+                    attempt=int(str(data.get("attempt", 1))),
                 )
             except (ValueError, KeyError):
                 continue
@@ -105,6 +107,7 @@ class RunJournal:
                 "export_arn": entry.export_arn,
                 "client_token": entry.client_token,
                 "export_time": format_instant(entry.export_time),
+                "attempt": str(entry.attempt),
             }
         )
 

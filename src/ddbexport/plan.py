@@ -117,9 +117,14 @@ def export_time_of_run_id(run_id: str) -> datetime | None:
 _DERIVED_RUN_ID = re.compile(r"(\d{8}T\d{6}Z)-[0-9a-f]{8}")
 
 
-def client_token(run_id: str, table_arn: str) -> str:
-    """The deterministic ClientToken of a table's export in a run."""
-    return str(uuid.uuid5(_TOKEN_NAMESPACE, f"{run_id}\n{table_arn}"))
+def client_token(run_id: str, table_arn: str, attempt: int = 1) -> str:
+    """The deterministic ClientToken of a table's export in a run.
+
+    ``attempt`` > 1 names a retry of an export that ended FAILED: AWS would answer the first
+    token with the failed export again, so a retry needs a token of its own.
+    """
+    name = f"{run_id}\n{table_arn}" if attempt == 1 else f"{run_id}\n{table_arn}\n{attempt}"
+    return str(uuid.uuid5(_TOKEN_NAMESPACE, name))
 
 
 def render_prefix(template: str, *, table: str, export_time: datetime, run_id: str) -> str:

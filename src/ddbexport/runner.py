@@ -13,6 +13,9 @@ Per table, the outcomes are:
 * INTERRUPTED - Ctrl-C: nothing new starts, the report records what is in flight, and running
   the same run id again resumes tracking it.
 
+Running a run id again resumes its journaled exports; one that ended FAILED is started once more
+(same export time, a client token of its own), so a re-run is how a failed table is retried.
+
 ``LimitExceededException`` (the account's concurrent-export quota) never fails a table: the runner
 stops starting exports for a growing pause and tries again.
 """
@@ -39,6 +42,7 @@ from .errors import (
 )
 from .journal import JournalEntry, RunJournal
 from .models import ExportDescription, ExportPlan, ExportRequest
+from .plan import client_token
 from .polling import PollPolicy, policy_from_settings
 from .report import ErrorInfo, RunReport, TableResult
 from .timeparse import format_instant
@@ -47,8 +51,10 @@ log = logging.getLogger(__name__)
 
 #: Attempts at starting one export when AWS answers with throttling or a server error.
 MAX_START_ATTEMPTS = 8
-#: Waits for a table's PITR window to reach an export time that is only just in the past.
-MAX_EXPORT_TIME_WAITS = 20
+#: Tries at an export time AWS calls invalid while the table's PITR window cannot be read.
+MAX_BLIND_EXPORT_TIME_WAITS = 20
+#: Tries at a table whose PITR this run has just enabled, while AWS still reports it off.
+MAX_PITR_WAITS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +62,7 @@ class RunEvent:
     """Something that happened to a table during a run, for progress displays and logs.
 
     ``kind`` is one of ``resumed``, ``started``, ``polled``, ``waiting``, ``pitr_enabled``,
-    ``completed``, ``failed``, ``timed_out``, ``interrupted``.
+    ``retrying``, ``completed``, ``failed``, ``timed_out``, ``interrupted``.
     """
 
     kind: str
@@ -83,12 +89,17 @@ class _Track:
     description: ExportDescription | None = None
     describe_calls: int = 0
     start_attempts: int = 0
-    time_waits: int = 0
+    blind_time_waits: int = 0
+    pitr_waits: int = 0
     poll_errors: int = 0
     tracking_since: float = 0.0
     expected_s: float | None = None
     looked_up: bool = False
-    pitr_enabled: bool = False
+    pitr_enabled_by_run: bool = False
+    time_moved: bool = False
+    attempt: int = 1
+    resumed: bool = False
+    retried: bool = False
     error: ErrorInfo | None = None
 
 
@@ -188,23 +199,14 @@ class Runner:
 
     def _loop(self, deadline: float) -> None:
         while self._pending or self._due:
-            now = self._clock()
-            if now >= deadline:
+            if self._clock() >= deadline:
                 self._time_out_everything()
                 return
-            while (
-                self._pending
-                and self._in_flight < self._settings.max_concurrency
-                and now >= self._start_blocked_until
-            ):
-                self._start(self._pending.popleft())
-                now = self._clock()
-            while self._due and self._due[0][0] <= now:
-                _, _, track = heapq.heappop(self._due)
-                self._poll(track)
-                now = self._clock()
+            self._start_what_may_start(deadline)
+            self._handle_due(deadline)
             if not self._pending and not self._due:
                 return
+            now = self._clock()
             wake = deadline
             if self._due:
                 wake = min(wake, self._due[0][0])
@@ -213,9 +215,37 @@ class Runner:
             if wake > now:
                 self._sleep(wake - now)
 
+    def _start_what_may_start(self, deadline: float) -> None:
+        while (
+            self._pending
+            and self._in_flight < self._settings.max_concurrency
+            and deadline > self._clock() >= self._start_blocked_until
+        ):
+            self._start(self._pending.popleft())
+
+    def _handle_due(self, deadline: float) -> None:
+        # Only what was due before this pass: a check scheduled during the pass waits for the
+        # next one, so a zero delay can never keep this loop from sleeping or timing out.
+        cutoff_seq = self._seq
+        now = self._clock()
+        while self._due and self._due[0][0] <= now and self._due[0][1] <= cutoff_seq:
+            if now >= deadline:
+                return
+            _, _, track = heapq.heappop(self._due)
+            if track.status == "PENDING":
+                self._pending.append(track)  # a start that was put off is ready now
+            else:
+                self._poll(track)
+            now = self._clock()
+
     def _schedule(self, track: _Track, delay_s: float) -> None:
         self._seq += 1
         heapq.heappush(self._due, (self._clock() + max(delay_s, 0.0), self._seq, track))
+
+    def _retry_delay(self, tries: int) -> float:
+        """A per-table pause that doubles with each try, capped at ``retry_max_s``."""
+        base = max(self._settings.poll_min_s, 1e-3)
+        return float(min(base * 2 ** max(tries - 1, 0), self._settings.retry_max_s))
 
     def _block_starts(self) -> float:
         """Pause all starts for a growing, capped time; returns the pause."""
@@ -285,6 +315,7 @@ class Runner:
                     export_arn=description.export_arn,
                     client_token=request.client_token,
                     export_time=request.export_time,
+                    attempt=track.attempt,
                 )
             )
         self._emit(track, "started")
@@ -292,7 +323,11 @@ class Runner:
             self._schedule(track, track.policy.next_delay(0.0, track.expected_s))
 
     def _resume(self, track: _Track, entry: JournalEntry) -> None:
-        track.request = replace(track.request, export_time=entry.export_time)
+        track.request = replace(
+            track.request, export_time=entry.export_time, client_token=entry.client_token
+        )
+        track.attempt = entry.attempt
+        track.resumed = True
         track.export_arn = entry.export_arn
         track.status = "IN_PROGRESS"
         track.tracking_since = self._clock()
@@ -310,7 +345,7 @@ class Runner:
 
     def _on_pitr_unavailable(self, track: _Track, exc: AwsError) -> None:
         table = track.request.table
-        if not self._enable_pitr or track.pitr_enabled:
+        if not self._enable_pitr:
             self._fail(
                 track,
                 exc.code,
@@ -320,18 +355,39 @@ class Runner:
                 "or run again with --enable-pitr",
             )
             return
+        if track.pitr_enabled_by_run:
+            # UpdateContinuousBackups returns before exports accept the table: give it time.
+            if track.pitr_waits < MAX_PITR_WAITS:
+                track.pitr_waits += 1
+                delay = self._retry_delay(track.pitr_waits)
+                self._schedule(track, delay)
+                self._emit(
+                    track, "waiting", f"PITR is still coming on; retrying in {delay:.0f}s"
+                )
+                return
+            self._fail(
+                track,
+                exc.code,
+                f"point-in-time recovery was enabled for table {table!r} by this run, but "
+                f"exports still found it off after {track.pitr_waits} tries: {exc}",
+            )
+            return
         try:
             self._api.enable_pitr(table)
         except AwsError as enable_error:
             self._fail(track, enable_error.code, f"could not enable PITR: {enable_error}")
             return
-        track.pitr_enabled = True
+        track.pitr_enabled_by_run = True
         self._emit(track, "pitr_enabled", "point-in-time recovery enabled")
         self._move_into_pitr_window(track)
         self._pending.appendleft(track)
 
     def _move_into_pitr_window(self, track: _Track) -> None:
-        """With --enable-pitr, export a table whose window starts late at the window's start."""
+        """Export a table whose PITR this run enabled at the start of its new window.
+
+        The run's export time precedes a window that opened moments ago; the window's first
+        second is the nearest consistent state there is. Only tables enabled by this run move.
+        """
         try:
             window = self._api.describe_pitr(track.request.table)
         except AwsError:
@@ -342,6 +398,7 @@ class Runner:
             if rounded < earliest:
                 rounded += timedelta(seconds=1)
             track.request = replace(track.request, export_time=rounded)
+            track.time_moved = True
 
     def _on_invalid_export_time(self, track: _Track, exc: AwsError) -> None:
         request = track.request
@@ -350,11 +407,11 @@ class Runner:
         except AwsError:
             window = None
         if window and window.earliest and request.export_time < window.earliest:
-            if self._enable_pitr and not track.pitr_enabled:
-                track.pitr_enabled = True
+            if track.pitr_enabled_by_run and not track.time_moved:
                 self._move_into_pitr_window(track)
-                self._pending.appendleft(track)
-                return
+                if track.time_moved:
+                    self._pending.appendleft(track)
+                    return
             self._fail(
                 track,
                 exc.code,
@@ -364,19 +421,23 @@ class Runner:
             )
             return
         # Usually the export time is so recent that PITR has not caught up yet (its latest
-        # restorable time trails the clock by about 5 minutes): wait for the window to move.
-        if track.time_waits < MAX_EXPORT_TIME_WAITS and (
-            window is None or window.latest is None or request.export_time >= window.latest
-        ):
-            track.time_waits += 1
-            track.start_attempts -= 1
-            self._pending.append(track)
-            pause = self._block_starts()
-            self._emit(
-                track, "waiting", f"export time not yet restorable; retrying in {pause:.0f}s"
-            )
+        # restorable time trails the clock by about 5 minutes): wait for the window to pass it.
+        # The run's timeout bounds the wait; only a window we cannot read bounds it by count.
+        if window is not None and window.latest is not None:
+            if request.export_time >= window.latest:
+                gap_s = (request.export_time - window.latest).total_seconds() + 1.0
+                delay = min(max(gap_s, 1e-3), self._settings.retry_max_s)
+                self._wait_for_export_time(track, delay)
+                return
+        elif track.blind_time_waits < MAX_BLIND_EXPORT_TIME_WAITS:
+            track.blind_time_waits += 1
+            self._wait_for_export_time(track, self._retry_delay(track.blind_time_waits))
             return
         self._fail(track, exc.code, str(exc))
+
+    def _wait_for_export_time(self, track: _Track, delay: float) -> None:
+        self._schedule(track, delay)
+        self._emit(track, "waiting", f"export time not yet restorable; retrying in {delay:.0f}s")
 
     # ------------------------------------------------------------------ polling
 
@@ -424,11 +485,33 @@ class Runner:
             self._emit(track, "completed")
             return True
         if description.status == "FAILED":
-            code = description.failure_code or "ExportFailed"
             message = description.failure_message or "the export ended FAILED"
-            self._fail(track, code, f"export {description.export_arn} failed: {message}")
+            if track.resumed and not track.retried:
+                self._retry_failed(track, message)
+                return True
+            code = description.failure_code or "ExportFailed"
+            advice = ""
+            if self._journal is not None:
+                advice = f"; run again with --run-id {self._run_id} to retry it"
+            self._fail(track, code, f"export {description.export_arn} failed: {message}{advice}")
             return True
         return False
+
+    def _retry_failed(self, track: _Track, reason: str) -> None:
+        """Start a journaled export that ended FAILED again, at the run's export time."""
+        failed_arn = track.export_arn
+        self._count_in_flight(-1)
+        track.retried = True
+        track.attempt += 1
+        track.request = replace(
+            track.request,
+            client_token=client_token(self._run_id, track.request.table_arn, track.attempt),
+        )
+        track.status = "PENDING"
+        track.export_arn = None
+        track.description = None
+        self._pending.appendleft(track)
+        self._emit(track, "retrying", f"export {failed_arn} had failed ({reason}); starting again")
 
     # ------------------------------------------------------------------ endings
 
@@ -446,13 +529,17 @@ class Runner:
 
     def _time_out_everything(self) -> None:
         timeout = self._settings.timeout_s
-        for track in self._pending:
+        not_started = list(self._pending)
+        not_started += [track for _, _, track in self._due if track.status == "PENDING"]
+        for track in not_started:
             track.status = "TIMED_OUT"
             track.error = ErrorInfo(
                 "RunTimeout", f"not started within the run's timeout ({timeout:.0f}s)"
             )
             self._emit(track, "timed_out")
         for _, _, track in self._due:
+            if track.status == "TIMED_OUT":
+                continue
             track.status = "TIMED_OUT"
             track.error = ErrorInfo(
                 "RunTimeout",

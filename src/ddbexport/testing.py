@@ -17,6 +17,7 @@ from .errors import (
     AwsError,
     ExportConflict,
     ExportNotFound,
+    InvalidExportTime,
     LimitExceeded,
     ParameterNotFound,
     PitrUnavailable,
@@ -60,6 +61,12 @@ class FakeTable:
     item_count: int = 1_000
     pitr: bool = True
     tags: dict[str, str] = field(default_factory=dict)
+    #: When PITR was turned on (its window opens there); ``None`` means long ago.
+    pitr_since: datetime | None = None
+    #: After PITR is enabled, how many export attempts still find it off (it takes a moment).
+    pitr_warmup_attempts: int = 0
+    #: How far the latest restorable time trails the clock.
+    pitr_lag_s: float = 300.0
     #: How long its exports run, in simulated seconds.
     export_duration_s: float = 600.0
 
@@ -160,10 +167,18 @@ class FakeExportApi:
                 if existing.request != request:
                     raise ExportConflict("client token reused with different parameters")
                 return self._refresh(existing)
-            if not table.pitr:
+            warming_up = table.pitr and table.pitr_warmup_attempts > 0
+            if warming_up:
+                table.pitr_warmup_attempts -= 1
+            if not table.pitr or warming_up:
                 raise PitrUnavailable(
                     f"Point in time recovery is not enabled for table '{name}'",
                     code="PointInTimeRecoveryUnavailableException",
+                )
+            if table.pitr_since is not None and request.export_time < table.pitr_since:
+                raise InvalidExportTime(
+                    "Export time is before the earliest restorable time",
+                    code="InvalidExportTimeException",
                 )
             if self._in_progress() >= self.quota:
                 raise LimitExceeded("too many exports in progress", code="LimitExceededException")
@@ -225,12 +240,18 @@ class FakeExportApi:
         now = self.clock.now()
         if not found.pitr:
             return PitrWindow(enabled=False)
-        return PitrWindow(True, now - timedelta(days=35), now - timedelta(minutes=5))
+        earliest = now - timedelta(days=35)
+        if found.pitr_since is not None:
+            earliest = max(earliest, found.pitr_since)
+        return PitrWindow(True, earliest, now - timedelta(seconds=found.pitr_lag_s))
 
     def enable_pitr(self, table: str) -> None:
         """UpdateContinuousBackups."""
         self._enter("enable_pitr")
-        self._table(table).pitr = True
+        found = self._table(table)
+        if not found.pitr:
+            found.pitr = True
+            found.pitr_since = self.clock.now()
 
     def service_now(self) -> datetime:
         """The simulated clock's time."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 from click.testing import CliRunner
 
+from ddbexport._render import render_summary
 from ddbexport.cli import cli
+from ddbexport.report import ErrorInfo, RunReport, TableResult
 
 from .helpers import BUCKET, FAST_RUN, REGION, create_bucket, create_table
 
@@ -192,6 +195,36 @@ def test_bad_inputs_exit_2_and_start_nothing(
     assert client.list_exports(TableArn=arn)["ExportSummaries"] == []
 
 
+def test_unwritable_state_dir_exits_2_and_starts_nothing(tmp_path: Path) -> None:
+    """A state folder that cannot hold the journal is refused before any export starts."""
+    create_bucket()
+    arn = create_table("orders")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "runs").write_text("a file where the journal folder should be")
+    code, _, err = _invoke("run", "-c", str(_write_config(tmp_path)), "--state-dir", str(state))
+    assert code == 2
+    assert f"the run journal {state / 'runs'}" in err
+    assert "--state-dir" in err
+    assert "Traceback" not in err
+    client = boto3.client("dynamodb", region_name=REGION)
+    assert client.list_exports(TableArn=arn)["ExportSummaries"] == []
+
+
+def test_report_that_cannot_be_written_still_shows_the_summary(tmp_path: Path) -> None:
+    """The exports ran: the summary is printed, the write error named, and the exit is 1."""
+    create_bucket()
+    create_table("orders")
+    report_path = tmp_path / "report.json"
+    (tmp_path / "report.json.partial").mkdir()  # a folder in the way of the file being written
+    code, out, err = _invoke(
+        "run", "-c", str(_write_config(tmp_path)), "--report", str(report_path)
+    )
+    assert code == 1
+    assert f"could not write the report to {report_path}" in err
+    assert "COMPLETED" in out
+
+
 def test_bad_config_file_exits_2(tmp_path: Path) -> None:
     """A config with a wrong enum value is refused with the file, field and allowed values."""
     path = tmp_path / "bad.toml"
@@ -225,3 +258,30 @@ def test_module_entry_point_help() -> None:
     )
     assert "plan" in result.stdout
     assert "run" in result.stdout
+
+
+def test_summary_shows_brackets_in_messages_verbatim(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS messages with '[...]' are printed as they are, never read as terminal markup."""
+    monkeypatch.setenv("COLUMNS", "300")  # one line per row
+    moment = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    message = "Value '[/]' at 'tableName' failed [bold]validation[/bold]"
+    report = RunReport(
+        run_id="r1",
+        export_time=moment,
+        started_at=moment,
+        finished_at=moment,
+        tables=(
+            TableResult(
+                table="orders",
+                table_arn="",
+                status="FAILED",
+                export_time=moment,
+                client_token="",
+                error=ErrorInfo("ValidationException", message),
+            ),
+        ),
+    )
+    render_summary(report, None)
+    assert message in capsys.readouterr().out

@@ -149,6 +149,11 @@ def test_defaults_are_sensible() -> None:
             "poll: 'sometimes' is not a polling policy; expected 'adaptive' or 'fixed:DURATION'",
         ),
         ("[run]\ntimeout = '10 parsecs'\n", "timeout: '10 parsecs' is not a duration"),
+        (
+            "[defaults]\nbucket = 'b-1'\n[[tables]]\nname = 'my table'\n",
+            "'my table' is not a DynamoDB table name (3-255 characters",
+        ),
+        ("[defaults]\nbucket = 'b-1'\n[[tables]]\nname = 'ab'\n", "is not a DynamoDB table name"),
         ("[run]\npoll = 'fixed:0s'\n", "run: poll: '0s' must be longer than zero"),
         ("[run]\npoll_min = '5m'\npoll_max = '1m'\n", "poll_min must not be longer than poll_max"),
         ("region = 'Europe'\n", "region: String should match pattern"),

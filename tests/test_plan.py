@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ddbexport.config import validate_config
-from ddbexport.errors import ConfigError
+from ddbexport.errors import AccessDenied, ConfigError, RetryableAwsError
 from ddbexport.models import TableInfo
 from ddbexport.plan import (
     build_plan,
@@ -197,6 +197,35 @@ def test_make_plan_resolves_tags_and_reports_missing_tables(clock: SimClock) -> 
     assert [r.table for r in plan.requests] == ["aaa"]
     assert plan.requests[0].table_arn == api.table_arn("aaa")
     assert [(p.table, p.code) for p in plan.problems] == [("ghost", "TableNotFound")]
+
+
+def test_tables_a_tags_selector_cannot_rule_on_are_reported_not_dropped(clock: SimClock) -> None:
+    """Throttled tag or table lookups make plan problems; tags we may not read just don't match."""
+    throttled = RetryableAwsError("Rate exceeded", code="ThrottlingException")
+    api = fake_api(
+        clock,
+        FakeTable("aaa", tags={"backup": "daily"}),
+        FakeTable("tags-throttled", tags={"backup": "daily"}, errors={"list_tags": throttled}),
+        FakeTable("describe-failed", errors={"describe_table": throttled}),
+        FakeTable("denied", errors={"list_tags": AccessDenied("no", code="AccessDeniedException")}),
+        FakeTable("skipped", errors={"list_tags": throttled}),
+    )
+    config = validate_config(
+        {
+            "defaults": {"bucket": "exports"},
+            "tables": [{"tags": {"backup": "daily"}}],
+            "exclude": ["skip*"],
+        },
+        source="t",
+    )
+    plan = make_plan(config, api, now=clock.now())
+    assert [r.table for r in plan.requests] == ["aaa"]
+    problems = {p.table: p for p in plan.problems}
+    assert sorted(problems) == ["describe-failed", "tags-throttled"]
+    assert problems["tags-throttled"].code == "ThrottlingException"
+    assert "could not tell whether a tags selector picks table 'tags-throttled'" in (
+        problems["tags-throttled"].message
+    )
 
 
 def test_make_plan_uses_no_listing_for_named_tables(clock: SimClock) -> None:

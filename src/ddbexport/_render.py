@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from .models import ExportPlan
@@ -17,6 +18,7 @@ from .report import RunReport
 from .runner import RunEvent
 from .timeparse import format_duration, format_instant
 
+# Names and messages come from configs and AWS: escaped, so a '[' never reads as rich markup.
 _STATUS_STYLE = {
     "COMPLETED": "green",
     "FAILED": "red",
@@ -43,17 +45,23 @@ def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
             f" (owner {request.bucket_owner})" if request.bucket_owner else ""
         )
         table.add_row(
-            request.table,
-            request.table_arn,
-            bucket,
-            request.prefix or "(none)",
-            request.format,
-            sse,
-            request.client_token,
+            *map(
+                escape,
+                (
+                    request.table,
+                    request.table_arn,
+                    bucket,
+                    request.prefix or "(none)",
+                    request.format,
+                    sse,
+                    request.client_token,
+                ),
+            )
         )
     console.print(table)
     for problem in plan.problems:
-        console.print(f"[red]cannot export {problem.table}: {problem.code}: {problem.message}[/]")
+        detail = escape(f"cannot export {problem.table}: {problem.code}: {problem.message}")
+        console.print(f"[red]{detail}[/]")
 
 
 def render_summary(report: RunReport, report_path: Path | None) -> None:
@@ -71,16 +79,17 @@ def render_summary(report: RunReport, report_path: Path | None) -> None:
             detail = f"{result.error.code}: {result.error.message}"
         style = _STATUS_STYLE.get(result.status, "")
         table.add_row(
-            result.table,
+            escape(result.table),
             f"[{style}]{result.status}[/]" if style else result.status,
             "" if result.item_count is None else str(result.item_count),
             duration,
-            detail,
+            escape(detail),
         )
     console.print(table)
     counts = ", ".join(f"{count} {status}" for status, count in report.summary.items() if count)
     console.print(
-        f"summary: {counts}" + (f"; report written to {report_path}" if report_path else "")
+        f"summary: {counts}"
+        + (f"; report written to {escape(str(report_path))}" if report_path else "")
     )
 
 
@@ -159,10 +168,10 @@ class LiveProgress:
         for event in rows:
             style = _STATUS_STYLE.get(event.status, "")
             table.add_row(
-                event.table,
+                escape(event.table),
                 f"[{style}]{event.status}[/]" if style else event.status,
                 format_duration(event.elapsed_s) if event.elapsed_s is not None else "",
                 "" if event.item_count is None else str(event.item_count),
-                event.message,
+                escape(event.message),
             )
         return table

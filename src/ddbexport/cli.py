@@ -312,10 +312,15 @@ def run(
         )
     finally:
         display.end()
+    written = report
     if report is not None:
-        result.write(report)
-    render_summary(result, report)
-    sys.exit(result.exit_code)
+        try:
+            result.write(report)
+        except OSError as exc:
+            written = None
+            click.echo(f"error: could not write the report to {report}: {exc}", err=True)
+    render_summary(result, written)
+    sys.exit(result.exit_code if written == report else max(result.exit_code, EXIT_INCOMPLETE))
 
 
 def main() -> None:

@@ -28,6 +28,11 @@ DEFAULT_PREFIX = "{table}/{date}"
 # DynamoDB's own pattern for S3Bucket (botocore model), plus S3's 3-character minimum.
 _BUCKET_PATTERN = re.compile(r"^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$")
 _ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
+_TABLE_NAME = r"[a-zA-Z0-9_.-]{3,255}"
+# DynamoDB accepts a table's name or its ARN wherever it takes a table.
+_TABLE_PATTERN = re.compile(
+    rf"^(?:{_TABLE_NAME}|arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{{12}}:table/{_TABLE_NAME})$"
+)
 _POLL_HELP = "'adaptive' or 'fixed:DURATION' (e.g. fixed:15s)"
 
 
@@ -36,6 +41,15 @@ def _check_bucket(value: str | None) -> str | None:
         raise ValueError(
             f"{value!r} is not a valid S3 bucket name (3-255 characters: letters, digits, "
             "'.', '-', '_', starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def _check_table_name(value: str | None) -> str | None:
+    if value is not None and not _TABLE_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a DynamoDB table name (3-255 characters: letters, digits, '_', "
+            "'-', '.') or table ARN"
         )
     return value
 
@@ -94,9 +108,11 @@ class Defaults(Destination):
 class TableSelector(Destination):
     """One ``[[tables]]`` entry: exactly one of ``name``, ``match`` or ``tags``, plus overrides."""
 
-    name: str | None = Field(default=None, min_length=3, max_length=1024)
+    name: str | None = None
     match: str | None = Field(default=None, min_length=1)
     tags: dict[str, str] | None = Field(default=None, min_length=1)
+
+    _name = field_validator("name")(_check_table_name)
 
     @model_validator(mode="after")
     def _exactly_one_selector(self) -> TableSelector:
@@ -273,11 +289,12 @@ class TableList(_Model):
 
 
 class _SeedEntry(_Model):
-    tablename: str = Field(min_length=3, max_length=1024)
+    tablename: str
     bucketname: str
     prefix: str | None = None
 
     _bucket = field_validator("bucketname")(_check_bucket)
+    _name = field_validator("tablename")(_check_table_name)
 
 
 def parse_tablelist(data: object, *, source: str) -> TableList:

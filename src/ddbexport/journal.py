@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from .errors import ConfigError
 from .timeparse import format_instant, parse_instant
 
 
@@ -27,6 +28,13 @@ def default_state_dir() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "ddbexport"
+
+
+_STATE_DIR_HELP = "Choose a writable folder with --state-dir or DDBEXPORT_STATE_DIR"
+
+
+class JournalError(ConfigError):
+    """The state folder cannot hold the run's journal (missing rights, a file in the way …)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,10 @@ class RunJournal:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
+        except (OSError, UnicodeDecodeError) as exc:
+            raise JournalError(
+                f"cannot read the run journal {self.path}: {exc}. {_STATE_DIR_HELP}"
+            ) from None
         records = []
         for line in lines:
             try:
@@ -112,13 +124,18 @@ class RunJournal:
         )
 
     def _append(self, record: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record)
-        with self.path.open("ab") as handle:
-            # A run killed mid-write leaves a torn last line; start ours on a fresh line.
-            torn = handle.tell() > 0 and not _ends_with_newline(self.path)
-            handle.write((("\n" if torn else "") + line + "\n").encode())
-            handle.flush()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("ab") as handle:
+                # A run killed mid-write leaves a torn last line; start ours on a fresh line.
+                torn = handle.tell() > 0 and not _ends_with_newline(self.path)
+                handle.write((("\n" if torn else "") + line + "\n").encode())
+                handle.flush()
+        except OSError as exc:
+            raise JournalError(
+                f"cannot write the run journal {self.path}: {exc}. {_STATE_DIR_HELP}"
+            ) from None
 
 
 def _ends_with_newline(path: Path) -> bool:

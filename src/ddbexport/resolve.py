@@ -5,12 +5,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
 from .api import ExportApi
 from .config import Config
-from .errors import AwsError, ConfigError
+from .errors import AccessDenied, AwsError, ConfigError
 from .models import ExportPlan, PlanProblem, TableInfo
 from .plan import (
     Selection,
@@ -92,21 +93,29 @@ def make_plan(
     if isinstance(now, datetime):
         # A fixed "now": reject a future export time before any AWS call.
         check_export_time((as_of or now).replace(microsecond=0), now)
-    selections, described = _resolve_tables(config, api)
+    selections, described, unresolved = _resolve_tables(config, api)
     # A service clock is known only once AWS has answered: read it after resolving.
     current = now if isinstance(now, datetime) else now()
     export_time = (as_of or current).replace(microsecond=0)
     check_export_time(export_time, current)
     run_id = run_id or derive_run_id(config, export_time)
-    return build_plan(selections, described, export_time=export_time, run_id=run_id)
+    plan = build_plan(selections, described, export_time=export_time, run_id=run_id)
+    return replace(plan, problems=plan.problems + tuple(unresolved))
 
 
 def _resolve_tables(
     config: Config, api: ExportApi
-) -> tuple[list[Selection], dict[str, TableInfo | PlanProblem]]:
+) -> tuple[list[Selection], dict[str, TableInfo | PlanProblem], list[PlanProblem]]:
+    """The selected tables, their descriptions, and tables a tag selector could not rule on.
+
+    A table whose tags could not be read (throttling, a server error) may belong to the run: it
+    is reported as a problem rather than silently left out. Tags we may not read at all
+    (AccessDenied) and tables deleted since the listing simply do not match.
+    """
     names = api.list_table_names() if needs_table_listing(config) else []
     described: dict[str, TableInfo | PlanProblem] = {}
     tags: dict[str, dict[str, str]] = {}
+    unknown: dict[str, PlanProblem] = {}
     if needs_tags(config):
         candidates = [
             name
@@ -122,26 +131,46 @@ def _resolve_tables(
         with_arn = [(n, i) for n, i in described.items() if isinstance(i, TableInfo)]
         for (name, _), table_tags in zip(
             with_arn,
-            _parallel_map(lambda pair: _tags_or_empty(api, pair[1]), with_arn),
+            _parallel_map(lambda pair: _tags_or_problem(api, pair[1]), with_arn),
             strict=True,
         ):
-            tags[name] = table_tags
+            if isinstance(table_tags, PlanProblem):
+                unknown[name] = table_tags
+            else:
+                tags[name] = table_tags
+        for name, info in described.items():
+            if isinstance(info, PlanProblem) and info.code != "TableNotFound":
+                unknown[name] = _unresolved(name, info.code, info.message)
 
     selections = selected_tables(config, names, tags)
+    selected = {selection.table for selection in selections}
+    unresolved = [problem for name, problem in unknown.items() if name not in selected]
     missing = [s.table for s in selections if s.table not in described]
     for name, info in zip(
         missing, _parallel_map(lambda n: describe_or_problem(api, n), missing), strict=True
     ):
         described[name] = info
-    return selections, described
+    return selections, described, unresolved
 
 
-def _tags_or_empty(api: ExportApi, info: TableInfo) -> dict[str, str]:
-    # A table whose tags we may not read cannot match a tag selector; it is not an error.
+def _tags_or_problem(api: ExportApi, info: TableInfo) -> dict[str, str] | PlanProblem:
     try:
         return api.list_tags(info.arn)
-    except AwsError:
-        return {}
+    except AccessDenied:
+        return {}  # tags we may not read cannot match a tag selector; not an error
+    except AwsError as exc:
+        if exc.code in ("ResourceNotFoundException", "TableNotFoundException"):
+            return {}  # deleted since the listing
+        return _unresolved(info.name, exc.code, str(exc))
+
+
+def _unresolved(table: str, code: str, message: str) -> PlanProblem:
+    return PlanProblem(
+        table,
+        code,
+        f"could not tell whether a tags selector picks table {table!r} ({message}); it was "
+        "not exported. Run again to retry",
+    )
 
 
 def _check_run_id(run_id: str) -> None:

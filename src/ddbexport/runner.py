@@ -40,7 +40,7 @@ from .errors import (
     PitrUnavailable,
     RetryableAwsError,
 )
-from .journal import JournalEntry, RunJournal
+from .journal import JournalEntry, JournalError, RunJournal
 from .models import ExportDescription, ExportPlan, ExportRequest
 from .plan import client_token
 from .polling import PollPolicy, policy_from_settings
@@ -307,18 +307,25 @@ class Runner:
         track.status = "IN_PROGRESS"
         track.tracking_since = self._clock()
         self._count_in_flight(+1)
+        note = ""
         if self._journal is not None:
-            self._journal.record(
-                JournalEntry(
-                    table=request.table,
-                    table_arn=request.table_arn,
-                    export_arn=description.export_arn,
-                    client_token=request.client_token,
-                    export_time=request.export_time,
-                    attempt=track.attempt,
+            try:
+                self._journal.record(
+                    JournalEntry(
+                        table=request.table,
+                        table_arn=request.table_arn,
+                        export_arn=description.export_arn,
+                        client_token=request.client_token,
+                        export_time=request.export_time,
+                        attempt=track.attempt,
+                    )
                 )
-            )
-        self._emit(track, "started")
+            except JournalError as exc:
+                # The export runs all the same; a re-run still attaches through its client token
+                # for as long as AWS keeps it.
+                log.warning("%s", exc)
+                note = f"not journaled: {exc}"
+        self._emit(track, "started", note)
         if not self._settle(track, description):
             self._schedule(track, track.policy.next_delay(0.0, track.expected_s))
 
@@ -361,9 +368,7 @@ class Runner:
                 track.pitr_waits += 1
                 delay = self._retry_delay(track.pitr_waits)
                 self._schedule(track, delay)
-                self._emit(
-                    track, "waiting", f"PITR is still coming on; retrying in {delay:.0f}s"
-                )
+                self._emit(track, "waiting", f"PITR is still coming on; retrying in {delay:.0f}s")
                 return
             self._fail(
                 track,

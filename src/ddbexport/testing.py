@@ -67,6 +67,8 @@ class FakeTable:
     pitr_warmup_attempts: int = 0
     #: How far the latest restorable time trails the clock.
     pitr_lag_s: float = 300.0
+    #: Errors raised by every call of an operation (e.g. ``"list_tags"``) on this table.
+    errors: dict[str, AwsError] = field(default_factory=dict)
     #: How long its exports run, in simulated seconds.
     export_duration_s: float = 600.0
 
@@ -147,19 +149,19 @@ class FakeExportApi:
     def describe_table(self, name: str) -> TableInfo:
         """DescribeTable."""
         self._enter("describe_table")
-        table = self._table(name)
+        table = self._table(name, "describe_table")
         return TableInfo(table.name, self.table_arn(name), table.size_bytes, table.item_count)
 
     def list_tags(self, table_arn: str) -> dict[str, str]:
         """ListTagsOfResource."""
         self._enter("list_tags")
-        return dict(self._table(table_arn.rsplit("/", 1)[-1]).tags)
+        return dict(self._table(table_arn.rsplit("/", 1)[-1], "list_tags").tags)
 
     def export_table(self, request: ExportRequest) -> ExportDescription:
         """ExportTableToPointInTime: idempotent per client token, quota-limited."""
         self._enter("export_table")
         name = request.table_arn.rsplit("/", 1)[-1]
-        table = self._table(name)
+        table = self._table(name, "export_table")
         with self._lock:
             known = self._by_token.get(request.client_token)
             if known is not None:
@@ -236,7 +238,7 @@ class FakeExportApi:
     def describe_pitr(self, table: str) -> PitrWindow:
         """DescribeContinuousBackups."""
         self._enter("describe_pitr")
-        found = self._table(table)
+        found = self._table(table, "describe_pitr")
         now = self.clock.now()
         if not found.pitr:
             return PitrWindow(enabled=False)
@@ -248,7 +250,7 @@ class FakeExportApi:
     def enable_pitr(self, table: str) -> None:
         """UpdateContinuousBackups."""
         self._enter("enable_pitr")
-        found = self._table(table)
+        found = self._table(table, "enable_pitr")
         if not found.pitr:
             found.pitr = True
             found.pitr_since = self.clock.now()
@@ -266,13 +268,16 @@ class FakeExportApi:
 
     # ------------------------------------------------------------------ internals
 
-    def _table(self, name: str) -> FakeTable:
+    def _table(self, name: str, operation: str) -> FakeTable:
         table = self.tables.get(name)
         if table is None:
             raise TableNotFound(
                 f"Requested resource not found: Table: {name} not found",
                 code="ResourceNotFoundException",
             )
+        error = table.errors.get(operation)
+        if error is not None:
+            raise error
         return table
 
     def _in_progress(self) -> int:

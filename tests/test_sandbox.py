@@ -14,6 +14,7 @@ import boto3
 import botocore.config
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 
 import ddbexport
 from ddbexport.aws import AwsApi, AwsSettings
@@ -397,3 +398,66 @@ def test_runner_on_sandbox_quota_throttling_and_idempotency(
     again = ddbexport.run(config, api=api, state_dir=tmp_path / "b", run_id=first.run_id, **timing)
     assert len(sandbox.service.exports) == 6
     assert [r.export_arn for r in again.tables] == [r.export_arn for r in first.tables]
+
+
+def _exported_keys(sandbox: Sandbox, arn: str) -> list[str]:
+    started = _export(arn)
+    sandbox.advance(600)
+    done = _ddb().describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
+    assert done["ExportStatus"] == "COMPLETED"
+    lines = _data_lines(_objects(), done["ExportManifest"].replace("summary", "files"))
+    return sorted(line["Item"]["pk"]["S"] for line in lines)
+
+
+def test_cancelled_transaction_leaves_no_trace_in_exports(sandbox: Sandbox) -> None:
+    """A transaction cancelled by its condition writes nothing, in the table and in exports."""
+    arn = _table("orders", items=1)
+    sandbox.advance(1)
+    with pytest.raises(ClientError) as caught:
+        _ddb().transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "orders", "Item": {"pk": {"S": "ghost"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "orders",
+                        "Key": {"pk": {"S": "k0"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert caught.value.response["Error"]["Code"] == "TransactionCanceledException"
+    _ddb().transact_write_items(
+        TransactItems=[{"Put": {"TableName": "orders", "Item": {"pk": {"S": "real"}}}}]
+    )
+    sandbox.advance(1)
+    assert _exported_keys(sandbox, arn) == ["k0", "real"]
+
+
+def test_restored_tables_export_their_items(sandbox: Sandbox) -> None:
+    """Tables restored from a backup or to a point in time export what they hold."""
+    _table("orders", items=3)
+    backup = _ddb().create_backup(TableName="orders", BackupName="nightly")["BackupDetails"]
+    from_backup = _ddb().restore_table_from_backup(
+        TargetTableName="from-backup", BackupArn=backup["BackupArn"]
+    )["TableDescription"]
+    from_pitr = _ddb().restore_table_to_point_in_time(
+        SourceTableName="orders", TargetTableName="from-pitr", UseLatestRestorableTime=True
+    )["TableDescription"]
+    for restored in (from_backup, from_pitr):
+        _ddb().update_continuous_backups(
+            TableName=restored["TableName"],
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    sandbox.advance(1)
+    assert _exported_keys(sandbox, from_backup["TableArn"]) == ["k0", "k1", "k2"]
+    assert _exported_keys(sandbox, from_pitr["TableArn"]) == ["k0", "k1", "k2"]
+
+
+def test_tables_made_in_a_sandbox_work_after_it_closes() -> None:
+    """Leaving the sandbox restores moto fully, also for tables created inside it."""
+    with mock_aws():
+        with Sandbox(SandboxSettings(base_duration_s=60)):
+            _table("orders", items=1, pitr=False)
+        _ddb().put_item(TableName="orders", Item={"pk": {"S": "after"}})
+        assert _ddb().scan(TableName="orders")["Count"] == 2

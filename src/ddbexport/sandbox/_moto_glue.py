@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import moto.core.responses as moto_responses
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 _active: ExportService | None = None
 _originals: dict[tuple[Any, str], Any] = {}
+#: Writes of the transaction running on this thread; kept until it commits, dropped on cancel.
+_transaction = threading.local()
 
 
 def active_service() -> ExportService:
@@ -61,14 +65,14 @@ class _WriteRecorder:
 
     def add(self, old: Item | None, new: Item | None) -> None:
         service = _active
-        if service is not None:
-            source = new if new is not None else old
-            if source is not None:
-                attributes = _item_json(source)
-                state = _state_of(service, self._table)
-                keys = {name: attributes[name] for name in state.key_names if name in attributes}
-                image = _item_json(new) if new is not None else None
-                service.history.record(self._table.table_arn, keys, image, service.clock.micros())
+        source = new if new is not None else old
+        if service is not None and source is not None:
+            write = _write_of(service, self._table, source, new)
+            pending: list[_Write] | None = getattr(_transaction, "writes", None)
+            if pending is not None:
+                pending.append(write)
+            else:
+                service.history.record(*write)
         if self._real is not None:
             self._real.add(old, new)
 
@@ -76,14 +80,61 @@ class _WriteRecorder:
         return getattr(self._real, name)
 
 
+_Write = tuple[str, dict[str, Any], dict[str, Any] | None, int]
+
+
+def _write_of(service: ExportService, table: Table, source: Item, new: Item | None) -> _Write:
+    attributes = _item_json(source)
+    state = _state_of(service, table)
+    keys = {name: attributes[name] for name in state.key_names if name in attributes}
+    image = _item_json(new) if new is not None else None
+    return table.table_arn, keys, image, service.clock.micros()
+
+
+# The real shard stays in the instance's own ``stream_shard`` slot (the property shadows it while
+# the sandbox runs), so every table, whenever it was made, works the same once moto is restored.
 def _get_shard(table: Table) -> Any:
-    # Tables made before the sandbox started keep their shard under moto's own name.
-    real = table.__dict__.get("_ddbexport_real_shard", table.__dict__.get("stream_shard"))
+    real = table.__dict__.get("stream_shard")
     return _WriteRecorder(table, real) if _active is not None else real
 
 
 def _set_shard(table: Table, value: Any) -> None:
-    table.__dict__["_ddbexport_real_shard"] = value
+    table.__dict__["stream_shard"] = value
+
+
+def _transact_write_items(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+    # moto applies a transaction item by item and, on cancel, puts back deep copies of the
+    # tables: its writes reach the history only once the whole transaction has gone through.
+    _transaction.writes = []
+    try:
+        result = _originals[(DynamoDBBackend, "transact_write_items")](backend, *args, **kwargs)
+        writes: list[_Write] = _transaction.writes
+    finally:
+        _transaction.writes = None
+    service = _active
+    if service is not None:
+        for write in writes:
+            service.history.record(*write)
+    return result
+
+
+def _record_restored(table: Table) -> Table:
+    """A restored table's items exist from the moment of the restore."""
+    service = _active
+    if service is not None:
+        for item in table.all_items():
+            service.history.record(*_write_of(service, table, item, item))
+    return table
+
+
+def _restore_table_from_backup(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Table:
+    original = _originals[(DynamoDBBackend, "restore_table_from_backup")]
+    return _record_restored(original(backend, *args, **kwargs))
+
+
+def _restore_table_to_point_in_time(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Table:
+    original = _originals[(DynamoDBBackend, "restore_table_to_point_in_time")]
+    return _record_restored(original(backend, *args, **kwargs))
 
 
 # --------------------------------------------------------------------------- handlers
@@ -198,6 +249,14 @@ _HANDLERS = {
 }
 
 
+_BACKEND_PATCHES: dict[str, Callable[..., Any]] = {
+    "delete_table": _delete_table,
+    "transact_write_items": _transact_write_items,
+    "restore_table_from_backup": _restore_table_from_backup,
+    "restore_table_to_point_in_time": _restore_table_to_point_in_time,
+}
+
+
 def _call_action(handler: DynamoHandler) -> Any:
     """Every DynamoDB call passes here first: injected faults answer before moto does."""
     service = active_service()
@@ -217,13 +276,22 @@ def install(service: ExportService) -> None:
     if _active is not None:
         raise RuntimeError("a ddbexport sandbox is already active in this process")
     _active = service
+    try:
+        _patch(service)
+    except BaseException:
+        uninstall()  # never leave moto half patched
+        raise
+
+
+def _patch(service: ExportService) -> None:
     for name, function in _HANDLERS.items():
         _originals[(DynamoHandler, name)] = DynamoHandler.__dict__[name]
         setattr(DynamoHandler, name, function)
     _originals[(DynamoHandler, "call_action")] = DynamoHandler.__dict__["call_action"]
     DynamoHandler.call_action = _call_action  # type: ignore[method-assign]
-    _originals[(DynamoDBBackend, "delete_table")] = DynamoDBBackend.__dict__["delete_table"]
-    DynamoDBBackend.delete_table = _delete_table  # type: ignore[assignment]
+    for name, function in _BACKEND_PATCHES.items():
+        _originals[(DynamoDBBackend, name)] = DynamoDBBackend.__dict__[name]
+        setattr(DynamoDBBackend, name, function)
     _originals[(Table, "stream_shard")] = Table.__dict__.get("stream_shard")
     Table.stream_shard = property(_get_shard, _set_shard)  # type: ignore[assignment]
     # The HTTP Date header follows the sandbox clock: moto sets it in process, werkzeug when

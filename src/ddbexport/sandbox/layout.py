@@ -10,7 +10,6 @@ is byte-identical to AWS's.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import random
@@ -21,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from ddbexport.exportfiles import base64_md5, one_part_etag
 
 _AWS_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 _BASE32_LOWER = "abcdefghijklmnopqrstuvwxyz234567"
@@ -34,16 +35,6 @@ def aws_gzip(data: bytes) -> bytes:
     body = compressor.compress(data) + compressor.flush()
     trailer = struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF)
     return _AWS_GZIP_HEADER + body + trailer
-
-
-def base64_md5(data: bytes) -> str:
-    """base64(MD5(data)), the form of ``md5Checksum`` and of the ``.md5`` files."""
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-def one_part_etag(data: bytes) -> str:
-    """The ETag S3 gives an object uploaded as a single-part multipart upload."""
-    return hashlib.md5(hashlib.md5(data).digest()).hexdigest() + "-1"
 
 
 def export_id(start: datetime, rng: random.Random) -> str:

@@ -32,7 +32,7 @@ SEED_PAYLOAD = {
 
 
 def _write_config(tmp_path: Path, tables: str = '[[tables]]\nmatch = "*"\n') -> Path:
-    run = "\n".join(f'{key} = "{value}"' for key, value in FAST_RUN.items())
+    run = "\n".join(f"{key} = {json.dumps(value)}" for key, value in FAST_RUN.items())
     path = tmp_path / "ddbexport.toml"
     path.write_text(
         f'region = "{REGION}"\n[defaults]\nbucket = "{BUCKET}"\n{tables}\n[run]\n{run}\n'

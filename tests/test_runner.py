@@ -71,6 +71,7 @@ def test_all_tables_complete_with_full_report(clock: SimClock) -> None:
         "TIMED_OUT": 0,
         "INTERRUPTED": 0,
         "total": 3,
+        "not_sound": 0,
     }
     aaa = report.tables[0]
     assert aaa.item_count == 7

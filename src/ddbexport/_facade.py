@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .aftercare import Aftercare, AftercareApi
 from .api import ExportApi
 from .aws import AwsApi, AwsSettings
 from .config import Config, PollSpec, RunSettings, load_config_file
@@ -126,12 +127,23 @@ def run(
         settings,
         journal=journal,
         enable_pitr=enable_pitr,
+        aftercare=make_aftercare(config, export_api, now),
         on_event=on_event,
         clock=clock,
         sleep=sleep,
         now=now,
     )
     return runner.run(export_plan)
+
+
+def make_aftercare(
+    config: Config, api: ExportApi, now: Callable[[], datetime]
+) -> Aftercare | None:
+    """Verification and cataloguing as the config asks, when ``api`` can reach S3."""
+    catalog_prefix = config.catalog.prefix if config.catalog.enabled else None
+    if not isinstance(api, AftercareApi) or (catalog_prefix is None and not config.run.verify):
+        return None
+    return Aftercare(api, catalog_prefix=catalog_prefix, verify=config.run.verify, now=now)
 
 
 def journaled_export_time(state_dir: Path, run_id: str | None) -> datetime | None:

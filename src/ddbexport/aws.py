@@ -19,6 +19,7 @@ from . import __version__
 from .errors import (
     AccessDenied,
     AwsError,
+    BucketNotFound,
     ConfigError,
     ExportConflict,
     ExportNotFound,
@@ -30,9 +31,11 @@ from .errors import (
     TableNotFound,
 )
 from .models import ExportDescription, ExportRequest, PitrWindow, TableInfo
+from .stores import ObjectInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
     from mypy_boto3_ssm.client import SSMClient
 
 _ERRORS_BY_CODE: dict[str, type[AwsError]] = {
@@ -43,6 +46,7 @@ _ERRORS_BY_CODE: dict[str, type[AwsError]] = {
     "ExportConflictException": ExportConflict,
     "ExportNotFoundException": ExportNotFound,
     "ParameterNotFound": ParameterNotFound,
+    "NoSuchBucket": BucketNotFound,
     "AccessDeniedException": AccessDenied,
     "AccessDenied": AccessDenied,
     "UnrecognizedClientException": AccessDenied,
@@ -143,11 +147,13 @@ class AwsApi:
         session: boto3.session.Session | None = None,
         dynamodb: DynamoDBClient | None = None,
         ssm: SSMClient | None = None,
+        s3: S3Client | None = None,
     ) -> None:
         self._settings = settings or AwsSettings()
         self._session = session
         self._dynamodb = dynamodb
         self._ssm = ssm
+        self._s3 = s3
         # boto3 sessions are not thread-safe: clients are built once, under this lock.
         self._lock = threading.Lock()
         self._clock_offset_s = 0.0
@@ -191,6 +197,16 @@ class AwsApi:
                     "ssm", endpoint_url=self._settings.endpoint_url, config=self._client_config()
                 )
         return self._ssm
+
+    @property
+    def s3(self) -> S3Client:
+        """The S3 client, built on first use."""
+        with self._lock, map_aws_errors("CreateClient"):
+            if self._s3 is None:
+                self._s3 = self._boto_session().client(
+                    "s3", endpoint_url=self._settings.endpoint_url, config=self._client_config()
+                )
+        return self._s3
 
     # ------------------------------------------------------------------ the service's clock
 
@@ -313,6 +329,88 @@ class AwsApi:
                 PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
             )
 
+    def table_schema(self, name: str) -> dict[str, Any]:
+        """What an export leaves out: DescribeTable, TTL, tags and the PITR settings, as AWS
+        returns them (datetimes as ISO-8601 strings)."""
+        with map_aws_errors("DescribeTable"):
+            table = self.dynamodb.describe_table(TableName=name)["Table"]
+        with map_aws_errors("DescribeTimeToLive"):
+            ttl = self.dynamodb.describe_time_to_live(TableName=name)
+        with map_aws_errors("DescribeContinuousBackups"):
+            backups = self.dynamodb.describe_continuous_backups(TableName=name)
+        tags = self.list_tags(str(table.get("TableArn", name)))
+        schema: dict[str, Any] = _jsonable(
+            {
+                "Table": table,
+                "TimeToLiveDescription": ttl.get("TimeToLiveDescription", {}),
+                "ContinuousBackupsDescription": backups.get("ContinuousBackupsDescription", {}),
+                "Tags": tags,
+            }
+        )
+        return schema
+
+    # ------------------------------------------------------------------ S3
+
+    def get_object(self, bucket: str, key: str) -> bytes | None:
+        """GetObject; ``None`` when the key does not exist."""
+        with map_aws_errors("GetObject"):
+            try:
+                return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except botocore.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return None
+                raise
+
+    def list_objects(self, bucket: str, prefix: str) -> list[ObjectInfo]:
+        """Every object under ``prefix`` (all pages of ListObjectsV2)."""
+        found = []
+        with map_aws_errors("ListObjectsV2"):
+            for page in self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            ):
+                found += [
+                    ObjectInfo(obj["Key"], int(obj.get("Size", 0)), obj.get("ETag"))
+                    for obj in page.get("Contents", [])
+                ]
+        return found
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        kms_key: str | None = None,
+        bucket_owner: str | None = None,
+    ) -> None:
+        """PutObject, always encrypted: SSE-KMS with ``kms_key``, else SSE-S3."""
+        extra: dict[str, Any] = {"ServerSideEncryption": "AES256"}
+        if kms_key:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
+        if bucket_owner:
+            extra["ExpectedBucketOwner"] = bucket_owner
+        with map_aws_errors("PutObject"):
+            self.s3.put_object(Bucket=bucket, Key=key, Body=data, **extra)
+
+    def delete_objects(self, bucket: str, keys: list[str]) -> None:
+        """DeleteObjects in batches of 1,000; any key it could not delete raises."""
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            with map_aws_errors("DeleteObjects"):
+                response = self.s3.delete_objects(
+                    Bucket=bucket,
+                    Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+                )
+            errors = response.get("Errors", [])
+            if errors:
+                first = errors[0]
+                raise AwsError(
+                    f"DeleteObjects: {len(errors)} key(s) not deleted, e.g. "
+                    f"{first.get('Key')}: {first.get('Message')}",
+                    code=str(first.get("Code", "DeleteFailed")),
+                    operation="DeleteObjects",
+                )
+
     # ------------------------------------------------------------------ SSM
 
     def get_parameter(self, name: str) -> str:
@@ -320,6 +418,18 @@ class AwsApi:
         with map_aws_errors("GetParameter"):
             response = self.ssm.get_parameter(Name=name, WithDecryption=True)
         return str(response["Parameter"].get("Value", ""))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value
 
 
 def export_description(raw: dict[str, Any]) -> ExportDescription:
@@ -339,6 +449,7 @@ def export_description(raw: dict[str, Any]) -> ExportDescription:
         s3_bucket=raw.get("S3Bucket"),
         s3_prefix=raw.get("S3Prefix"),
         export_type=raw.get("ExportType") or "FULL_EXPORT",
+        export_manifest=raw.get("ExportManifest"),
     )
 
 

@@ -162,6 +162,7 @@ class RunSettings(_Model):
     poll_max_s: Seconds = 600.0
     timeout_s: Seconds = 24 * 3600.0
     retry_max_s: Seconds = 300.0
+    verify: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -202,6 +203,17 @@ def _duration_value(raw: object) -> float:
     raise ValueError(f"expected {DURATION_HELP}, got {raw!r}")
 
 
+class CatalogSettings(_Model):
+    """The ``[catalog]`` table: where each bucket keeps the record of its exports."""
+
+    enabled: bool = True
+    prefix: str = Field(
+        default="ddbexport-catalog",
+        pattern=r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$",
+        max_length=512,
+    )
+
+
 class Config(_Model):
     """A whole ddbexport configuration file."""
 
@@ -210,6 +222,7 @@ class Config(_Model):
     defaults: Defaults = Defaults()
     tables: tuple[TableSelector, ...] = ()
     run: RunSettings = RunSettings()
+    catalog: CatalogSettings = CatalogSettings()
 
     @model_validator(mode="after")
     def _settings_complete(self) -> Config:

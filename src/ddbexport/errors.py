@@ -11,6 +11,7 @@
           ├── ExportConflict      client token reused with other parameters, or S3 conflict
           ├── ExportNotFound
           ├── ParameterNotFound   SSM parameter missing
+          ├── BucketNotFound      S3 bucket missing
           ├── AccessDenied
           └── RetryableAwsError   throttling, quota and 5xx: worth trying again later
                └── LimitExceeded  the account's concurrent-export quota is full
@@ -65,6 +66,10 @@ class ExportNotFound(AwsError):
 
 class ParameterNotFound(AwsError):
     """The SSM parameter does not exist."""
+
+
+class BucketNotFound(AwsError):
+    """The S3 bucket does not exist."""
 
 
 class AccessDenied(AwsError):

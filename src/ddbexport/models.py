@@ -128,6 +128,7 @@ class ExportDescription:
     s3_bucket: str | None = None
     s3_prefix: str | None = None
     export_type: str = "FULL_EXPORT"
+    export_manifest: str | None = None
 
     @property
     def duration_s(self) -> float | None:

@@ -45,6 +45,16 @@ class TableResult:
     end_time: datetime | None = None
     describe_calls: int = 0
     error: ErrorInfo | None = None
+    verification: dict[str, Any] | None = None
+    catalog_key: str | None = None
+    schema_key: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def sound(self) -> bool:
+        """COMPLETED, not found broken by verification, and catalogued without trouble."""
+        verified = self.verification is None or bool(self.verification.get("ok"))
+        return self.status == "COMPLETED" and verified and not self.warnings
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the report's ``tables`` entries)."""
@@ -63,6 +73,10 @@ class TableResult:
             "export_time": format_instant(self.export_time),
             "client_token": self.client_token,
             "error": self.error.to_dict() if self.error else None,
+            "verification": self.verification,
+            "catalog_key": self.catalog_key,
+            "schema_key": self.schema_key,
+            "warnings": list(self.warnings),
         }
 
 
@@ -82,6 +96,9 @@ class RunReport:
         counts = Counter(result.status for result in self.tables)
         summary = {status: counts.get(status, 0) for status in TABLE_STATUSES}
         summary["total"] = len(self.tables)
+        summary["not_sound"] = sum(
+            1 for result in self.tables if result.status == "COMPLETED" and not result.sound
+        )
         object.__setattr__(self, "summary", summary)
 
     @property
@@ -91,10 +108,10 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all completed, 130 interrupted, 1 otherwise (the CLI's exit status)."""
+        """0 all completed and sound, 130 interrupted, 1 otherwise (the CLI's exit status)."""
         if self.interrupted:
             return 130
-        return 0 if self.all_completed else 1
+        return 0 if all(result.sound for result in self.tables) else 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from .aftercare import Aftercare, AftercareResult
 from .api import ExportApi
 from .config import RunSettings
 from .errors import (
@@ -101,6 +102,7 @@ class _Track:
     resumed: bool = False
     retried: bool = False
     error: ErrorInfo | None = None
+    aftercare: AftercareResult | None = None
 
 
 class Runner:
@@ -111,6 +113,7 @@ class Runner:
         settings: concurrency, polling, timeout and retry settings.
         journal: where started exports are recorded for resuming; ``None`` keeps no journal.
         enable_pitr: turn PITR on for tables that lack it instead of failing them.
+        aftercare: verifies, describes and catalogues each export once it has ended.
         on_event: called for every :class:`RunEvent`; must not raise.
         clock: monotonic seconds; ``sleep``: waits that many seconds; ``now``: the UTC wall clock.
     """
@@ -122,6 +125,7 @@ class Runner:
         *,
         journal: RunJournal | None = None,
         enable_pitr: bool = False,
+        aftercare: Aftercare | None = None,
         on_event: EventHandler | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -131,6 +135,7 @@ class Runner:
         self._settings = settings
         self._journal = journal
         self._enable_pitr = enable_pitr
+        self._aftercare = aftercare
         self._on_event = on_event
         self._clock = clock
         self._sleep = sleep
@@ -487,13 +492,18 @@ class Runner:
         if description.status == "COMPLETED":
             track.status = "COMPLETED"
             self._count_in_flight(-1)
-            self._emit(track, "completed")
+            self._after(track, description)
+            note = ""
+            if track.aftercare is not None and not track.aftercare.ok:
+                note = "; ".join(_aftercare_notes(track.aftercare))
+            self._emit(track, "completed", note)
             return True
         if description.status == "FAILED":
             message = description.failure_message or "the export ended FAILED"
             if track.resumed and not track.retried:
                 self._retry_failed(track, message)
                 return True
+            self._after(track, description)
             code = description.failure_code or "ExportFailed"
             advice = ""
             if self._journal is not None:
@@ -501,6 +511,10 @@ class Runner:
             self._fail(track, code, f"export {description.export_arn} failed: {message}{advice}")
             return True
         return False
+
+    def _after(self, track: _Track, description: ExportDescription) -> None:
+        if self._aftercare is not None:
+            track.aftercare = self._aftercare.after(self._run_id, track.request, description)
 
     def _retry_failed(self, track: _Track, reason: str) -> None:
         """Start a journaled export that ended FAILED again, at the run's export time."""
@@ -586,6 +600,10 @@ class Runner:
             end_time=description.end_time if description else None,
             describe_calls=track.describe_calls,
             error=track.error,
+            verification=track.aftercare.verification if track.aftercare else None,
+            catalog_key=track.aftercare.catalog_key if track.aftercare else None,
+            schema_key=track.aftercare.schema_key if track.aftercare else None,
+            warnings=_aftercare_notes(track.aftercare) if track.aftercare else (),
         )
 
     def _emit(self, track: _Track, kind: str, message: str = "") -> None:
@@ -609,3 +627,16 @@ class Runner:
                 message=message,
             )
         )
+
+
+def _aftercare_notes(result: AftercareResult) -> tuple[str, ...]:
+    notes = list(result.warnings)
+    if result.verification is not None and not result.verification.get("ok"):
+        problems = result.verification.get("problems", [])
+        first = problems[0] if problems else {}
+        notes.insert(
+            0,
+            f"verification found {len(problems)} problem(s), e.g. {first.get('file')}: "
+            f"{first.get('check')}: expected {first.get('expected')}, found {first.get('found')}",
+        )
+    return tuple(notes)

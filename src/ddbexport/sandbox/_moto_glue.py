@@ -25,6 +25,8 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3.models import s3_backends
 
+from ddbexport.exportfiles import one_part_etag
+
 from .engine import ExportService, SandboxApiError, TableState
 
 if TYPE_CHECKING:
@@ -228,7 +230,11 @@ def put_object(account: str, bucket: str, key: str, data: bytes) -> bool:
     backend = s3_backends[account]["aws"]
     if bucket not in backend.buckets:
         return False
-    backend.put_object(bucket_name=bucket, key_name=key, value=data)
+    stored = backend.put_object(bucket_name=bucket, key_name=key, value=data)
+    if key.endswith(".gz"):
+        # AWS uploads data files as one-part multipart uploads: their ETag is "<md5 of md5>-1",
+        # the value manifest-files.json records.
+        stored._etag = one_part_etag(data)
     return True
 
 

@@ -136,9 +136,7 @@ def run(
     return runner.run(export_plan)
 
 
-def make_aftercare(
-    config: Config, api: ExportApi, now: Callable[[], datetime]
-) -> Aftercare | None:
+def make_aftercare(config: Config, api: ExportApi, now: Callable[[], datetime]) -> Aftercare | None:
     """Verification and cataloguing as the config asks, when ``api`` can reach S3."""
     catalog_prefix = config.catalog.prefix if config.catalog.enabled else None
     if not isinstance(api, AftercareApi) or (catalog_prefix is None and not config.run.verify):

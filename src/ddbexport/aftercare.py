@@ -178,4 +178,3 @@ class Aftercare:
             manifest_summary_key=description.export_manifest,
             failure=failure,
         )
-

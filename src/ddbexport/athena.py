@@ -29,7 +29,6 @@ _ION_TYPES = {
     "NS": "array<decimal(38,9)>",
     "BS": "array<binary>",
 }
-_HIVE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 @dataclass(slots=True)
@@ -88,7 +87,7 @@ def add_attributes(shapes: dict[str, _Shape], item: Mapping[str, Any]) -> None:
 
 
 def struct_type(shapes: Mapping[str, _Shape], *, ion: bool = False) -> str:
-    """``struct<name:type,...>``; names Hive cannot take bare are quoted with backticks."""
+    """``struct<`name`:type,...>``."""
     fields_ = [
         f"{_field_name(name)}:{shape.ion_hive() if ion else shape.hive()}"
         for name, shape in sorted(shapes.items())
@@ -97,8 +96,7 @@ def struct_type(shapes: Mapping[str, _Shape], *, ion: bool = False) -> str:
 
 
 def _field_name(name: str) -> str:
-    if _HIVE_NAME.fullmatch(name):
-        return name
+    # Always quoted: attribute names such as `null`, `date` or `order` are Hive keywords.
     return "`" + name.replace("`", "``") + "`"
 
 
@@ -181,6 +179,5 @@ def create_table_ddl(
         ]
     else:
         lines.append("ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'")
-    lines.append(f"LOCATION '{location}'")
-    lines.append("TBLPROPERTIES ('has_encrypted_data'='true');")
+    lines.append(f"LOCATION '{location}';")
     return "\n".join(lines) + "\n"

@@ -128,7 +128,8 @@ def handle_errors(function: F) -> F:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except AwsError as exc:
-            click.echo(f"error: {exc} (nothing was started)", err=True)
+            starts = function.__name__ in ("run", "plan")
+            click.echo(f"error: {exc}" + (" (nothing was started)" if starts else ""), err=True)
             sys.exit(EXIT_INCOMPLETE)
         except ModuleNotFoundError as exc:
             if exc.name != "moto" and not (exc.name or "").startswith("moto."):
@@ -407,3 +408,7 @@ def sandbox(port: int, time_scale: float) -> None:
             threading.Event().wait()
         except KeyboardInterrupt:
             click.echo("sandbox stopped")
+
+
+# The commands over what has been exported live in their own module; importing it registers them.
+from . import cli_inventory  # noqa: E402, F401

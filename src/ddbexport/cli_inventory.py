@@ -1,0 +1,273 @@
+"""Commands over what has been exported: verify, list, status, prune, catalog rebuild, athena-ddl.
+
+Exit codes: 0 fine; 1 problems found (verify) or AWS failed; 2 bad input; 3 a table is stale,
+missing or failing (status).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from . import inventory
+from .cli import (
+    EXIT_INCOMPLETE,
+    GlobalOptions,
+    _aws_api,
+    _merge_global,
+    cli,
+    global_options,
+    handle_errors,
+)
+from .config import Config, load_config_file
+from .errors import ConfigError
+from .status import OK
+from .timeparse import format_duration, format_instant, parse_duration
+
+EXIT_STALE = 3
+
+
+def _config(options: GlobalOptions) -> Config:
+    if options.config is None:
+        raise ConfigError("pass -c/--config FILE: the config names the buckets to look in")
+    return load_config_file(options.config)
+
+
+def _duration(option: str, text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def _console() -> Console:
+    return Console(soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------- verify
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--deep", is_flag=True, help="Also read every data file: MD5, gzip, item counts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@global_options
+@click.pass_context
+@handle_errors
+def verify(ctx: click.Context, /, target: str, deep: bool, as_json: bool, **given: Any) -> None:
+    """Prove an export is whole. TARGET: s3://BUCKET/…/AWSDynamoDB/<ExportId>/ or a folder."""
+    options = _merge_global(ctx, **given)
+    api = _aws_api(options, None) if target.startswith("s3://") else None
+    result = inventory.verify(target, deep=deep, api=api)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        summary = result.summary
+        if summary is not None:
+            when = summary.export_time or summary.to_time
+            click.echo(
+                f"{summary.export_type} {summary.export_arn}\n"
+                f"  as of {format_instant(when) if when else '?'}, {summary.item_count} items in "
+                f"{result.data_files} data files ({'deep' if deep else 'cheap'} checks)"
+            )
+        for problem in result.problems:
+            click.echo(f"PROBLEM {problem}")
+        click.echo("OK: the export is whole" if result.ok else f"{len(result.problems)} problem(s)")
+    sys.exit(0 if result.ok else EXIT_INCOMPLETE)
+
+
+# ---------------------------------------------------------------------------- list
+
+
+@cli.command(name="list")
+@click.option("--table", metavar="NAME", help="Only this table's exports.")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON lines.")
+@global_options
+@click.pass_context
+@handle_errors
+def list_command(ctx: click.Context, /, table: str | None, as_json: bool, **given: Any) -> None:
+    """Show the catalog: every export made into the config's buckets."""
+    options = _merge_global(ctx, **given)
+    config = _config(options)
+    listing = inventory.list_exports(config, _aws_api(options, config), table=table)
+    if as_json:
+        for record in listing.records:
+            click.echo(record.to_json())
+    else:
+        view = Table(title=f"{len(listing.records)} export(s)")
+        for column in ("table", "type", "as of", "status", "items", "verified", "export"):
+            view.add_column(column, overflow="fold")
+        for record in listing.records:
+            verified = {True: "yes", False: "NO", None: "-"}[record.verified]
+            view.add_row(
+                escape(record.table),
+                "incremental" if record.export_type == "INCREMENTAL_EXPORT" else "full",
+                format_instant(record.as_of) if record.as_of else "",
+                record.status,
+                "" if record.item_count is None else str(record.item_count),
+                verified,
+                escape(f"s3://{record.s3_bucket}/{record.export_folder}/"),
+            )
+        _console().print(view)
+    for key in listing.unreadable:
+        click.echo(f"warning: {key} is not a catalog record", err=True)
+
+
+# ---------------------------------------------------------------------------- status
+
+
+@cli.command()
+@click.option(
+    "--max-age",
+    default="26h",
+    show_default=True,
+    help="A table whose latest good export is older than this is stale.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the statuses as JSON.")
+@global_options
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, /, max_age: str, as_json: bool, **given: Any) -> None:
+    """Each table's latest good export and its age; exit 3 when any is stale, missing or failing."""
+    options = _merge_global(ctx, **given)
+    config = _config(options)
+    max_age_s = _duration("--max-age", max_age)
+    api = _aws_api(options, config)
+    statuses = inventory.status(config, api, max_age_s=max_age_s, now=api.service_now)
+    if as_json:
+        _print_json([item.to_dict() for item in statuses])
+    else:
+        view = Table(title=f"max age {format_duration(max_age_s)}")
+        for column in ("table", "state", "age", "as of", "items", "why"):
+            view.add_column(column, overflow="fold")
+        for item in statuses:
+            latest = item.latest
+            style = "green" if item.state == OK else "red"
+            view.add_row(
+                escape(item.table),
+                f"[{style}]{item.state}[/]",
+                format_duration(item.age_s) if item.age_s is not None else "",
+                format_instant(latest.as_of) if latest and latest.as_of else "",
+                "" if latest is None or latest.item_count is None else str(latest.item_count),
+                escape(item.reason),
+            )
+        _console().print(view)
+    sys.exit(0 if all(item.state == OK for item in statuses) else EXIT_STALE)
+
+
+# ---------------------------------------------------------------------------- prune
+
+
+@cli.command()
+@click.option("--keep-last", type=int, metavar="N", help="Keep the newest N full exports.")
+@click.option("--older-than", metavar="DURATION", help="Delete exports older than this (30d).")
+@click.option("--table", metavar="NAME", help="Only this table's exports.")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decisions as JSON.")
+@global_options
+@click.pass_context
+@handle_errors
+def prune(
+    ctx: click.Context,
+    /,
+    keep_last: int | None,
+    older_than: str | None,
+    table: str | None,
+    dry_run: bool,
+    as_json: bool,
+    **given: Any,
+) -> None:
+    """Delete old exports (objects and catalog records), never a baseline a kept chain needs."""
+    options = _merge_global(ctx, **given)
+    config = _config(options)
+    older_than_s = _duration("--older-than", older_than) if older_than is not None else None
+    api = _aws_api(options, config)
+    result = inventory.prune(
+        config,
+        api,
+        keep_last=keep_last,
+        older_than_s=older_than_s,
+        dry_run=dry_run,
+        table=table,
+        now=api.service_now,
+    )
+    if as_json:
+        _print_json(
+            [
+                {
+                    "table": d.record.table,
+                    "export_arn": d.record.export_arn,
+                    "as_of": format_instant(d.record.as_of) if d.record.as_of else None,
+                    "delete": d.delete,
+                    "reason": d.reason,
+                    "objects": len(result.objects.get(d.record.export_arn, [])),
+                }
+                for d in result.decisions
+            ]
+        )
+        return
+    verb = "would delete" if dry_run else "deleted"
+    for decision in result.decisions:
+        record = decision.record
+        when = format_instant(record.as_of) if record.as_of else "?"
+        if decision.delete:
+            count = len(result.objects.get(record.export_arn, []))
+            click.echo(f"{verb} {record.table} {when} {record.export_id} ({count} objects)")
+        else:
+            click.echo(f"keep   {record.table} {when} {record.export_id}: {decision.reason}")
+    kept = len(result.decisions) - len(result.deleted)
+    click.echo(f"{len(result.deleted)} export(s) {verb}, {kept} kept")
+
+
+# ---------------------------------------------------------------------------- catalog rebuild
+
+
+@cli.group()
+def catalog() -> None:
+    """Maintain the catalog of exports."""
+
+
+@catalog.command()
+@click.option("--prefix", default="", help="Only look for exports under this S3 prefix.")
+@global_options
+@click.pass_context
+@handle_errors
+def rebuild(ctx: click.Context, /, prefix: str, **given: Any) -> None:
+    """Recreate catalog records from the export manifests in the config's buckets."""
+    options = _merge_global(ctx, **given)
+    config = _config(options)
+    api = _aws_api(options, config)
+    result = inventory.rebuild_catalog(config, api, prefix=prefix, now=api.service_now)
+    for record in result.written:
+        state = "verified" if record.verified else "NOT verified"
+        click.echo(f"recorded {record.table} {record.export_id} ({state})")
+    for problem in result.problems:
+        click.echo(f"PROBLEM {problem}", err=True)
+    click.echo(f"{len(result.written)} record(s) written, {len(result.problems)} problem(s)")
+    sys.exit(0 if not result.problems else EXIT_INCOMPLETE)
+
+
+# ---------------------------------------------------------------------------- athena-ddl
+
+
+@cli.command(name="athena-ddl")
+@click.argument("target")
+@click.option("--table-name", help="The Athena table's name (default: <table>_<export id>).")
+@global_options
+@click.pass_context
+@handle_errors
+def athena_ddl(ctx: click.Context, /, target: str, table_name: str | None, **given: Any) -> None:
+    """Print CREATE EXTERNAL TABLE for an export (s3://…/AWSDynamoDB/<ExportId>/ or a folder)."""
+    options = _merge_global(ctx, **given)
+    api = _aws_api(options, None) if target.startswith("s3://") else None
+    click.echo(inventory.athena_ddl(target, api=api, table_name=table_name), nl=False)

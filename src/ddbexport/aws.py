@@ -157,7 +157,7 @@ class AwsApi:
         # boto3 sessions are not thread-safe: clients are built once, under this lock.
         self._lock = threading.Lock()
         self._clock_offset_s = 0.0
-        for client in (dynamodb, ssm):
+        for client in (dynamodb, ssm, s3):
             if client is not None:
                 self._watch_clock(client)
 
@@ -206,6 +206,7 @@ class AwsApi:
                 self._s3 = self._boto_session().client(
                     "s3", endpoint_url=self._settings.endpoint_url, config=self._client_config()
                 )
+                self._watch_clock(self._s3)
         return self._s3
 
     # ------------------------------------------------------------------ the service's clock

@@ -226,7 +226,8 @@ def prune(
         else:
             click.echo(f"keep   {record.table} {when} {record.export_id}: {decision.reason}")
     kept = len(result.decisions) - len(result.deleted)
-    click.echo(f"{len(result.deleted)} export(s) {verb}, {kept} kept")
+    done = "would be deleted" if dry_run else "deleted"
+    click.echo(f"{len(result.deleted)} export(s) {done}, {kept} kept")
 
 
 # ---------------------------------------------------------------------------- catalog rebuild

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -107,8 +108,11 @@ def test_seed_tablelist_from_file_and_stdin(tmp_path: Path) -> None:
     create_bucket()
     create_table("test")
     create_table("test2")
+    # The scheduled time must lie in the tables' PITR windows, which opened just now.
+    time.sleep(1.0)
+    scheduled = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     payload = tmp_path / "event.json"
-    payload.write_text(json.dumps(SEED_PAYLOAD))
+    payload.write_text(json.dumps({**SEED_PAYLOAD, "time": scheduled}))
     config = _write_config(tmp_path, tables="")
     report_path = tmp_path / "r.json"
     code, _, err = _invoke(
@@ -116,7 +120,7 @@ def test_seed_tablelist_from_file_and_stdin(tmp_path: Path) -> None:
     )
     assert code == 0, err
     report = json.loads(report_path.read_text())
-    assert report["export_time"] == "2026-11-28T03:00:00Z"
+    assert report["export_time"] == scheduled
     assert {t["s3_prefix"] for t in report["tables"]} == {"exported/test", "exported/test2"}
 
     code, out, _ = _invoke(

@@ -69,7 +69,11 @@ def test_failures_are_isolated_per_table(tmp_path: Path) -> None:
     errors = {r.table: r.error for r in report.tables if r.error}
     assert errors["ghost-table"].code == "TableNotFound"
     assert errors["no-pitr"].code == "PointInTimeRecoveryUnavailableException"
-    assert errors["lost-bucket"].code == "S3NoSuchBucket"
+    # Found before anything started (a HeadBucket per bucket), not as an export that fails later.
+    assert errors["lost-bucket"].code == "NoSuchBucket"
+    assert "bucket 'no-such-bucket-here' does not exist; create it" in errors["lost-bucket"].message
+    lost = next(r for r in report.tables if r.table == "lost-bucket")
+    assert lost.export_arn is None
     assert report.exit_code == 1
 
 

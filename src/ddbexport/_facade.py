@@ -15,6 +15,7 @@ from .config import Config, PollSpec, RunSettings, load_config_file
 from .errors import ConfigError
 from .journal import RunJournal, default_state_dir
 from .models import ExportPlan
+from .preflight import PreflightApi, apply_cheap_checks
 from .report import RunReport
 from .resolve import make_plan
 from .runner import EventHandler, Runner
@@ -118,6 +119,8 @@ def run(
         run_id=run_id,
         run_export_time=journaled_export_time(state_dir, run_id),
     )
+    if isinstance(export_api, PreflightApi):
+        export_plan = apply_cheap_checks(export_plan, export_api, explicit_time=as_of is not None)
     if on_plan is not None:
         on_plan(export_plan)
     journal = RunJournal(state_dir, export_plan.run_id)

@@ -24,6 +24,7 @@ from .errors import (
     ExportConflict,
     ExportNotFound,
     InvalidExportTime,
+    KeyNotFound,
     LimitExceeded,
     ParameterNotFound,
     PitrUnavailable,
@@ -35,6 +36,7 @@ from .stores import ObjectInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_kms.client import KMSClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_ssm.client import SSMClient
 
@@ -47,6 +49,7 @@ _ERRORS_BY_CODE: dict[str, type[AwsError]] = {
     "ExportNotFoundException": ExportNotFound,
     "ParameterNotFound": ParameterNotFound,
     "NoSuchBucket": BucketNotFound,
+    "NotFoundException": KeyNotFound,
     "AccessDeniedException": AccessDenied,
     "AccessDenied": AccessDenied,
     "UnrecognizedClientException": AccessDenied,
@@ -148,12 +151,14 @@ class AwsApi:
         dynamodb: DynamoDBClient | None = None,
         ssm: SSMClient | None = None,
         s3: S3Client | None = None,
+        kms: KMSClient | None = None,
     ) -> None:
         self._settings = settings or AwsSettings()
         self._session = session
         self._dynamodb = dynamodb
         self._ssm = ssm
         self._s3 = s3
+        self._kms = kms
         # boto3 sessions are not thread-safe: clients are built once, under this lock.
         self._lock = threading.Lock()
         self._clock_offset_s = 0.0
@@ -208,6 +213,16 @@ class AwsApi:
                 )
                 self._watch_clock(self._s3)
         return self._s3
+
+    @property
+    def kms(self) -> KMSClient:
+        """The KMS client, built on first use."""
+        with self._lock, map_aws_errors("CreateClient"):
+            if self._kms is None:
+                self._kms = self._boto_session().client(
+                    "kms", endpoint_url=self._settings.endpoint_url, config=self._client_config()
+                )
+        return self._kms
 
     # ------------------------------------------------------------------ the service's clock
 
@@ -392,6 +407,37 @@ class AwsApi:
             extra["ExpectedBucketOwner"] = bucket_owner
         with map_aws_errors("PutObject"):
             self.s3.put_object(Bucket=bucket, Key=key, Body=data, **extra)
+
+    def check_bucket(self, bucket: str, expected_owner: str | None = None) -> None:
+        """HeadBucket (with ExpectedBucketOwner): raises ``BucketNotFound`` when it does not
+        exist, ``AccessDenied`` when it is not ours to read or belongs to another account."""
+        extra: dict[str, Any] = {"ExpectedBucketOwner": expected_owner} if expected_owner else {}
+        with map_aws_errors("HeadBucket"):
+            try:
+                self.s3.head_bucket(Bucket=bucket, **extra)
+            except botocore.exceptions.ClientError as exc:
+                # HEAD responses have no body: S3 answers with a bare status code.
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code in ("404", "NoSuchBucket", "NotFound"):
+                    raise BucketNotFound(
+                        f"HeadBucket: bucket {bucket!r} does not exist",
+                        code="NoSuchBucket",
+                        operation="HeadBucket",
+                    ) from None
+                if code in ("403", "AccessDenied", "Forbidden"):
+                    raise AccessDenied(
+                        f"HeadBucket: access to bucket {bucket!r} denied"
+                        + (f" (or it is not owned by account {expected_owner})" if extra else ""),
+                        code="AccessDenied",
+                        operation="HeadBucket",
+                    ) from None
+                raise
+
+    def describe_key(self, key: str) -> dict[str, Any]:
+        """KMS DescribeKey's ``KeyMetadata`` (KeyState, KeyUsage, Arn …)."""
+        with map_aws_errors("DescribeKey"):
+            metadata = self.kms.describe_key(KeyId=key)["KeyMetadata"]
+        return dict(metadata)
 
     def delete_objects(self, bucket: str, keys: list[str]) -> None:
         """DeleteObjects in batches of 1,000; any key it could not delete raises."""

@@ -12,6 +12,7 @@
           ├── ExportNotFound
           ├── ParameterNotFound   SSM parameter missing
           ├── BucketNotFound      S3 bucket missing
+          ├── KeyNotFound         KMS key missing
           ├── AccessDenied
           └── RetryableAwsError   throttling, quota and 5xx: worth trying again later
                └── LimitExceeded  the account's concurrent-export quota is full
@@ -70,6 +71,10 @@ class ParameterNotFound(AwsError):
 
 class BucketNotFound(AwsError):
     """The S3 bucket does not exist."""
+
+
+class KeyNotFound(AwsError):
+    """The KMS key does not exist."""
 
 
 class AccessDenied(AwsError):

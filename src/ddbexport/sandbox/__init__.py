@@ -57,6 +57,7 @@ class Sandbox:
             self.settings,
             put_object=_moto_glue.put_object,
             bucket_exists=_moto_glue.bucket_exists,
+            key_usable=_moto_glue.kms_key_usable,
         )
         self._mock = mock_aws() if in_process else None
         self._stop = threading.Event()

@@ -22,6 +22,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.responses import DynamoHandler
+from moto.kms.models import kms_backends
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3.models import s3_backends
 
@@ -236,6 +237,17 @@ def put_object(account: str, bucket: str, key: str, data: bytes) -> bool:
         # the value manifest-files.json records.
         stored._etag = one_part_etag(data)
     return True
+
+
+def kms_key_usable(account: str, region: str, key: str) -> bool:
+    """Whether ``key`` (id, ARN or alias) names an enabled key in moto's KMS."""
+    backend = kms_backends[account][region]
+    try:
+        key_id = backend.any_id_to_key_id(key) if key else ""
+    except Exception:  # moto raises several types for unknown ids and aliases
+        return False
+    found = backend.keys.get(key_id)
+    return found is not None and found.key_state == "Enabled"
 
 
 def bucket_exists(account: str, bucket: str) -> bool:

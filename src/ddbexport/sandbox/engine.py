@@ -31,6 +31,8 @@ from .layout import (
 PutObject = Callable[[str, str, str, bytes], bool]
 #: Whether a bucket exists: (account, bucket) -> bool.
 BucketExists = Callable[[str, str], bool]
+#: Whether a KMS key (id, ARN or alias) exists and is enabled: (account, region, key) -> bool.
+KeyUsable = Callable[[str, str, str], bool]
 
 _MIN_WINDOW = timedelta(minutes=15)
 _MAX_WINDOW = timedelta(hours=24)
@@ -160,6 +162,7 @@ class ExportService:
         *,
         put_object: PutObject,
         bucket_exists: BucketExists,
+        key_usable: KeyUsable | None = None,
     ) -> None:
         self.clock = clock
         self.history = history
@@ -171,6 +174,7 @@ class ExportService:
         self._by_token: dict[tuple[str, str], str] = {}
         self._put_object = put_object
         self._bucket_exists = bucket_exists
+        self._key_usable = key_usable
         self._rng = random.Random(settings.seed)
         self._lock = threading.RLock()
 
@@ -265,8 +269,19 @@ class ExportService:
             export = SandboxExport(arn, account, state, request, now, now)
             export.forced_failure = self.faults.failing_tables.get(state.name)
             owner = body.get("S3BucketOwner") or account
+            kms_key = body.get("S3SseKmsKeyId")
             if not self._bucket_exists(owner, body["S3Bucket"]):
                 export.forced_failure = ("S3NoSuchBucket", "The specified bucket does not exist")
+                duration = 30.0
+            elif (
+                body.get("S3SseAlgorithm") == "KMS"
+                and self._key_usable is not None
+                and not self._key_usable(account, region, str(kms_key or ""))
+            ):
+                export.forced_failure = (
+                    "KMSAccessDeniedException",
+                    f"The KMS key {kms_key} is not accessible or not enabled",
+                )
                 duration = 30.0
             else:
                 prefix = body.get("S3Prefix")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ._facade import load_config, plan, run
+from ._facade import check, load_config, plan, run
 from .api import ExportApi
 from .aws import AwsApi, AwsSettings
 from .config import Config, RunSettings, TableSelector
@@ -66,6 +66,7 @@ __all__ = [
     "TableResult",
     "TableSelector",
     "__version__",
+    "check",
     "load_config",
     "plan",
     "run",

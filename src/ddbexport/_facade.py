@@ -15,7 +15,7 @@ from .config import Config, PollSpec, RunSettings, load_config_file
 from .errors import ConfigError
 from .journal import RunJournal, default_state_dir
 from .models import ExportPlan
-from .preflight import PreflightApi, apply_cheap_checks
+from .preflight import CheckReport, PreflightApi, apply_cheap_checks, check_plan
 from .report import RunReport
 from .resolve import make_plan
 from .runner import EventHandler, Runner
@@ -66,6 +66,28 @@ def plan(
         run_id=run_id,
         run_export_time=journaled_export_time(state_dir or default_state_dir(), run_id),
     )
+
+
+def check(
+    config: Config,
+    *,
+    api: ExportApi | None = None,
+    aws: AwsSettings | None = None,
+    as_of: datetime | None = None,
+) -> CheckReport:
+    """Every preflight check for every table the config selects; nothing is started.
+
+    Per table: it exists; PITR is on and its window holds the export time; the bucket exists and
+    belongs to ``bucket_owner`` (or to the table's account); the KMS key is enabled.
+
+    Raises:
+        ConfigError: ``api`` cannot check buckets and keys (it is not an AWS adapter).
+    """
+    export_api = _api_for(config, api, aws)
+    if not isinstance(export_api, PreflightApi):
+        raise ConfigError("check needs an API that can read S3 buckets and KMS keys (AwsApi)")
+    export_plan = make_plan(config, export_api, now=export_api.service_now, as_of=as_of)
+    return check_plan(export_plan, export_api)
 
 
 def run(

@@ -410,5 +410,5 @@ def sandbox(port: int, time_scale: float) -> None:
             click.echo("sandbox stopped")
 
 
-# The commands over what has been exported live in their own module; importing it registers them.
-from . import cli_inventory  # noqa: E402, F401
+# Further commands live in their own modules; importing them registers them.
+from . import cli_check, cli_inventory  # noqa: E402, F401

@@ -57,18 +57,20 @@ def sandbox() -> Iterator[Sandbox]:
         yield box
 
 
-def _config_file(tmp_path: Path, **run: Any) -> Path:
+def _config_file(tmp_path: Path, prefix: str = "exports/{table}", **run: Any) -> Path:
     path = tmp_path / "ddbexport.toml"
     run_lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in run.items())
     path.write_text(
-        f'region = "{REGION}"\n[defaults]\nbucket = "{BUCKET}"\nprefix = "exports/{{table}}"\n'
+        f'region = "{REGION}"\n[defaults]\nbucket = "{BUCKET}"\nprefix = "{prefix}"\n'
         f'[[tables]]\nmatch = "*"\n[run]\npoll_first = "10s"\npoll_min = "10s"\n{run_lines}'
     )
     return path
 
 
-def _run(sandbox: Sandbox, tmp_path: Path, **run: Any) -> RunReport:
-    config = ddbexport.load_config(_config_file(tmp_path, **run))
+def _run(
+    sandbox: Sandbox, tmp_path: Path, prefix: str = "exports/{table}", **run: Any
+) -> RunReport:
+    config = ddbexport.load_config(_config_file(tmp_path, prefix, **run))
     return ddbexport.run(
         config,
         api=AwsApi(AwsSettings(REGION)),
@@ -242,7 +244,7 @@ def test_catalog_rebuild_recovers_lost_records(sandbox: Sandbox, tmp_path: Path)
     )
     code, out, _ = _cli(tmp_path, "catalog", "rebuild")
     assert code == 0, out
-    assert "2 record(s) written, 0 problem(s)" in out
+    assert "2 record(s) written, 0 failed verification, 0 unreadable" in out
     code, out, _ = _cli(tmp_path, "list", "--json")
     rebuilt = {json.loads(line)["export_arn"]: json.loads(line) for line in out.splitlines()}
     assert set(rebuilt) == {r.export_arn for r in report.tables}
@@ -258,9 +260,20 @@ def test_athena_ddl_for_json_and_ion_exports(sandbox: Sandbox, tmp_path: Path) -
     folder = f"s3://{BUCKET}/exports/orders/AWSDynamoDB/{export_id}/"
     code, out, _ = _cli(tmp_path, "athena-ddl", folder)
     assert code == 0
-    assert "`Item` struct<`n`:struct<N:string>,`pk`:struct<S:string>>" in out
+    assert "`Item` struct<`n`:struct<`N`:string>,`pk`:struct<`S`:string>>" in out
     assert f"LOCATION '{folder}data/';" in out
     assert "org.openx.data.jsonserde.JsonSerDe" in out
+    # From a downloaded copy, LOCATION still names the export's place in S3 (prefix included).
+    copy = tmp_path / "copy"
+    s3 = boto3.client("s3", region_name=REGION)
+    for key in _keys(f"exports/orders/AWSDynamoDB/{export_id}/"):
+        target = copy / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    local = str(copy / f"exports/orders/AWSDynamoDB/{export_id}")
+    code, out_local, _ = _cli(tmp_path, "athena-ddl", local)
+    assert code == 0
+    assert out_local == out
 
     sandbox.advance(DAY)
     config = ddbexport.load_config(_config_file(tmp_path))
@@ -304,3 +317,57 @@ def test_clock_of_the_sandbox_drives_status(sandbox: Sandbox, tmp_path: Path) ->
     for item in statuses:
         age_on_sandbox = (sandbox.now() - parse_instant(item["as_of"])).total_seconds()
         assert timedelta(hours=3).total_seconds() <= item["age_s"] <= age_on_sandbox + 1
+
+
+def test_a_prefix_that_contains_awsdynamodb_verifies(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Keys are resolved from the export's own AWSDynamoDB/<ExportId>/, not the first match."""
+    report = _run(sandbox, tmp_path, prefix="dyn/AWSDynamoDB/{table}")
+    assert report.exit_code == 0, [r.warnings for r in report.tables]
+    assert all(r.verification and r.verification["ok"] for r in report.tables)
+
+
+def test_unreadable_catalog_records_are_named_not_fatal(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A record with wrong types is reported as unreadable; list and status still work."""
+    _run(sandbox, tmp_path)
+    bad_key = "ddbexport-catalog/exports/table=orders/00000000000000-deadbeef.json"
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=BUCKET, Key=bad_key, Body=b'{"table": "orders", "export_time": 12345}'
+    )
+    code, out, err = _cli(tmp_path, "list", "--json")
+    assert code == 0
+    assert len(out.splitlines()) == 2
+    assert f"warning: s3://{BUCKET}/{bad_key} is not a catalog record" in err
+    assert _cli(tmp_path, "status")[0] == 0
+
+
+def test_an_empty_table_name_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    """`--table "$UNSET"` must not mean every table."""
+    _run(sandbox, tmp_path)
+    code, _, err = _cli(tmp_path, "prune", "--keep-last", "1", "--table", "")
+    assert code == 2
+    assert "the table name is empty" in err
+
+
+def test_status_from_a_seed_table_list(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Tables given as a seed payload (no [[tables]]) are looked up in the payload's buckets."""
+    payload = tmp_path / "event.json"
+    payload.write_text(
+        json.dumps({"tablelist": [{"tablename": "orders", "bucketname": BUCKET, "prefix": "x"}]})
+    )
+    config = ddbexport.load_config(_config_file(tmp_path))
+    from_payload = config.model_copy(
+        update={"tables": (config.tables[0].model_copy(update={"match": None, "name": "orders"}),)}
+    )
+    ddbexport.run(
+        from_payload,
+        api=AwsApi(AwsSettings(REGION)),
+        state_dir=tmp_path / "state",
+        clock=sandbox.monotonic,
+        sleep=sandbox.sleep,
+        now=sandbox.now,
+    )
+    result = CliRunner().invoke(
+        cli, ["status", "--region", REGION, "--tablelist", str(payload), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [item["table"] for item in json.loads(result.stdout)] == ["orders"]

@@ -127,3 +127,29 @@ def test_ion_reader_rejects_what_it_does_not_know() -> None:
         read_record("$ion_1_0 {Item:{a:other::[1]}}")
     with pytest.raises(IonError, match="text after the record"):
         read_record("$ion_1_0 {Item:{}} extra")
+
+
+def test_an_incremental_that_straddles_the_baseline_is_kept() -> None:
+    """Schedules rarely line up: the window covering the full export's time is a chain link."""
+    full = _record(5.5)
+    straddling = _record(6, incremental=True)  # window day 5 .. 6
+    after = _record(7, incremental=True)  # window day 6 .. 7
+    decisions = plan_prune([full, straddling, after], now=T0 + timedelta(days=8), keep_last=1)
+    assert _deleted(decisions) == []
+
+
+def test_incrementals_without_a_catalogued_full_export_are_kept() -> None:
+    """No baseline in the catalog: nothing tells which incrementals are spare, so none go."""
+    incrementals = [_record(day, incremental=True) for day in range(1, 6)]
+    assert _deleted(plan_prune(incrementals, now=T0 + timedelta(days=9), keep_last=1)) == []
+
+
+def test_tables_of_the_same_name_in_other_regions_are_pruned_apart() -> None:
+    """Exports are grouped by table ARN, not name: each region keeps its own newest export."""
+    ireland = [_record(day) for day in (1, 2)]
+    virginia = [
+        _record(day + 0.5, table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/orders")
+        for day in (3, 4)
+    ]
+    decisions = plan_prune(ireland + virginia, now=T0 + timedelta(days=9), keep_last=1)
+    assert sorted(_deleted(decisions)) == sorted([ireland[0].export_id, virginia[0].export_id])

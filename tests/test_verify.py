@@ -173,3 +173,22 @@ def test_a_path_that_is_no_export_folder_is_refused() -> None:
     """A wrong target says what a target looks like."""
     with pytest.raises(ConfigError, match="expected a path ending in AWSDynamoDB/<ExportId>/"):
         parse_folder("exports/orders/")
+
+
+def test_the_shared_data_folder_is_no_export_folder() -> None:
+    """AWSDynamoDB/data/ holds incremental data files, not an export: refused as a target."""
+    with pytest.raises(ConfigError, match="is not an export folder"):
+        parse_folder("exports/AWSDynamoDB/data/")
+
+
+def test_keys_resolve_from_the_export_folder_when_the_prefix_repeats_the_marker() -> None:
+    """A prefix such as dyn/AWSDynamoDB is kept; manifest keys with or without it agree."""
+    folder = parse_folder(f"dyn/AWSDynamoDB/AWSDynamoDB/{FULL}")
+    assert folder.root == "dyn/AWSDynamoDB"
+    expected = f"dyn/AWSDynamoDB/AWSDynamoDB/{FULL}/manifest-files.json"
+    assert folder.resolve(f"AWSDynamoDB/{FULL}/manifest-files.json") == expected
+    assert folder.resolve(expected) == expected
+    assert (
+        folder.resolve("other/AWSDynamoDB/data/x.json.gz")
+        == "dyn/AWSDynamoDB/AWSDynamoDB/data/x.json.gz"
+    )

@@ -75,8 +75,8 @@ class _Shape:
                 hive = f"array<{self.element.hive()}>" if self.element else "array<string>"
             else:
                 continue
-            parts.append(f"{type_name}:{hive}")
-        return f"struct<{','.join(parts)}>" if parts else "struct<S:string>"
+            parts.append(f"`{type_name}`:{hive}")  # NULL is a reserved word
+        return f"struct<{','.join(parts)}>" if parts else "struct<`S`:string>"
 
 
 def add_attributes(shapes: dict[str, _Shape], item: Mapping[str, Any]) -> None:
@@ -147,9 +147,9 @@ def create_table_ddl(
         return struct_type(inferred.columns.get(image, {}), ion=ion)
 
     if incremental:
-        stamp = "decimal(38,0)" if ion else "struct<N:string>"
+        stamp = "decimal(38,0)" if ion else "struct<`N`:string>"
         columns = [
-            ("Metadata", f"struct<WriteTimestampMicros:{stamp}>"),
+            ("Metadata", f"struct<`WriteTimestampMicros`:{stamp}>"),
             ("Keys", column("Keys")),
             ("NewImage", column("NewImage")),
         ]

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from .errors import DdbExportError
+from .errors import ConfigError, DdbExportError
 from .exportfiles import SUMMARY, ExportFolder, ExportSummary, join_key
 from .stores import ObjectApi
 from .timeparse import format_instant, parse_instant
@@ -85,21 +85,56 @@ class CatalogRecord:
 
     @classmethod
     def from_json(cls, text: str) -> CatalogRecord:
-        """Parse a record; raises ``ValueError`` when it is not one."""
+        """Parse a record; raises ``ValueError`` when it is not one (wrong types included)."""
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {}
-        for name, value in data.items():
-            if name not in known:
-                continue
-            is_time = name.endswith("_time") or name == "recorded_at"
-            values[name] = (parse_instant(value) if value else None) if is_time else value
         try:
+            for item in fields(cls):
+                if item.name not in data:
+                    continue
+                values[item.name] = _checked(item.name, data[item.name])
             return cls(**values)
-        except TypeError as exc:
+        except (TypeError, AttributeError) as exc:
             raise ValueError(str(exc)) from None
+
+
+_TEXT = {"table", "table_arn", "export_arn", "export_type", "status", "s3_bucket", "export_folder"}
+_OPTIONAL_TEXT = {
+    "s3_prefix",
+    "manifest_summary_key",
+    "manifest_files_key",
+    "schema_key",
+    "run_id",
+    "output_format",
+    "source",
+}
+_COUNTS = {"item_count", "billed_size_bytes"}
+_MAPPINGS = {"verification", "failure", "extra"}
+
+
+def _checked(name: str, value: Any) -> Any:
+    """A record field's value, or ValueError when it has the wrong type."""
+    if name.endswith("_time") or name == "recorded_at":
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"{name} is {value!r}, not a timestamp")
+        return parse_instant(value)
+    if name in _TEXT and not isinstance(value, str):
+        raise ValueError(f"{name} is {value!r}, not text")
+    if name in _OPTIONAL_TEXT and value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} is {value!r}, not text")
+    if (
+        name in _COUNTS
+        and value is not None
+        and (isinstance(value, bool) or not isinstance(value, int))
+    ):
+        raise ValueError(f"{name} is {value!r}, not a count")
+    if name in _MAPPINGS and value is not None and not isinstance(value, dict):
+        raise ValueError(f"{name} is {value!r}, not an object")
+    return value
 
 
 def record_from_summary(
@@ -166,6 +201,8 @@ class Catalog:
         self, bucket: str, table: str | None = None
     ) -> tuple[list[CatalogRecord], list[str]]:
         """The bucket's records (of one table, if given), oldest first, and unreadable keys."""
+        if table is not None and not table:
+            raise ConfigError("the table name is empty")
         folder = join_key(self.prefix, f"{RECORDS}/" + (f"table={table}/" if table else ""))
         found: list[CatalogRecord] = []
         unreadable: list[str] = []

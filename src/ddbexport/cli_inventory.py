@@ -18,8 +18,10 @@ from rich.table import Table
 from . import inventory
 from .cli import (
     EXIT_INCOMPLETE,
+    F,
     GlobalOptions,
     _aws_api,
+    _load_run_input,
     _merge_global,
     cli,
     global_options,
@@ -33,10 +35,35 @@ from .timeparse import format_duration, format_instant, parse_duration
 EXIT_STALE = 3
 
 
-def _config(options: GlobalOptions) -> Config:
+def _config(
+    options: GlobalOptions, tablelist: str | None = None, tables_from_ssm: str | None = None
+) -> Config:
+    """The config, with the tables of --tablelist / --tables-from-ssm when given."""
+    if tablelist or tables_from_ssm:
+        preliminary = load_config_file(options.config) if options.config else None
+        api = _aws_api(options, preliminary)
+        return _load_run_input(options, api, tablelist, tables_from_ssm).config
     if options.config is None:
-        raise ConfigError("pass -c/--config FILE: the config names the buckets to look in")
+        raise ConfigError(
+            "pass -c/--config FILE (or --tablelist / --tables-from-ssm): they name the buckets "
+            "and tables to look at"
+        )
     return load_config_file(options.config)
+
+
+def table_list_options(function: F) -> F:
+    """``--tablelist`` and ``--tables-from-ssm``, for commands that read what was exported."""
+    options = [
+        click.option(
+            "--tablelist",
+            metavar="FILE|-",
+            help="The seed's EventBridge payload with a 'tablelist' ('-' reads stdin).",
+        ),
+        click.option("--tables-from-ssm", metavar="NAME", help="Read a JSON table list from SSM."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 def _duration(option: str, text: str) -> float:
@@ -92,13 +119,22 @@ def verify(ctx: click.Context, /, target: str, deep: bool, as_json: bool, **give
 @cli.command(name="list")
 @click.option("--table", metavar="NAME", help="Only this table's exports.")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON lines.")
+@table_list_options
 @global_options
 @click.pass_context
 @handle_errors
-def list_command(ctx: click.Context, /, table: str | None, as_json: bool, **given: Any) -> None:
+def list_command(
+    ctx: click.Context,
+    /,
+    table: str | None,
+    as_json: bool,
+    tablelist: str | None,
+    tables_from_ssm: str | None,
+    **given: Any,
+) -> None:
     """Show the catalog: every export made into the config's buckets."""
     options = _merge_global(ctx, **given)
-    config = _config(options)
+    config = _config(options, tablelist, tables_from_ssm)
     listing = inventory.list_exports(config, _aws_api(options, config), table=table)
     if as_json:
         for record in listing.records:
@@ -134,13 +170,22 @@ def list_command(ctx: click.Context, /, table: str | None, as_json: bool, **give
     help="A table whose latest good export is older than this is stale.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the statuses as JSON.")
+@table_list_options
 @global_options
 @click.pass_context
 @handle_errors
-def status(ctx: click.Context, /, max_age: str, as_json: bool, **given: Any) -> None:
+def status(
+    ctx: click.Context,
+    /,
+    max_age: str,
+    as_json: bool,
+    tablelist: str | None,
+    tables_from_ssm: str | None,
+    **given: Any,
+) -> None:
     """Each table's latest good export and its age; exit 3 when any is stale, missing or failing."""
     options = _merge_global(ctx, **given)
-    config = _config(options)
+    config = _config(options, tablelist, tables_from_ssm)
     max_age_s = _duration("--max-age", max_age)
     api = _aws_api(options, config)
     statuses = inventory.status(config, api, max_age_s=max_age_s, now=api.service_now)
@@ -174,6 +219,7 @@ def status(ctx: click.Context, /, max_age: str, as_json: bool, **given: Any) -> 
 @click.option("--table", metavar="NAME", help="Only this table's exports.")
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decisions as JSON.")
+@table_list_options
 @global_options
 @click.pass_context
 @handle_errors
@@ -185,11 +231,13 @@ def prune(
     table: str | None,
     dry_run: bool,
     as_json: bool,
+    tablelist: str | None,
+    tables_from_ssm: str | None,
     **given: Any,
 ) -> None:
     """Delete old exports (objects and catalog records), never a baseline a kept chain needs."""
     options = _merge_global(ctx, **given)
-    config = _config(options)
+    config = _config(options, tablelist, tables_from_ssm)
     older_than_s = _duration("--older-than", older_than) if older_than is not None else None
     api = _aws_api(options, config)
     result = inventory.prune(
@@ -249,13 +297,18 @@ def rebuild(ctx: click.Context, /, prefix: str, **given: Any) -> None:
     config = _config(options)
     api = _aws_api(options, config)
     result = inventory.rebuild_catalog(config, api, prefix=prefix, now=api.service_now)
+    broken = 0
     for record in result.written:
-        state = "verified" if record.verified else "NOT verified"
+        state = "verified" if record.verified else "FAILED verification"
+        broken += not record.verified
         click.echo(f"recorded {record.table} {record.export_id} ({state})")
     for problem in result.problems:
         click.echo(f"PROBLEM {problem}", err=True)
-    click.echo(f"{len(result.written)} record(s) written, {len(result.problems)} problem(s)")
-    sys.exit(0 if not result.problems else EXIT_INCOMPLETE)
+    click.echo(
+        f"{len(result.written)} record(s) written, {broken} failed verification, "
+        f"{len(result.problems)} unreadable"
+    )
+    sys.exit(0 if not result.problems and not broken else EXIT_INCOMPLETE)
 
 
 # ---------------------------------------------------------------------------- athena-ddl

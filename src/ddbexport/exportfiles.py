@@ -30,6 +30,8 @@ CHECKSUM_SUFFIXES = (".md5", ".checksum")
 SCHEMA_SIDECAR = "ddbexport-schema.json"
 
 _EXPORT_ID = re.compile(r"^[0-9]{14}-[0-9a-f]{8}$")
+# "AWSDynamoDB/" at the start of a key or after a "/", followed by an export id or "data/".
+_EXPORT_TAIL = re.compile(r"(?:^|(?<=/))AWSDynamoDB/(?:[0-9]{14}-[0-9a-f]{8}/|data/)")
 
 
 def base64_md5(data: bytes) -> str:
@@ -67,12 +69,14 @@ class ExportFolder:
     def resolve(self, manifest_key: str) -> str:
         """Where a key written in a manifest is, relative to this export's root.
 
-        Manifests may or may not repeat the export's S3 prefix in their keys; what follows
-        ``AWSDynamoDB/`` is the same either way, so keys are resolved from there.
+        Manifests may or may not repeat the export's S3 prefix in their keys, and a copy on disk
+        may sit under another prefix; what follows the last ``AWSDynamoDB/`` that starts an
+        export folder or the shared ``data/`` folder is the same everywhere, so keys are resolved
+        from there (a prefix may itself contain ``AWSDynamoDB``).
         """
-        marker = f"{EXPORT_ROOT}/"
-        at = manifest_key.find(marker)
-        tail = manifest_key[at:] if at >= 0 else manifest_key
+        tail = manifest_key
+        for match in _EXPORT_TAIL.finditer(manifest_key):
+            tail = manifest_key[match.start() :]
         return join_key(self.root, tail)
 
 
@@ -92,7 +96,7 @@ def parse_folder(path: str) -> ExportFolder:
     for index in range(len(parts) - 1, 0, -1):
         if parts[index - 1] == EXPORT_ROOT and _EXPORT_ID.fullmatch(parts[index]):
             return ExportFolder("/".join(parts[: index - 1]), parts[index])
-    if len(parts) >= 2 and parts[-2] == EXPORT_ROOT:
+    if len(parts) >= 2 and parts[-2] == EXPORT_ROOT and parts[-1] != "data":
         return ExportFolder("/".join(parts[:-2]), parts[-1])
     raise ConfigError(
         f"{path!r} is not an export folder; expected a path ending in "

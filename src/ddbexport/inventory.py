@@ -74,10 +74,13 @@ def athena_ddl(target: str, *, api: ObjectApi | None = None, table_name: str | N
     if summary is None:
         raise ConfigError(f"{target}: no readable export: {checked.problems[0]}")
     inferred = infer_columns(_sample(store, folder, summary.manifest_files_key, summary))
-    bucket = summary.bucket or "BUCKET"
     if isinstance(store, S3Store):
-        bucket = store.bucket
-    return create_table_ddl(summary, folder, bucket, inferred, table_name=table_name)
+        bucket, location = store.bucket, folder
+    else:
+        # A copy on disk: LOCATION is where the export lives in S3, from its own summary.
+        bucket = summary.bucket or "BUCKET"
+        location = ExportFolder(summary.prefix or "", folder.export_id)
+    return create_table_ddl(summary, location, bucket, inferred, table_name=table_name)
 
 
 def _sample(
@@ -166,8 +169,10 @@ def status(
         key = (request.bucket, request.table)
         if key not in cache:
             cache[key] = catalog.records(request.bucket, request.table)[0]
+        # Same-named tables of other regions or accounts may share the bucket: match the ARN.
+        records = [r for r in cache[key] if r.table_arn == request.table_arn]
         result.append(
-            table_status(request.table, request.bucket, cache[key], now=moment, max_age_s=max_age_s)
+            table_status(request.table, request.bucket, records, now=moment, max_age_s=max_age_s)
         )
     for problem in plan.problems:
         result.append(

@@ -5,10 +5,13 @@ Pure planning (:func:`plan_prune`) is separate from finding and deleting objects
 
 Rules, per table:
 
-* ``keep_last N`` keeps the newest N good full exports; ``older_than`` keeps what is younger.
+* ``keep_last N`` keeps the newest N good full exports and the incremental exports whose windows
+  end after the oldest of them; ``older_than`` keeps what is younger.
 * The newest good full export is always kept: pruning never leaves a table with no baseline.
-* A kept incremental export needs the newest good full export at or before its window's start
-  and every incremental between the two; they are kept whatever the rule says.
+* A kept incremental export needs its baseline (the newest good full export before its window's
+  end) and every incremental window between the two: they are kept whatever the rule says.
+* A table with no good full export in the catalog keeps all its good incremental exports.
+* "Good" means COMPLETED and not failed verification.
 """
 
 from __future__ import annotations
@@ -41,12 +44,16 @@ def plan_prune(
     keep_last: int | None = None,
     older_than_s: float | None = None,
 ) -> list[PruneDecision]:
-    """Decide, for every record of one or more tables, whether it is deleted."""
+    """Decide, for every record of one or more tables, whether it is deleted.
+
+    Tables are told apart by ARN: two tables of the same name in other regions or accounts that
+    export into one bucket keep their own exports.
+    """
     if (keep_last is None) == (older_than_s is None):
         raise ValueError("give exactly one of keep_last or older_than_s")
     by_table: dict[str, list[CatalogRecord]] = {}
     for record in records:
-        by_table.setdefault(f"{record.s3_bucket}\n{record.table}", []).append(record)
+        by_table.setdefault(f"{record.s3_bucket}\n{record.table_arn}", []).append(record)
     decisions: list[PruneDecision] = []
     for table_records in by_table.values():
         decisions += _plan_table(table_records, now, keep_last, older_than_s)
@@ -54,7 +61,16 @@ def plan_prune(
 
 
 def _moment(record: CatalogRecord) -> datetime:
+    """The instant the export shows: its export time, or its window's end."""
     return record.as_of or record.start_time or datetime.min.replace(tzinfo=UTC)
+
+
+def _start_of(record: CatalogRecord) -> datetime:
+    return record.from_time or _moment(record)
+
+
+def _is_incremental(record: CatalogRecord) -> bool:
+    return record.export_type == INCREMENTAL
 
 
 def _plan_table(
@@ -64,7 +80,7 @@ def _plan_table(
     older_than_s: float | None,
 ) -> list[PruneDecision]:
     ordered = sorted(records, key=lambda r: (_moment(r), r.export_id))
-    good_fulls = [r for r in ordered if r.good and r.export_type != INCREMENTAL]
+    good_fulls = [r for r in ordered if r.good and not _is_incremental(r)]
     keep: dict[str, str] = {}
     if keep_last is not None:
         kept_fulls = good_fulls[-keep_last:] if keep_last > 0 else []
@@ -73,10 +89,10 @@ def _plan_table(
             if record in kept_fulls:
                 keep[record.export_arn] = f"one of the newest {keep_last} full exports"
             elif (
-                record.export_type == INCREMENTAL
+                _is_incremental(record)
                 and record.good
                 and oldest_kept is not None
-                and _start_of(record) >= oldest_kept
+                and _moment(record) > oldest_kept
             ):
                 keep[record.export_arn] = "an incremental export after a kept full export"
     else:
@@ -87,6 +103,11 @@ def _plan_table(
                 keep[record.export_arn] = "younger than the cut-off"
     if good_fulls and good_fulls[-1].export_arn not in keep:
         keep[good_fulls[-1].export_arn] = "the newest good full export (always kept)"
+    if not good_fulls:
+        # Without a full export in the catalog, nothing says which incrementals are spare.
+        for record in ordered:
+            if _is_incremental(record) and record.good:
+                keep.setdefault(record.export_arn, "no full export catalogued as its baseline")
     _keep_chains(ordered, good_fulls, keep)
     return [
         PruneDecision(record, record.export_arn not in keep, keep.get(record.export_arn, "old"))
@@ -94,20 +115,20 @@ def _plan_table(
     ]
 
 
-def _start_of(record: CatalogRecord) -> datetime:
-    return record.from_time or _moment(record)
-
-
 def _keep_chains(
     ordered: list[CatalogRecord], good_fulls: list[CatalogRecord], keep: dict[str, str]
 ) -> None:
-    """Keep the baseline and the links of every kept incremental export."""
+    """Keep the baseline and every link of each kept incremental export.
+
+    The table as of an incremental export's window end is its baseline (the newest good full
+    export before that end) plus every incremental window that overlaps the time between them.
+    """
     kept_incrementals = [
-        r for r in ordered if r.export_type == INCREMENTAL and r.good and r.export_arn in keep
+        r for r in ordered if _is_incremental(r) and r.good and r.export_arn in keep
     ]
     for incremental in kept_incrementals:
-        start = _start_of(incremental)
-        bases = [full for full in good_fulls if _moment(full) <= start]
+        end = _moment(incremental)
+        bases = [full for full in good_fulls if _moment(full) < end]
         if not bases:
             continue
         base = bases[-1]
@@ -116,9 +137,10 @@ def _keep_chains(
         )
         for link in ordered:
             if (
-                link.export_type == INCREMENTAL
+                _is_incremental(link)
                 and link.good
-                and _moment(base) <= _start_of(link) < start
+                and _moment(link) > _moment(base)
+                and _start_of(link) < end
             ):
                 keep.setdefault(link.export_arn, f"a link of the chain to {incremental.export_id}")
 

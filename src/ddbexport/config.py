@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .schedule import check_schedule, check_timezone
 from .timeparse import DURATION_HELP, parse_duration, parse_instant
 
 ExportFormat = Literal["DYNAMODB_JSON", "ION"]
@@ -214,6 +215,37 @@ class CatalogSettings(_Model):
     )
 
 
+class PipelineSettings(_Model):
+    """The ``[pipeline]`` table: the serverless pipeline ``ddbexport synth``/``deploy`` build."""
+
+    stack_name: str = Field(default="ddbexport", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,100}$")
+    schedule: str = "cron(0 3 * * ? *)"
+    timezone: str = "UTC"
+    trigger: Literal["scheduler", "rule"] = "scheduler"
+    enabled: bool = True
+    notify_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 30
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return check_schedule(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @model_validator(mode="after")
+    def _rule_is_utc(self) -> PipelineSettings:
+        if self.trigger == "rule" and self.timezone != "UTC":
+            raise ValueError(
+                f"timezone {self.timezone!r} needs trigger = 'scheduler' (EventBridge rules run "
+                "in UTC only)"
+            )
+        return self
+
+
 class Config(_Model):
     """A whole ddbexport configuration file."""
 
@@ -223,6 +255,7 @@ class Config(_Model):
     tables: tuple[TableSelector, ...] = ()
     run: RunSettings = RunSettings()
     catalog: CatalogSettings = CatalogSettings()
+    pipeline: PipelineSettings = PipelineSettings()
 
     @model_validator(mode="after")
     def _settings_complete(self) -> Config:

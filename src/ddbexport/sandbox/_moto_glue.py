@@ -12,6 +12,7 @@ import email.utils
 import json
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import moto.core.responses as moto_responses
@@ -25,6 +26,10 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.kms.models import kms_backends
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3.models import s3_backends
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
+    StateTaskServiceAwsSdk,
+)
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from ddbexport.exportfiles import one_part_etag
 
@@ -275,6 +280,38 @@ _BACKEND_PATCHES: dict[str, Callable[..., Any]] = {
 }
 
 
+def _evaluation_environment(worker: ExecutionWorker) -> Any:
+    """``$$.Execution.StartTime`` as AWS gives it — ISO-8601 text (``2026-11-28T03:00:00.123Z``),
+    where moto hands over a datetime — and on the sandbox clock, like every other time."""
+    env = _originals[(ExecutionWorker, "_get_evaluation_environment")](worker)
+    execution = env.states.context_object.context_object_data["Execution"]
+    start = active_service().clock.now() if _active is not None else execution.get("StartTime")
+    if isinstance(start, datetime):
+        stamp = start.astimezone(UTC).isoformat(timespec="milliseconds")
+        execution["StartTime"] = stamp.replace("+00:00", "Z")
+    return env
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {key: _iso_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_iso_text(item) for item in value]
+    return value
+
+
+def _aws_sdk_task(task: StateTaskServiceAwsSdk, env: Any, *args: Any, **kwargs: Any) -> Any:
+    """AWS SDK task results carry timestamps as text, as on AWS (moto leaves datetimes, which
+    States.JsonToString and S3 bodies cannot hold)."""
+    original = _originals[(StateTaskServiceAwsSdk, "_eval_service_task")]
+    result = original(task, env, *args, **kwargs)
+    if env.stack:
+        env.stack[-1] = _iso_text(env.stack[-1])
+    return result
+
+
 def _call_action(handler: DynamoHandler) -> Any:
     """Every DynamoDB call passes here first: injected faults answer before moto does."""
     service = active_service()
@@ -310,6 +347,14 @@ def _patch(service: ExportService) -> None:
     for name, function in _BACKEND_PATCHES.items():
         _originals[(DynamoDBBackend, name)] = DynamoDBBackend.__dict__[name]
         setattr(DynamoDBBackend, name, function)
+    _originals[(ExecutionWorker, "_get_evaluation_environment")] = ExecutionWorker.__dict__[
+        "_get_evaluation_environment"
+    ]
+    ExecutionWorker._get_evaluation_environment = _evaluation_environment  # type: ignore[method-assign,assignment]
+    _originals[(StateTaskServiceAwsSdk, "_eval_service_task")] = StateTaskServiceAwsSdk.__dict__[
+        "_eval_service_task"
+    ]
+    StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_task  # type: ignore[method-assign,assignment]
     _originals[(Table, "stream_shard")] = Table.__dict__.get("stream_shard")
     Table.stream_shard = property(_get_shard, _set_shard)  # type: ignore[assignment]
     # The HTTP Date header follows the sandbox clock: moto sets it in process, werkzeug when

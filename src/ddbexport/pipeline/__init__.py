@@ -1,0 +1,1 @@
+"""The serverless pipeline: a Step Functions definition and a CloudFormation stack around it."""

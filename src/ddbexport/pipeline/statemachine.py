@@ -1,0 +1,650 @@
+"""The Step Functions definition of the pipeline (Amazon States Language, JSONPath). Pure.
+
+Shape of a run::
+
+    input {time?, tablelist?}
+      -> one export time: the event's ``time`` (scheduled time) or the execution's start, whole
+         seconds; the date/time parts prefixes need
+      -> the tables: the input's ``tablelist`` (the seed's payload, unchanged) or the JSON list
+         in the SSM parameter the stack writes from the config
+      -> a Distributed Map: one child execution per table (its own 25,000-event history), each
+         ExportTableToPointInTime with a client token from the run and the table, retries for
+         LimitExceeded / throttling / server errors, polling on a growing wait schedule, a record
+         of the table's outcome written to S3, and a small result for the parent; every error is
+         caught, so every table is tried whatever happens to the others
+      -> the run's record in S3, an SNS message when a table failed, and the execution ends
+         FAILED when any table failed.
+
+Region, account and partition come from the state machine's own ARN (``$$.StateMachine.Id``),
+so nothing is hard-coded and the same definition works in every account.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ddbexport.config import RunSettings
+
+#: The export time's parts, split out of an ISO-8601 timestamp.
+_SPLIT_TIME = "States.StringSplit($.time, '-T:.Z')"
+RECORDS_PREFIX = "ddbexport-catalog/runs"
+LITERAL_PREFIX = "literal"
+MAX_WAITS = 400
+
+_RETRY_START = [
+    {
+        "ErrorEquals": ["DynamoDb.LimitExceededException"],
+        "IntervalSeconds": 60,
+        "BackoffRate": 1.5,
+        "MaxAttempts": 40,
+        "MaxDelaySeconds": 900,
+        "JitterStrategy": "FULL",
+    },
+    {
+        "ErrorEquals": [
+            "DynamoDb.ThrottlingException",
+            "DynamoDb.RequestLimitExceeded",
+            "DynamoDb.InternalServerErrorException",
+            "DynamoDb.SdkClientException",
+            "States.Timeout",
+        ],
+        "IntervalSeconds": 5,
+        "BackoffRate": 2.0,
+        "MaxAttempts": 8,
+        "MaxDelaySeconds": 300,
+        "JitterStrategy": "FULL",
+    },
+    {
+        # An export time only just in the past: PITR's latest restorable time trails the clock.
+        "ErrorEquals": ["DynamoDb.InvalidExportTimeException"],
+        "IntervalSeconds": 60,
+        "BackoffRate": 1.5,
+        "MaxAttempts": 8,
+    },
+]
+_RETRY_READ = [
+    {
+        "ErrorEquals": [
+            "DynamoDb.ThrottlingException",
+            "DynamoDb.RequestLimitExceeded",
+            "DynamoDb.InternalServerErrorException",
+            "DynamoDb.SdkClientException",
+            "S3.SdkClientException",
+            "S3.S3Exception",
+            "States.Timeout",
+        ],
+        "IntervalSeconds": 5,
+        "BackoffRate": 2.0,
+        "MaxAttempts": 8,
+        "MaxDelaySeconds": 300,
+        "JitterStrategy": "FULL",
+    }
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixTemplate:
+    """A prefix template compiled for States.Format: '{}' per placeholder, in order."""
+
+    ident: str
+    format: str
+    arguments: tuple[str, ...]  # table | date | time | run_id
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionSettings:
+    """What the definition needs to know at synth time."""
+
+    table_list_parameter: str
+    records_bucket: str
+    max_concurrency: int
+    waits: tuple[int, ...]
+    templates: tuple[PrefixTemplate, ...] = ()
+    kms_key: str | None = None  # for the run record, when the exports use KMS
+    topic_arn: str | None = None
+
+
+def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
+    """Growing waits between DescribeExport calls, covering the run's timeout.
+
+    The first check comes after ``poll_first``; then waits double from ``poll_min`` up to
+    ``poll_max``. The definition indexes this list by attempt (the last value repeats).
+    """
+    waits = [max(int(settings.poll_first_s), 1)]
+    step = max(settings.poll_min_s, 1.0)
+    total = float(waits[0])
+    while total < settings.timeout_s and len(waits) < MAX_WAITS:
+        wait = int(min(step, settings.poll_max_s))
+        waits.append(max(wait, 1))
+        total += wait
+        if step < settings.poll_max_s:
+            step *= 2
+        if wait >= settings.poll_max_s:
+            break  # the rest repeat the last value
+    return tuple(waits)
+
+
+def _escape(text: str) -> str:
+    """Escape a literal for an intrinsic function's string argument."""
+    return "".join("\\" + char if char in "{}'\\" else char for char in text)
+
+
+def compile_prefix(ident: str, template: str) -> PrefixTemplate:
+    """Turn ``dynamodb/{table}/{date}`` into ``dynamodb/{}/{}`` with arguments (table, date)."""
+    parts: list[str] = []
+    arguments: list[str] = []
+    rest = template
+    while rest:
+        start = rest.find("{")
+        if start < 0:
+            parts.append(_escape(rest))
+            break
+        end = rest.index("}", start)
+        parts.append(_escape(rest[:start]) + "{}")
+        arguments.append(rest[start + 1 : end])
+        rest = rest[end + 1 :]
+    return PrefixTemplate(ident, "".join(parts).strip("/"), tuple(arguments))
+
+
+_ARGUMENT_PATHS = {
+    "table": "$.entry.tablename",
+    "date": "$.run.date",
+    "time": "$.run.clock",
+    "run_id": "$.run.run_id",
+}
+
+
+def _export_task(kms: bool, owner: bool) -> dict[str, Any]:
+    parameters: dict[str, Any] = {
+        "TableArn.$": "$.entry.table_arn",
+        "ExportTime.$": "$.run.time",
+        "ClientToken.$": "$.token",
+        "S3Bucket.$": "$.entry.bucketname",
+        "S3Prefix.$": "$.prefix",
+        "ExportFormat.$": "$.entry.format",
+        "ExportType": "FULL_EXPORT",
+        "S3SseAlgorithm.$": "$.entry.sse",
+    }
+    if kms:
+        parameters["S3SseKmsKeyId.$"] = "$.entry.kms_key"
+    if owner:
+        parameters["S3BucketOwner.$"] = "$.entry.bucket_owner"
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:exportTableToPointInTime",
+        "Parameters": parameters,
+        "ResultSelector": {"arn.$": "$.ExportDescription.ExportArn"},
+        "ResultPath": "$.export",
+        "Retry": _RETRY_START,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Not started"}],
+        "Next": "First wait",
+    }
+
+
+def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
+    """The child execution: one table from entry to result."""
+    last = len(settings.waits) - 1
+    prefix_choices: list[dict[str, Any]] = [
+        {"Variable": "$.entry.template", "StringEquals": t.ident, "Next": f"Prefix {t.ident}"}
+        for t in settings.templates
+    ]
+    states: dict[str, Any] = {
+        "Table ARN": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.entry.table_arn", "IsPresent": True, "Next": "Client token"}
+            ],
+            "Default": "ARN from name",
+        },
+        "ARN from name": {
+            "Type": "Pass",
+            "Parameters": {
+                "parts.$": "States.StringSplit($$.StateMachine.Id, ':')",
+            },
+            "ResultPath": "$.arn",
+            "Next": "Format ARN",
+        },
+        "Format ARN": {
+            "Type": "Pass",
+            "Parameters": {
+                "value.$": (
+                    "States.Format('arn:{}:dynamodb:{}:{}:table/{}', "
+                    "States.ArrayGetItem($.arn.parts, 1), States.ArrayGetItem($.arn.parts, 3), "
+                    "States.ArrayGetItem($.arn.parts, 4), $.entry.tablename)"
+                )
+            },
+            "ResultPath": "$.arn",
+            "Next": "Keep ARN",
+        },
+        "Keep ARN": {
+            "Type": "Pass",
+            "InputPath": "$.arn.value",
+            "ResultPath": "$.entry.table_arn",
+            "Next": "Client token",
+        },
+        "Client token": {
+            "Type": "Pass",
+            "Parameters": {
+                "entry.$": "$.entry",
+                "run.$": "$.run",
+                "token.$": (
+                    "States.Hash(States.Format('{}/{}', $.run.run_id, $.entry.table_arn), "
+                    "'SHA-256')"
+                ),
+            },
+            "Next": "Prefix",
+        },
+        "Prefix": {
+            "Type": "Choice",
+            "Choices": prefix_choices,
+            "Default": "Prefix as given",
+        },
+        "Prefix as given": {
+            "Type": "Pass",
+            "InputPath": "$.entry.prefix",
+            "ResultPath": "$.prefix",
+            "Next": "Encryption",
+        },
+    }
+    for template in settings.templates:
+        arguments = ", ".join(_ARGUMENT_PATHS[name] for name in template.arguments)
+        value = (
+            f"States.Format('{template.format}', {arguments})"
+            if arguments
+            else f"States.Format('{template.format}')"
+        )
+        states[f"Prefix {template.ident}"] = {
+            "Type": "Pass",
+            "Parameters": {"value.$": value},
+            "ResultPath": "$.prefix_value",
+            "Next": f"Keep prefix {template.ident}",
+        }
+        states[f"Keep prefix {template.ident}"] = {
+            "Type": "Pass",
+            "InputPath": "$.prefix_value.value",
+            "ResultPath": "$.prefix",
+            "Next": "Encryption",
+        }
+    states.update(
+        {
+            "Encryption": {
+                "Type": "Choice",
+                "Choices": [
+                    _present_both("$.entry.kms_key", "$.entry.bucket_owner", "Export (KMS, owner)"),
+                    {"Variable": "$.entry.kms_key", "IsPresent": True, "Next": "Export (KMS)"},
+                    {
+                        "Variable": "$.entry.bucket_owner",
+                        "IsPresent": True,
+                        "Next": "Export (owner)",
+                    },
+                ],
+                "Default": "Export",
+            },
+            "Export (KMS, owner)": _export_task(kms=True, owner=True),
+            "Export (KMS)": _export_task(kms=True, owner=False),
+            "Export (owner)": _export_task(kms=False, owner=True),
+            "Export": _export_task(kms=False, owner=False),
+            "First wait": {
+                "Type": "Pass",
+                "Result": 0,
+                "ResultPath": "$.attempt",
+                "Next": "Wait or cap",
+            },
+            "Wait or cap": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.attempt",
+                        "NumericGreaterThanEquals": last,
+                        "Next": "Wait longest",
+                    }
+                ],
+                "Default": "Wait scheduled",
+            },
+            "Wait scheduled": {
+                "Type": "Pass",
+                "Parameters": {"seconds.$": "States.ArrayGetItem($.run.waits, $.attempt)"},
+                "ResultPath": "$.wait",
+                "Next": "Wait",
+            },
+            "Wait longest": {
+                "Type": "Pass",
+                "Parameters": {"seconds": settings.waits[-1]},
+                "ResultPath": "$.wait",
+                "Next": "Wait",
+            },
+            "Wait": {"Type": "Wait", "SecondsPath": "$.wait.seconds", "Next": "Describe export"},
+            "Describe export": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:dynamodb:describeExport",
+                "Parameters": {"ExportArn.$": "$.export.arn"},
+                "ResultSelector": {"description.$": "$.ExportDescription"},
+                "ResultPath": "$.described",
+                "Retry": _RETRY_READ,
+                "Catch": [
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Lost track"}
+                ],
+                "Next": "Finished?",
+            },
+            "Finished?": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.described.description.ExportStatus",
+                        "StringEquals": "COMPLETED",
+                        "Next": "Completed",
+                    },
+                    {
+                        "Variable": "$.described.description.ExportStatus",
+                        "StringEquals": "FAILED",
+                        "Next": "Export failed",
+                    },
+                ],
+                "Default": "Next attempt",
+            },
+            "Next attempt": {
+                "Type": "Pass",
+                "Parameters": {"value.$": "States.MathAdd($.attempt, 1)"},
+                "ResultPath": "$.next",
+                "Next": "Count attempt",
+            },
+            "Count attempt": {
+                "Type": "Pass",
+                "InputPath": "$.next.value",
+                "ResultPath": "$.attempt",
+                "Next": "Wait or cap",
+            },
+            "Completed": _record_state("COMPLETED", "$.described.description", None),
+            "Export failed": _record_state("FAILED", "$.described.description", None),
+            "Not started": _record_state("FAILED", None, "$.error"),
+            "Lost track": _record_state("FAILED", None, "$.error"),
+            "Write table record": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                "Parameters": {
+                    "Bucket": settings.records_bucket,
+                    "Key.$": (
+                        f"States.Format('{RECORDS_PREFIX}/{{}}/tables/{{}}.json', "
+                        "$.record.run_id, $.record.table)"
+                    ),
+                    "Body.$": "States.JsonToString($.record)",
+                    "ContentType": "application/json",
+                    **_sse(settings.kms_key),
+                },
+                "ResultPath": None,
+                "Retry": _RETRY_READ,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.record_error",
+                        "Next": "Result",
+                    }
+                ],
+                "Next": "Result",
+            },
+            "Result": {
+                "Type": "Pass",
+                "Parameters": {"table.$": "$.record.table", "status.$": "$.record.status"},
+                "End": True,
+            },
+        }
+    )
+    return states
+
+
+def _present_both(first: str, second: str, next_state: str) -> dict[str, Any]:
+    return {
+        "And": [
+            {"Variable": first, "IsPresent": True},
+            {"Variable": second, "IsPresent": True},
+        ],
+        "Next": next_state,
+    }
+
+
+def _sse(kms_key: str | None) -> dict[str, Any]:
+    if kms_key:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
+    return {"ServerSideEncryption": "AES256"}
+
+
+def _record_state(status: str, description: str | None, error: str | None) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "table.$": "$.entry.tablename",
+        "table_arn.$": "$.entry.table_arn",
+        "status": status,
+        "run_id.$": "$.run.run_id",
+        "export_time.$": "$.run.time",
+        "s3_bucket.$": "$.entry.bucketname",
+        "s3_prefix.$": "$.prefix",
+    }
+    if description is not None:
+        record["export.$"] = description
+    if error is not None:
+        record["error.$"] = error
+    return {
+        "Type": "Pass",
+        "Parameters": record,
+        "ResultPath": "$.record",
+        "Next": "Write table record",
+    }
+
+
+def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
+    """The whole state machine definition."""
+    defaults = {
+        "format": "DYNAMODB_JSON",
+        "sse": "AES256",
+        "prefix": "",
+        "template": LITERAL_PREFIX,
+    }
+    return {
+        "Comment": "ddbexport: every table exported as of one instant, tracked, recorded",
+        "StartAt": "Export time",
+        "States": {
+            "Export time": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.time", "IsPresent": True, "Next": "Time from event"}],
+                "Default": "Time from start",
+            },
+            "Time from event": {
+                "Type": "Pass",
+                "Parameters": {"time.$": "$.time", "input.$": "$"},
+                "Next": "Split time",
+            },
+            "Time from start": {
+                "Type": "Pass",
+                "Parameters": {"time.$": "$$.Execution.StartTime", "input.$": "$"},
+                "Next": "Split time",
+            },
+            "Split time": {
+                "Type": "Pass",
+                "Parameters": {"parts.$": _SPLIT_TIME, "input.$": "$.input"},
+                "Next": "Run facts",
+            },
+            "Run facts": {
+                "Type": "Pass",
+                "Parameters": {
+                    "input.$": "$.input",
+                    "run": {
+                        "time.$": (
+                            "States.Format('{}-{}-{}T{}:{}:{}Z', "
+                            + ", ".join(f"States.ArrayGetItem($.parts, {i})" for i in range(6))
+                            + ")"
+                        ),
+                        "date.$": (
+                            "States.Format('{}/{}/{}', "
+                            + ", ".join(f"States.ArrayGetItem($.parts, {i})" for i in range(3))
+                            + ")"
+                        ),
+                        "clock.$": (
+                            "States.Format('{}{}{}', "
+                            + ", ".join(f"States.ArrayGetItem($.parts, {i})" for i in (3, 4, 5))
+                            + ")"
+                        ),
+                        "run_id.$": "$$.Execution.Name",
+                        "waits": list(settings.waits),
+                    },
+                    "defaults": defaults,
+                },
+                "Next": "Table list",
+            },
+            "Table list": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.input.tablelist",
+                        "IsPresent": True,
+                        "Next": "Tables from event",
+                    }
+                ],
+                "Default": "Read table list",
+            },
+            "Tables from event": {
+                "Type": "Pass",
+                "Parameters": {
+                    "run.$": "$.run",
+                    "defaults.$": "$.defaults",
+                    "tables.$": "$.input.tablelist",
+                },
+                "Next": "Export every table",
+            },
+            "Read table list": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+                "Parameters": {"Name": settings.table_list_parameter},
+                "ResultSelector": {"tables.$": "States.StringToJson($.Parameter.Value)"},
+                "ResultPath": "$.list",
+                "Retry": [
+                    {
+                        "ErrorEquals": ["Ssm.ThrottlingException", "Ssm.SdkClientException"],
+                        "IntervalSeconds": 2,
+                        "BackoffRate": 2.0,
+                        "MaxAttempts": 6,
+                    }
+                ],
+                "Next": "Tables from parameter",
+            },
+            "Tables from parameter": {
+                "Type": "Pass",
+                "Parameters": {
+                    "run.$": "$.run",
+                    "defaults.$": "$.defaults",
+                    "tables.$": "$.list.tables",
+                },
+                "Next": "Export every table",
+            },
+            "Export every table": {
+                "Type": "Map",
+                "ItemsPath": "$.tables",
+                "MaxConcurrency": settings.max_concurrency,
+                "ItemSelector": {
+                    "entry.$": "States.JsonMerge($.defaults, $$.Map.Item.Value, false)",
+                    "run.$": "$.run",
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Table ARN",
+                    "States": _table_states(settings),
+                },
+                "ResultPath": "$.results",
+                "Next": "Summarize",
+            },
+            "Summarize": {
+                "Type": "Pass",
+                "Parameters": {
+                    "run_id.$": "$.run.run_id",
+                    "export_time.$": "$.run.time",
+                    "tables.$": "$.results",
+                    "failed.$": "$.results[?(@.status == 'FAILED')]",
+                },
+                "Next": "Count failures",
+            },
+            "Count failures": {
+                "Type": "Pass",
+                "Parameters": {"count.$": "States.ArrayLength($.failed)"},
+                "ResultPath": "$.failures",
+                "Next": "Write run record",
+            },
+            "Write run record": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                "Parameters": {
+                    "Bucket": settings.records_bucket,
+                    "Key.$": f"States.Format('{RECORDS_PREFIX}/{{}}/run.json', $.run_id)",
+                    "Body.$": "States.JsonToString($)",
+                    "ContentType": "application/json",
+                    **_sse(settings.kms_key),
+                },
+                "ResultPath": None,
+                "Retry": _RETRY_READ,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.record_error",
+                        "Next": "Any failed?",
+                    }
+                ],
+                "Next": "Any failed?",
+            },
+            "Any failed?": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.failures.count",
+                        "NumericGreaterThan": 0,
+                        "Next": "Notify" if settings.topic_arn else "Some tables failed",
+                    }
+                ],
+                "Default": "All exported",
+            },
+            **(
+                {
+                    "Notify": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::aws-sdk:sns:publish",
+                        "Parameters": {
+                            "TopicArn": settings.topic_arn,
+                            "Subject": "ddbexport: tables failed to export",
+                            "Message.$": "States.JsonToString($.failed)",
+                        },
+                        "ResultPath": None,
+                        "Retry": _RETRY_READ,
+                        "Catch": [
+                            {
+                                "ErrorEquals": ["States.ALL"],
+                                "ResultPath": None,
+                                "Next": "Some tables failed",
+                            }
+                        ],
+                        "Next": "Some tables failed",
+                    }
+                }
+                if settings.topic_arn
+                else {}
+            ),
+            "Some tables failed": {
+                "Type": "Fail",
+                "Error": "ExportsFailed",
+                "Cause": (
+                    "one or more tables failed to export; see the run record and each table's "
+                    "record"
+                ),
+            },
+            "All exported": {"Type": "Succeed"},
+        },
+    }
+
+
+def definition_json(definition: dict[str, Any]) -> str:
+    """The definition as the text the console and ``statemachine.asl.json`` hold."""
+    return json.dumps(definition, indent=2) + "\n"
+
+
+def templates_for(prefixes: Sequence[str]) -> tuple[PrefixTemplate, ...]:
+    """One compiled template per distinct prefix template, ids t0, t1, …"""
+    distinct = list(dict.fromkeys(prefixes))
+    return tuple(compile_prefix(f"t{index}", text) for index, text in enumerate(distinct))

@@ -225,6 +225,19 @@ class PipelineSettings(_Model):
     enabled: bool = True
     notify_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 30
+    limit_retry_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_durations(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "limit_retry" in data:
+            converted = dict(data)
+            try:
+                converted["limit_retry_s"] = _duration_value(converted.pop("limit_retry"))
+            except ValueError as exc:
+                raise ValueError(f"limit_retry: {exc}") from None
+            return converted
+        return data
 
     @field_validator("schedule")
     @classmethod
@@ -418,6 +431,8 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
     ("defaults",): Defaults,
     ("tables",): TableSelector,
     ("run",): RunSettings,
+    ("pipeline",): PipelineSettings,
+    ("catalog",): CatalogSettings,
 }
 
 
@@ -451,7 +466,8 @@ def _public_keys(model: type[BaseModel]) -> list[str]:
     keys = []
     for name in model.model_fields:
         # Duration fields are written without their unit suffix in files.
-        keys.append(name[: -len("_s")] if name.endswith("_s") and model is RunSettings else name)
+        strip = name.endswith("_s") and model in (RunSettings, PipelineSettings)
+        keys.append(name[: -len("_s")] if strip else name)
     return keys
 
 

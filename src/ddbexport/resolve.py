@@ -93,7 +93,7 @@ def make_plan(
     if isinstance(now, datetime):
         # A fixed "now": reject a future export time before any AWS call.
         check_export_time((as_of or now).replace(microsecond=0), now)
-    selections, described, unresolved = _resolve_tables(config, api)
+    selections, described, unresolved = resolve_tables(config, api)
     # A service clock is known only once AWS has answered: read it after resolving.
     current = now if isinstance(now, datetime) else now()
     export_time = (as_of or current).replace(microsecond=0)
@@ -103,7 +103,7 @@ def make_plan(
     return replace(plan, problems=plan.problems + tuple(unresolved))
 
 
-def _resolve_tables(
+def resolve_tables(
     config: Config, api: ExportApi
 ) -> tuple[list[Selection], dict[str, TableInfo | PlanProblem], list[PlanProblem]]:
     """The selected tables, their descriptions, and tables a tag selector could not rule on.

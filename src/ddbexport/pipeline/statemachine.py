@@ -22,6 +22,7 @@ so nothing is hard-coded and the same definition works in every account.
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,37 +35,42 @@ RECORDS_PREFIX = "ddbexport-catalog/runs"
 LITERAL_PREFIX = "literal"
 MAX_WAITS = 400
 
-_RETRY_START = [
-    {
-        "ErrorEquals": ["DynamoDb.LimitExceededException"],
-        "IntervalSeconds": 60,
-        "BackoffRate": 1.5,
-        "MaxAttempts": 40,
-        "MaxDelaySeconds": 900,
-        "JitterStrategy": "FULL",
-    },
-    {
-        "ErrorEquals": [
-            "DynamoDb.ThrottlingException",
-            "DynamoDb.RequestLimitExceeded",
-            "DynamoDb.InternalServerErrorException",
-            "DynamoDb.SdkClientException",
-            "States.Timeout",
-        ],
-        "IntervalSeconds": 5,
-        "BackoffRate": 2.0,
-        "MaxAttempts": 8,
-        "MaxDelaySeconds": 300,
-        "JitterStrategy": "FULL",
-    },
-    {
-        # An export time only just in the past: PITR's latest restorable time trails the clock.
-        "ErrorEquals": ["DynamoDb.InvalidExportTimeException"],
-        "IntervalSeconds": 60,
-        "BackoffRate": 1.5,
-        "MaxAttempts": 8,
-    },
-]
+
+def _retry_start(limit_interval_s: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "ErrorEquals": ["DynamoDb.LimitExceededException"],
+            "IntervalSeconds": limit_interval_s,
+            "BackoffRate": 1.5,
+            "MaxAttempts": 40,
+            "MaxDelaySeconds": max(900, limit_interval_s),
+            "JitterStrategy": "FULL",
+        },
+        {
+            "ErrorEquals": [
+                "DynamoDb.ThrottlingException",
+                "DynamoDb.RequestLimitExceeded",
+                "DynamoDb.InternalServerErrorException",
+                "DynamoDb.SdkClientException",
+                "States.Timeout",
+            ],
+            "IntervalSeconds": 5,
+            "BackoffRate": 2.0,
+            "MaxAttempts": 8,
+            "MaxDelaySeconds": 300,
+            "JitterStrategy": "FULL",
+        },
+        {
+            # An export time only just in the past: PITR's latest restorable time trails the
+            # clock by about five minutes.
+            "ErrorEquals": ["DynamoDb.InvalidExportTimeException"],
+            "IntervalSeconds": limit_interval_s,
+            "BackoffRate": 1.5,
+            "MaxAttempts": 8,
+        },
+    ]
+
+
 _RETRY_READ = [
     {
         "ErrorEquals": [
@@ -105,6 +111,7 @@ class DefinitionSettings:
     templates: tuple[PrefixTemplate, ...] = ()
     kms_key: str | None = None  # for the run record, when the exports use KMS
     topic_arn: str | None = None
+    limit_retry_s: int = 60
 
 
 def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
@@ -136,16 +143,11 @@ def compile_prefix(ident: str, template: str) -> PrefixTemplate:
     """Turn ``dynamodb/{table}/{date}`` into ``dynamodb/{}/{}`` with arguments (table, date)."""
     parts: list[str] = []
     arguments: list[str] = []
-    rest = template
-    while rest:
-        start = rest.find("{")
-        if start < 0:
-            parts.append(_escape(rest))
-            break
-        end = rest.index("}", start)
-        parts.append(_escape(rest[:start]) + "{}")
-        arguments.append(rest[start + 1 : end])
-        rest = rest[end + 1 :]
+    for literal, field, _, _ in string.Formatter().parse(template):
+        parts.append(_escape(literal))
+        if field is not None:
+            parts.append("{}")
+            arguments.append(field)
     return PrefixTemplate(ident, "".join(parts).strip("/"), tuple(arguments))
 
 
@@ -157,7 +159,7 @@ _ARGUMENT_PATHS = {
 }
 
 
-def _export_task(kms: bool, owner: bool) -> dict[str, Any]:
+def _export_task(kms: bool, owner: bool, limit_retry_s: int) -> dict[str, Any]:
     parameters: dict[str, Any] = {
         "TableArn.$": "$.entry.table_arn",
         "ExportTime.$": "$.run.time",
@@ -178,7 +180,7 @@ def _export_task(kms: bool, owner: bool) -> dict[str, Any]:
         "Parameters": parameters,
         "ResultSelector": {"arn.$": "$.ExportDescription.ExportArn"},
         "ResultPath": "$.export",
-        "Retry": _RETRY_START,
+        "Retry": _retry_start(limit_retry_s),
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Not started"}],
         "Next": "First wait",
     }
@@ -283,10 +285,16 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 ],
                 "Default": "Export",
             },
-            "Export (KMS, owner)": _export_task(kms=True, owner=True),
-            "Export (KMS)": _export_task(kms=True, owner=False),
-            "Export (owner)": _export_task(kms=False, owner=True),
-            "Export": _export_task(kms=False, owner=False),
+            "Export (KMS, owner)": _export_task(
+                kms=True, owner=True, limit_retry_s=settings.limit_retry_s
+            ),
+            "Export (KMS)": _export_task(
+                kms=True, owner=False, limit_retry_s=settings.limit_retry_s
+            ),
+            "Export (owner)": _export_task(
+                kms=False, owner=True, limit_retry_s=settings.limit_retry_s
+            ),
+            "Export": _export_task(kms=False, owner=False, limit_retry_s=settings.limit_retry_s),
             "First wait": {
                 "Type": "Pass",
                 "Result": 0,
@@ -516,7 +524,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Type": "Task",
                 "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
                 "Parameters": {"Name": settings.table_list_parameter},
-                "ResultSelector": {"tables.$": "States.StringToJson($.Parameter.Value)"},
+                "ResultSelector": {"value.$": "States.StringToJson($.Parameter.Value)"},
                 "ResultPath": "$.list",
                 "Retry": [
                     {
@@ -532,8 +540,8 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Type": "Pass",
                 "Parameters": {
                     "run.$": "$.run",
-                    "defaults.$": "$.defaults",
-                    "tables.$": "$.list.tables",
+                    "defaults.$": "States.JsonMerge($.defaults, $.list.value.defaults, false)",
+                    "tables.$": "$.list.value.tables",
                 },
                 "Next": "Export every table",
             },

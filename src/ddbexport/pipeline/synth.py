@@ -1,0 +1,75 @@
+"""``ddbexport synth``: resolve the config's tables and write the template and the definition."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ddbexport.api import ExportApi
+from ddbexport.config import Config, effective_destination
+from ddbexport.errors import ConfigError
+from ddbexport.models import TableInfo
+from ddbexport.resolve import resolve_tables
+
+from .statemachine import definition_json
+from .tablelist import TableSetting
+from .template import Synthesis, synthesize
+
+TEMPLATE_FILE = "template.json"
+DEFINITION_FILE = "statemachine.asl.json"
+
+
+def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
+    """The tables the pipeline exports. Named tables need no AWS call; ``match`` and ``tags``
+    selectors are resolved against the account (``api``), as ``plan`` does.
+
+    Raises:
+        ConfigError: no tables, a dynamic selector without an ``api``, or a named table missing.
+    """
+    if not config.tables:
+        raise ConfigError("the pipeline needs [[tables]] in the config")
+    if all(selector.name is not None for selector in config.tables):
+        names: dict[str, TableSetting] = {}
+        for selector in config.tables:
+            assert selector.name is not None
+            name = (
+                selector.name.rsplit("/", 1)[-1]
+                if selector.name.startswith("arn:")
+                else selector.name
+            )
+            if name not in names:
+                names[name] = TableSetting(
+                    name, None, effective_destination(config.defaults, selector)
+                )
+        return list(names.values())
+    if api is None:
+        raise ConfigError(
+            "match/tags selectors are resolved against the account: AWS access needed"
+        )
+    selections, described, _ = resolve_tables(config, api)
+    settings = []
+    for selection in selections:
+        info = described.get(selection.table)
+        if isinstance(info, TableInfo):
+            settings.append(TableSetting(info.name, info.arn, selection.destination))
+    if not settings:
+        raise ConfigError("the config selects no existing table")
+    return settings
+
+
+def synth(config: Config, api: ExportApi | None = None) -> Synthesis:
+    """The pipeline for ``config`` (see :func:`ddbexport.pipeline.template.synthesize`)."""
+    return synthesize(config, table_settings(config, api))
+
+
+def write_synthesis(synthesis: Synthesis, folder: Path) -> list[Path]:
+    """Write ``template.json`` and ``statemachine.asl.json``; returns their paths."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        template = folder / TEMPLATE_FILE
+        template.write_text(json.dumps(synthesis.template, indent=2) + "\n", encoding="utf-8")
+        definition = folder / DEFINITION_FILE
+        definition.write_text(definition_json(synthesis.definition), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"-o {folder}: cannot write: {exc}") from None
+    return [template, definition]

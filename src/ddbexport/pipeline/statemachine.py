@@ -518,7 +518,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                     "defaults.$": "$.defaults",
                     "tables.$": "$.input.tablelist",
                 },
-                "Next": "Export every table",
+                "Next": "Any tables?",
             },
             "Read table list": {
                 "Type": "Task",
@@ -543,7 +543,19 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                     "defaults.$": "States.JsonMerge($.defaults, $.list.value.defaults, false)",
                     "tables.$": "$.list.value.tables",
                 },
-                "Next": "Export every table",
+                "Next": "Any tables?",
+            },
+            "Any tables?": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.tables[0]", "IsPresent": True, "Next": "Export every table"}
+                ],
+                "Default": "No tables",
+            },
+            "No tables": {
+                "Type": "Fail",
+                "Error": "NoTables",
+                "Cause": "the table list is empty",
             },
             "Export every table": {
                 "Type": "Map",
@@ -567,13 +579,13 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                     "run_id.$": "$.run.run_id",
                     "export_time.$": "$.run.time",
                     "tables.$": "$.results",
-                    "failed.$": "$.results[?(@.status == 'FAILED')]",
+                    "statuses.$": "$.results[*].status",
                 },
                 "Next": "Count failures",
             },
             "Count failures": {
                 "Type": "Pass",
-                "Parameters": {"count.$": "States.ArrayLength($.failed)"},
+                "Parameters": {"any.$": "States.ArrayContains($.statuses, 'FAILED')"},
                 "ResultPath": "$.failures",
                 "Next": "Write run record",
             },
@@ -602,8 +614,8 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Type": "Choice",
                 "Choices": [
                     {
-                        "Variable": "$.failures.count",
-                        "NumericGreaterThan": 0,
+                        "Variable": "$.failures.any",
+                        "BooleanEquals": True,
                         "Next": "Notify" if settings.topic_arn else "Some tables failed",
                     }
                 ],
@@ -617,7 +629,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                         "Parameters": {
                             "TopicArn": settings.topic_arn,
                             "Subject": "ddbexport: tables failed to export",
-                            "Message.$": "States.JsonToString($.failed)",
+                            "Message.$": "States.JsonToString($.tables)",
                         },
                         "ResultPath": None,
                         "Retry": _RETRY_READ,

@@ -1,0 +1,364 @@
+"""The pipeline: synth output linted, and the definition executed by moto's interpreter on the
+sandbox (its exports behave like AWS's)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto import mock_aws
+from moto.core.config import default_user_config
+
+import ddbexport
+from ddbexport.aws import AwsApi, AwsSettings
+from ddbexport.cli import cli
+from ddbexport.config import Config, validate_config
+from ddbexport.pipeline.synth import synth
+from ddbexport.pipeline.template import parameter_name
+from ddbexport.sandbox import Sandbox, SandboxSettings
+
+from .helpers import BUCKET, REGION
+
+ACCOUNT = "123456789012"
+SEED_PAYLOAD = json.loads(
+    (Path(__file__).parent / "fixtures" / "eventbridge-input.json").read_text()
+)
+
+
+def _config(tables: list[dict[str, Any]], **pipeline: Any) -> Config:
+    return validate_config(
+        {
+            "region": REGION,
+            "defaults": {"bucket": BUCKET, "prefix": "dynamodb/{table}/{date}"},
+            "tables": tables,
+            # Waits of a second or two: moto's interpreter really waits.
+            "run": {"poll_first": "1s", "poll_min": "1s", "poll_max": "2s", "max_concurrency": 3},
+            "pipeline": {"limit_retry": "1s", **pipeline},
+        },
+        source="test",
+    )
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A sandbox executing state machines, with quick exports and a bucket."""
+    config = default_user_config.setdefault("stepfunctions", {})
+    before = config.get("execute_state_machine", False)
+    config["execute_state_machine"] = True
+    try:
+        with Sandbox(
+            SandboxSettings(base_duration_s=30, seconds_per_item=0, seed=4), time_scale=60
+        ) as box:
+            boto3.client("s3", region_name=REGION).create_bucket(
+                Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
+            yield box
+    finally:
+        config["execute_state_machine"] = before
+
+
+def _tables(sandbox: Sandbox, *names: str, pitr: bool = True) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for name in names:
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for index in range(3):
+            dynamodb.put_item(TableName=name, Item={"pk": {"S": f"{name}-{index}"}})
+        if pitr:
+            dynamodb.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+    sandbox.advance(600)
+
+
+def _deploy_definition(config: Config) -> str:
+    """What the stack would create, made directly: the parameter and the state machine."""
+    synthesis = synth(config)
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=synthesis.parameter_name, Type="String", Value=synthesis.table_list.value
+    )
+    return str(
+        boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name=config.pipeline.stack_name,
+            definition=json.dumps(synthesis.definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/ddbexport",
+        )["stateMachineArn"]
+    )
+
+
+def _execute(machine: str, payload: dict[str, Any], name: str = "run-1") -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    execution = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.1)
+    raise AssertionError("the execution did not finish in 60 s")
+
+
+def _records(run_id: str) -> dict[str, dict[str, Any]]:
+    s3 = boto3.client("s3", region_name=REGION)
+    prefix = f"ddbexport-catalog/runs/{run_id}/tables/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+    records = [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in keys]
+    return {record["table"]: record for record in records}
+
+
+def test_table_list_from_ssm_exports_every_table_as_of_one_instant(sandbox: Sandbox) -> None:
+    """Scheduled run: one export time (the event's), a record per table, a run record."""
+    _tables(sandbox, "orders", "users")
+    machine = _deploy_definition(_config([{"name": "orders"}, {"name": "users"}]))
+    scheduled = sandbox.now().replace(microsecond=0)
+    result = _execute(machine, {"time": scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert result["status"] == "SUCCEEDED", result
+    records = _records("run-1")
+    assert set(records) == {"orders", "users"}
+    assert {r["status"] for r in records.values()} == {"COMPLETED"}
+    exports = list(sandbox.service.exports.values())
+    assert len(exports) == 2
+    times = {f"{export.request['ExportTime']:%Y-%m-%dT%H:%M:%S}" for export in exports}
+    assert times == {f"{scheduled:%Y-%m-%dT%H:%M:%S}"}
+    prefixes = {export.request["S3Prefix"] for export in exports}
+    assert prefixes == {f"dynamodb/{t}/{scheduled:%Y/%m/%d}" for t in ("orders", "users")}
+    assert records["orders"]["export"]["ItemCount"] == 3
+    run = boto3.client("s3", region_name=REGION).get_object(
+        Bucket=BUCKET, Key="ddbexport-catalog/runs/run-1/run.json"
+    )
+    summary = json.loads(run["Body"].read())
+    assert summary["statuses"] == ["COMPLETED", "COMPLETED"]
+    assert summary["export_time"] == f"{scheduled:%Y-%m-%dT%H:%M:%SZ}"
+    assert len(summary["tables"]) == 2
+
+
+def test_the_seed_payload_works_unchanged(sandbox: Sandbox) -> None:
+    """The seed's EventBridge payload (tablelist + time) drives a run as it is."""
+    _tables(sandbox, "test", "test2")
+    boto3.client("s3", region_name=REGION).create_bucket(
+        Bucket="test-logs", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    machine = _deploy_definition(_config([{"name": "test"}]))
+    payload = {**SEED_PAYLOAD, "time": sandbox.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
+    result = _execute(machine, payload)
+    assert result["status"] == "SUCCEEDED", result
+    requests = sorted(
+        (e.request for e in sandbox.service.exports.values()), key=lambda r: r["S3Prefix"]
+    )
+    assert [r["S3Prefix"] for r in requests] == ["exported/test", "exported/test2"]
+    assert {r["S3Bucket"] for r in requests} == {"test-logs"}
+    assert all(
+        r["TableArn"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{n}"
+        for r, n in zip(requests, ["test", "test2"], strict=True)
+    )
+    assert all(r["S3SseAlgorithm"] == "AES256" for r in requests)
+
+
+def test_failing_tables_are_isolated_and_fail_the_execution(sandbox: Sandbox) -> None:
+    """A missing table and one without PITR fail alone, with AWS's error; the rest complete;
+    the execution ends FAILED after every table was tried."""
+    _tables(sandbox, "orders")
+    _tables(sandbox, "no-pitr", pitr=False)
+    machine = _deploy_definition(
+        _config([{"name": "orders"}, {"name": "ghost"}, {"name": "no-pitr"}])
+    )
+    result = _execute(machine, {})
+    assert result["status"] == "FAILED"
+    assert result["error"] == "ExportsFailed"
+    records = _records("run-1")
+    assert records["orders"]["status"] == "COMPLETED"
+    assert records["ghost"]["status"] == "FAILED"
+    assert records["ghost"]["error"]["Error"] == "DynamoDb.TableNotFoundException"
+    assert (
+        records["no-pitr"]["error"]["Error"] == "DynamoDb.PointInTimeRecoveryUnavailableException"
+    )
+    assert "Point in time recovery is not enabled" in records["no-pitr"]["error"]["Cause"]
+
+
+def test_limit_exceeded_is_retried(sandbox: Sandbox) -> None:
+    """With a quota of one export, every table still completes (Retry on LimitExceeded)."""
+    sandbox.settings.quota = 1
+    _tables(sandbox, "aaa", "bbb", "ccc")
+    machine = _deploy_definition(_config([{"name": "aaa"}, {"name": "bbb"}, {"name": "ccc"}]))
+    result = _execute(machine, {})
+    assert result["status"] == "SUCCEEDED", result
+    assert {r["status"] for r in _records("run-1").values()} == {"COMPLETED"}
+    exports = list(sandbox.service.exports.values())
+    assert len(exports) == 3
+    # One at a time: each export started after the previous one had finished.
+    spans = sorted((e.start, e.finishes_at) for e in exports)
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
+
+
+def test_kms_key_and_bucket_owner_are_passed_through(sandbox: Sandbox) -> None:
+    """Per-table SSE-KMS key and bucket owner reach ExportTableToPointInTime."""
+    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    _tables(sandbox, "orders", "users")
+    config = _config(
+        [
+            {"name": "orders", "sse": "KMS", "kms_key": key, "bucket_owner": ACCOUNT},
+            {"name": "users"},
+        ]
+    )
+    result = _execute(_deploy_definition(config), {})
+    assert result["status"] == "SUCCEEDED", result
+    requests = {e.table.name: e.request for e in sandbox.service.exports.values()}
+    assert requests["orders"]["S3SseAlgorithm"] == "KMS"
+    assert requests["orders"]["S3SseKmsKeyId"] == key
+    assert requests["orders"]["S3BucketOwner"] == ACCOUNT
+    assert "S3SseKmsKeyId" not in requests["users"]
+    assert "S3BucketOwner" not in requests["users"]
+
+
+def test_a_rerun_of_the_same_execution_name_starts_no_duplicate(sandbox: Sandbox) -> None:
+    """Client tokens come from the execution name and the table: the same name attaches."""
+    _tables(sandbox, "orders")
+    machine = _deploy_definition(_config([{"name": "orders"}]))
+    moment = sandbox.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _execute(machine, {"time": moment}, name="nightly-1")["status"] == "SUCCEEDED"
+    # A second machine run with the same name and input: moto keeps names unique per machine,
+    # so the same definition under another machine stands in for a redrive.
+    other = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name="again",
+        definition=json.dumps(synth(_config([{"name": "orders"}])).definition),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/ddbexport",
+    )["stateMachineArn"]
+    assert _execute(other, {"time": moment}, name="nightly-1")["status"] == "SUCCEEDED"
+    assert len(sandbox.service.exports) == 1
+
+
+def test_same_outcomes_as_the_local_runner(sandbox: Sandbox, tmp_path: Path) -> None:
+    """One scenario through `ddbexport run` and through the state machine: same per-table
+    outcomes (status, and error code for failures)."""
+    _tables(sandbox, "orders", "users")
+    _tables(sandbox, "no-pitr", pitr=False)
+    config = _config(
+        [{"name": "orders"}, {"name": "users"}, {"name": "no-pitr"}, {"name": "ghost"}]
+    )
+    local = ddbexport.run(
+        config,
+        api=AwsApi(AwsSettings(REGION)),
+        state_dir=tmp_path,
+        clock=sandbox.monotonic,
+        sleep=sandbox.sleep,
+        now=sandbox.now,
+    )
+    local_outcomes = {r.table: (r.status, r.error.code if r.error else None) for r in local.tables}
+    _execute(_deploy_definition(config), {}, name="parity")
+    pipeline_outcomes = {
+        table: (
+            record["status"],
+            record.get("error", {}).get("Error", "").removeprefix("DynamoDb.") or None,
+        )
+        for table, record in _records("parity").items()
+    }
+    # The local runner names a missing table TableNotFound before any call; AWS's exception is
+    # TableNotFoundException.
+    assert local_outcomes.pop("ghost") == ("FAILED", "TableNotFound")
+    assert pipeline_outcomes.pop("ghost") == ("FAILED", "TableNotFoundException")
+    assert local_outcomes == pipeline_outcomes
+
+
+# ---------------------------------------------------------------------------- synth
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"pipeline": {"trigger": "rule", "schedule": "rate(6 hours)"}},
+        {"pipeline": {"notify_email": "ops@example.com", "timezone": "Europe/Paris"}},
+        {"defaults": {"bucket": BUCKET, "sse": "KMS", "kms_key": "alias/exports", "format": "ION"}},
+    ],
+    ids=["scheduler", "rule", "sns", "kms-ion"],
+)
+def test_synth_writes_templates_cfn_lint_accepts(tmp_path: Path, extra: dict[str, Any]) -> None:
+    """`ddbexport synth` writes both files; cfn-lint reports nothing on the template."""
+    data: dict[str, Any] = {
+        "region": REGION,
+        "defaults": {"bucket": BUCKET},
+        "tables": [{"name": "orders"}, {"name": "users", "prefix": "u/{date}/{run_id}"}],
+    }
+    data.update(extra)
+    config_path = tmp_path / "ddbexport.json"
+    config_path.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["synth", "-c", str(config_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    template = json.loads((out / "template.json").read_text())
+    definition = json.loads((out / "statemachine.asl.json").read_text())
+    assert template["Resources"]["StateMachine"]["Properties"]["Definition"] == definition
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(out / "template.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_role_grants_only_what_the_pipeline_uses() -> None:
+    """Exports only on the configured tables; S3 writes only under their prefixes and the run
+    records; the parameter, the topic and the key by name; nothing on '*' but log delivery."""
+    config = _config(
+        [{"name": "orders"}, {"name": "users", "sse": "KMS", "kms_key": "alias/exports"}],
+        notify_email="ops@example.com",
+    )
+    template = synth(config).template
+    policy = template["Resources"]["StateMachineRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    exported = [r["Fn::Sub"] for r in by_sid["Export"]["Resource"]]
+    assert exported == [
+        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/orders",
+        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/users",
+    ]
+    written = [r["Fn::Sub"] for r in by_sid["WriteExportsAndRecords"]["Resource"]]
+    assert written == [
+        f"arn:${{AWS::Partition}}:s3:::{BUCKET}/dynamodb/orders/*",
+        f"arn:${{AWS::Partition}}:s3:::{BUCKET}/dynamodb/users/*",
+        f"arn:${{AWS::Partition}}:s3:::{BUCKET}/ddbexport-catalog/runs/*",
+    ]
+    assert by_sid["ReadTableList"]["Resource"]["Fn::Sub"].endswith(
+        ":parameter" + parameter_name(config)
+    )
+    assert by_sid["Notify"]["Resource"] == {"Ref": "Topic"}
+    assert by_sid["EncryptExports"]["Resource"][0]["Fn::Sub"].endswith(":alias/exports")
+    wildcards = [s["Sid"] for s in policy["Statement"] if s["Resource"] == "*"]
+    assert wildcards == ["Logging"]
+
+
+def test_template_creates_its_resources_in_moto_cloudformation(tmp_path: Path) -> None:
+    """The stack creates in moto's CloudFormation: parameter, role, state machine, schedule."""
+    with mock_aws():
+        config = _config([{"name": "orders"}], trigger="rule")
+        template = synth(config).template
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        cloudformation.create_stack(
+            StackName="ddbexport",
+            TemplateBody=json.dumps(template),
+            Capabilities=["CAPABILITY_IAM"],
+        )
+        stack = cloudformation.describe_stacks(StackName="ddbexport")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        parameter = boto3.client("ssm", region_name=REGION).get_parameter(
+            Name=parameter_name(config)
+        )
+        assert json.loads(parameter["Parameter"]["Value"])["tables"][0]["tablename"] == "orders"
+        assert outputs["StateMachineArn"].endswith(":stateMachine:ddbexport")

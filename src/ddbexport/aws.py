@@ -35,10 +35,12 @@ from .models import ExportDescription, ExportRequest, PitrWindow, TableInfo
 from .stores import ObjectInfo
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.client import CloudFormationClient
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_kms.client import KMSClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_ssm.client import SSMClient
+    from mypy_boto3_stepfunctions.client import SFNClient
 
 _ERRORS_BY_CODE: dict[str, type[AwsError]] = {
     "ResourceNotFoundException": TableNotFound,
@@ -159,6 +161,7 @@ class AwsApi:
         self._ssm = ssm
         self._s3 = s3
         self._kms = kms
+        self._extra_clients: dict[str, Any] = {}
         # boto3 sessions are not thread-safe: clients are built once, under this lock.
         self._lock = threading.Lock()
         self._clock_offset_s = 0.0
@@ -213,6 +216,30 @@ class AwsApi:
                 )
                 self._watch_clock(self._s3)
         return self._s3
+
+    def _client(self, service: str) -> Any:
+        """A client for a service the pipeline commands use, built on first use."""
+        with self._lock, map_aws_errors("CreateClient"):
+            client = self._extra_clients.get(service)
+            if client is None:
+                session: Any = self._boto_session()  # the service name is not a literal here
+                client = session.client(
+                    service, endpoint_url=self._settings.endpoint_url, config=self._client_config()
+                )
+                self._extra_clients[service] = client
+        return client
+
+    @property
+    def cloudformation(self) -> CloudFormationClient:
+        """The CloudFormation client."""
+        client: CloudFormationClient = self._client("cloudformation")
+        return client
+
+    @property
+    def stepfunctions(self) -> SFNClient:
+        """The Step Functions client."""
+        client: SFNClient = self._client("stepfunctions")
+        return client
 
     @property
     def kms(self) -> KMSClient:
@@ -457,6 +484,92 @@ class AwsApi:
                     code=str(first.get("Code", "DeleteFailed")),
                     operation="DeleteObjects",
                 )
+
+    # ------------------------------------------------------------------ stacks
+
+    def describe_stack(self, name: str) -> dict[str, Any] | None:
+        """DescribeStacks for one stack; ``None`` when it does not exist."""
+        with map_aws_errors("DescribeStacks"):
+            try:
+                stacks = self.cloudformation.describe_stacks(StackName=name)["Stacks"]
+            except botocore.exceptions.ClientError as exc:
+                message = str(exc.response.get("Error", {}).get("Message", ""))
+                if "does not exist" in message:
+                    return None
+                raise
+        return _jsonable(dict(stacks[0])) if stacks else None
+
+    def create_change_set(
+        self, stack: str, change_set: str, template: dict[str, str], *, create: bool
+    ) -> str:
+        """CreateChangeSet (CREATE or UPDATE) with IAM capabilities; returns its ARN.
+
+        ``template`` is ``{"TemplateBody": …}`` or ``{"TemplateURL": …}``.
+        """
+        with map_aws_errors("CreateChangeSet"):
+            response = self.cloudformation.create_change_set(
+                StackName=stack,
+                ChangeSetName=change_set,
+                ChangeSetType="CREATE" if create else "UPDATE",
+                Capabilities=["CAPABILITY_IAM"],
+                **template,  # type: ignore[arg-type]
+            )
+        return str(response["Id"])
+
+    def describe_change_set(self, arn: str) -> dict[str, Any]:
+        """DescribeChangeSet: its Status, StatusReason and Changes."""
+        with map_aws_errors("DescribeChangeSet"):
+            return _jsonable(dict(self.cloudformation.describe_change_set(ChangeSetName=arn)))  # type: ignore[no-any-return]
+
+    def execute_change_set(self, arn: str) -> None:
+        """ExecuteChangeSet."""
+        with map_aws_errors("ExecuteChangeSet"):
+            self.cloudformation.execute_change_set(ChangeSetName=arn)
+
+    def delete_change_set(self, arn: str) -> None:
+        """DeleteChangeSet (an empty one, when there was nothing to change)."""
+        with map_aws_errors("DeleteChangeSet"):
+            self.cloudformation.delete_change_set(ChangeSetName=arn)
+
+    def stack_events(self, name: str) -> list[dict[str, Any]]:
+        """The stack's events, newest first (first page)."""
+        with map_aws_errors("DescribeStackEvents"):
+            events = self.cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+        return [_jsonable(dict(event)) for event in events]
+
+    def stack_resource(self, stack: str, logical_id: str) -> str | None:
+        """The physical id (for a state machine, its ARN) of a stack's resource, if it exists."""
+        with map_aws_errors("DescribeStackResource"):
+            try:
+                detail = self.cloudformation.describe_stack_resource(
+                    StackName=stack, LogicalResourceId=logical_id
+                )["StackResourceDetail"]
+            except botocore.exceptions.ClientError as exc:
+                if "does not exist" in str(exc.response.get("Error", {}).get("Message", "")):
+                    return None
+                raise
+        physical = detail.get("PhysicalResourceId")
+        return str(physical) if physical else None
+
+    def delete_stack(self, name: str) -> None:
+        """DeleteStack."""
+        with map_aws_errors("DeleteStack"):
+            self.cloudformation.delete_stack(StackName=name)
+
+    # ------------------------------------------------------------------ executions
+
+    def start_execution(self, machine: str, name: str, payload: str) -> str:
+        """StartExecution; returns the execution ARN."""
+        with map_aws_errors("StartExecution"):
+            response = self.stepfunctions.start_execution(
+                stateMachineArn=machine, name=name, input=payload
+            )
+        return str(response["executionArn"])
+
+    def describe_execution(self, arn: str) -> dict[str, Any]:
+        """DescribeExecution: status, output, error, cause."""
+        with map_aws_errors("DescribeExecution"):
+            return _jsonable(dict(self.stepfunctions.describe_execution(executionArn=arn)))  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ SSM
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,12 @@ import click
 from .cli import _aws_api, _merge_global, cli, global_options, handle_errors
 from .config import load_config_file
 from .errors import ConfigError
+from .pipeline.stack import deploy as deploy_stack
+from .pipeline.stack import destroy as destroy_stack
+from .pipeline.stack import invoke as invoke_pipeline
 from .pipeline.synth import synth as synthesize_pipeline
 from .pipeline.synth import write_synthesis
+from .timeparse import parse_duration, parse_instant
 
 
 @cli.command()
@@ -40,3 +45,101 @@ def synth(ctx: click.Context, /, output: Path, **given: Any) -> None:
         f"{len(synthesis.template['Resources'])} resources; table list "
         f"{len(synthesis.table_list.value.encode()):,} bytes ({synthesis.table_list.tier} SSM tier)"
     )
+
+
+def _stack_config(ctx: click.Context, given: dict[str, Any]) -> tuple[Any, Any]:
+    options = _merge_global(ctx, **given)
+    if options.config is None:
+        raise ConfigError("pass -c/--config FILE: the stack is built from the config")
+    config = load_config_file(options.config)
+    return config, _aws_api(options, config)
+
+
+def _poll(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(f"--poll: {exc}") from None
+
+
+poll_option = click.option(
+    "--poll", default="5s", show_default=True, help="How often to check on CloudFormation."
+)
+stack_option = click.option("--stack-name", help="Stack name (default: pipeline.stack_name).")
+
+
+@cli.command()
+@stack_option
+@poll_option
+@global_options
+@click.pass_context
+@handle_errors
+def deploy(ctx: click.Context, /, stack_name: str | None, poll: str, **given: Any) -> None:
+    """Create or update the pipeline's stack (change set, wait, outputs)."""
+    config, api = _stack_config(ctx, given)
+    result = deploy_stack(config, api, stack=stack_name, poll_s=_poll(poll), progress=click.echo)
+    for key, value in sorted(result.outputs.items()):
+        click.echo(f"{key} = {value}")
+
+
+@cli.command()
+@stack_option
+@poll_option
+@global_options
+@click.pass_context
+@handle_errors
+def destroy(ctx: click.Context, /, stack_name: str | None, poll: str, **given: Any) -> None:
+    """Delete the pipeline's stack (exports and records in S3 stay)."""
+    config, api = _stack_config(ctx, given)
+    status = destroy_stack(config, api, stack=stack_name, poll_s=_poll(poll), progress=click.echo)
+    click.echo(status)
+
+
+@cli.command()
+@stack_option
+@click.option("--run-id", help="The execution's name (default: manual-<UTC time>).")
+@click.option("--as-of", metavar="ISO8601", help="Export time (default: the execution's start).")
+@click.option("--follow", is_flag=True, help="Wait for the execution and show every table.")
+@click.option("--poll", default="10s", show_default=True, help="How often to check (--follow).")
+@global_options
+@click.pass_context
+@handle_errors
+def invoke(
+    ctx: click.Context,
+    /,
+    stack_name: str | None,
+    run_id: str | None,
+    as_of: str | None,
+    follow: bool,
+    poll: str,
+    **given: Any,
+) -> None:
+    """Start the deployed pipeline now; with --follow, wait and report each table."""
+    config, api = _stack_config(ctx, given)
+    moment = None
+    if as_of:
+        try:
+            moment = parse_instant(as_of)
+        except ValueError as exc:
+            raise ConfigError(f"--as-of: {exc}") from None
+    result = invoke_pipeline(
+        config,
+        api,
+        stack=stack_name,
+        run_id=run_id,
+        as_of=moment,
+        follow=follow,
+        poll_s=_poll(poll),
+        progress=lambda line: click.echo(line, err=True),
+    )
+    click.echo(result.execution_arn)
+    if not follow:
+        return
+    for record in result.tables:
+        error = record.get("error") or {}
+        export = record.get("export") or {}
+        detail = error.get("Error") or export.get("FailureCode") or export.get("ExportArn", "")
+        click.echo(f"{record.get('table')}\t{record.get('status')}\t{detail}")
+    if result.error:
+        click.echo(f"{result.run_id} ended {result.status}: {result.error}", err=True)
+    sys.exit(0 if result.status == "SUCCEEDED" else 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 import urllib.request
@@ -24,6 +25,17 @@ def free_port() -> int:
 
 
 @contextmanager
+def _restore_env(name: str, value: str | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@contextmanager
 def serve(
     port: int = 4566,
     *,
@@ -40,7 +52,10 @@ def serve(
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     sandbox = Sandbox(settings, time_scale=time_scale, in_process=False)
-    with sandbox:
+    # State machines' AWS SDK tasks call back into "the moto server": tell moto which one.
+    previous_port = os.environ.get("MOTO_PORT")
+    os.environ["MOTO_PORT"] = str(port)
+    with sandbox, _restore_env("MOTO_PORT", previous_port):
         server.start()
         endpoint = f"http://{host}:{port}"
         try:

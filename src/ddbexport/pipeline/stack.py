@@ -1,0 +1,256 @@
+"""Deploy, destroy and invoke the pipeline's stack (the I/O half of the pipeline).
+
+Deploys go through a change set: created, waited for, executed, waited for; a failure reports
+the stack events that say why. Every wait's poll interval is a parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ddbexport.aws import AwsApi
+from ddbexport.config import Config
+from ddbexport.errors import AwsError, DdbExportError
+
+from .statemachine import RECORDS_PREFIX
+from .synth import synth
+from .template import STATE_MACHINE, Synthesis
+
+#: CloudFormation's limit for TemplateBody; larger templates go through S3.
+TEMPLATE_BODY_LIMIT = 51_200
+
+Progress = Callable[[str], None]
+Sleep = Callable[[float], None]
+
+
+class StackError(DdbExportError):
+    """A stack operation failed; the message carries CloudFormation's reasons."""
+
+
+@dataclass(slots=True)
+class DeployResult:
+    """What ``deploy`` did."""
+
+    stack: str
+    status: str
+    changed: bool
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _template_source(api: AwsApi, config: Config, synthesis: Synthesis) -> dict[str, str]:
+    body = json.dumps(synthesis.template, separators=(",", ":"))
+    if len(body.encode()) <= TEMPLATE_BODY_LIMIT:
+        return {"TemplateBody": body}
+    bucket = config.defaults.bucket
+    if not bucket:
+        raise StackError(
+            f"the template is {len(body):,} bytes (CloudFormation takes {TEMPLATE_BODY_LIMIT:,} "
+            "inline) and the config has no defaults.bucket to stage it in"
+        )
+    key = f"ddbexport-catalog/templates/{config.pipeline.stack_name}.json"
+    api.put_object(bucket, key, body.encode())
+    return {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/{key}"}
+
+
+def _wait(
+    read: Callable[[], str | None],
+    done: Callable[[str], bool],
+    *,
+    poll_s: float,
+    timeout_s: float,
+    sleep: Sleep,
+    what: str,
+) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = read()
+        if status is not None and done(status):
+            return status
+        if time.monotonic() >= deadline:
+            raise StackError(f"{what} still {status} after {timeout_s:.0f}s")
+        sleep(poll_s)
+
+
+def _failure_reasons(api: AwsApi, stack: str) -> str:
+    try:
+        events = api.stack_events(stack)
+    except AwsError:
+        return ""
+    reasons = [
+        f"{event.get('LogicalResourceId')}: {event.get('ResourceStatus')}: "
+        f"{event.get('ResourceStatusReason')}"
+        for event in events
+        if str(event.get("ResourceStatus", "")).endswith("FAILED")
+    ]
+    return "; ".join(reversed(reasons[:10]))
+
+
+def deploy(
+    config: Config,
+    api: AwsApi,
+    *,
+    stack: str | None = None,
+    poll_s: float = 5.0,
+    timeout_s: float = 1800.0,
+    progress: Progress = _quiet,
+    sleep: Sleep = time.sleep,
+) -> DeployResult:
+    """Create or update the pipeline's stack from ``config``.
+
+    Raises:
+        StackError: the change set or the stack operation failed (with CloudFormation's reasons).
+    """
+    name = stack or config.pipeline.stack_name
+    synthesis = synth(config, api)
+    existing = api.describe_stack(name)
+    create = existing is None or existing.get("StackStatus") == "REVIEW_IN_PROGRESS"
+    change_set = "ddbexport-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    arn = api.create_change_set(
+        name, change_set, _template_source(api, config, synthesis), create=create
+    )
+    progress(f"change set {change_set} created ({'new stack' if create else 'update'})")
+    status = _wait(
+        lambda: str(api.describe_change_set(arn).get("Status")),
+        lambda s: s in ("CREATE_COMPLETE", "FAILED"),
+        poll_s=poll_s,
+        timeout_s=timeout_s,
+        sleep=sleep,
+        what="change set",
+    )
+    if status == "FAILED":
+        reason = str(api.describe_change_set(arn).get("StatusReason", ""))
+        if "didn't contain changes" in reason or "No updates" in reason:
+            api.delete_change_set(arn)
+            progress("no changes: the stack is up to date")
+            return DeployResult(
+                name, str((existing or {}).get("StackStatus")), False, _outputs(existing)
+            )
+        raise StackError(f"change set {change_set} failed: {reason}")
+    api.execute_change_set(arn)
+    progress("change set executing")
+    final = _wait(
+        lambda: str((api.describe_stack(name) or {}).get("StackStatus")),
+        lambda s: s.endswith("_COMPLETE") or s.endswith("_FAILED"),
+        poll_s=poll_s,
+        timeout_s=timeout_s,
+        sleep=sleep,
+        what=f"stack {name}",
+    )
+    if final not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise StackError(f"stack {name} ended {final}: {_failure_reasons(api, name)}")
+    described = api.describe_stack(name)
+    progress(f"stack {name}: {final}")
+    return DeployResult(name, final, True, _outputs(described))
+
+
+def _outputs(stack: dict[str, Any] | None) -> dict[str, str]:
+    if not stack:
+        return {}
+    return {str(o["OutputKey"]): str(o["OutputValue"]) for o in stack.get("Outputs", [])}
+
+
+def destroy(
+    config: Config,
+    api: AwsApi,
+    *,
+    stack: str | None = None,
+    poll_s: float = 5.0,
+    timeout_s: float = 1800.0,
+    progress: Progress = _quiet,
+    sleep: Sleep = time.sleep,
+) -> str:
+    """Delete the pipeline's stack (exports and run records in S3 are kept)."""
+    name = stack or config.pipeline.stack_name
+    if api.describe_stack(name) is None:
+        raise StackError(f"stack {name!r} does not exist (in this account and region)")
+    api.delete_stack(name)
+    progress(f"deleting stack {name}")
+    status = _wait(
+        lambda: str(
+            (api.describe_stack(name) or {"StackStatus": "DELETE_COMPLETE"})["StackStatus"]
+        ),
+        lambda s: s in ("DELETE_COMPLETE", "DELETE_FAILED"),
+        poll_s=poll_s,
+        timeout_s=timeout_s,
+        sleep=sleep,
+        what=f"stack {name}",
+    )
+    if status != "DELETE_COMPLETE":
+        raise StackError(f"stack {name} ended {status}: {_failure_reasons(api, name)}")
+    return status
+
+
+@dataclass(slots=True)
+class InvokeResult:
+    """An execution started by ``invoke`` and, when followed, how it ended."""
+
+    execution_arn: str
+    run_id: str
+    status: str
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+def invoke(
+    config: Config,
+    api: AwsApi,
+    *,
+    stack: str | None = None,
+    run_id: str | None = None,
+    as_of: datetime | None = None,
+    follow: bool = False,
+    poll_s: float = 10.0,
+    timeout_s: float = 24 * 3600.0,
+    progress: Progress = _quiet,
+    sleep: Sleep = time.sleep,
+) -> InvokeResult:
+    """Start an execution now (as of ``as_of``, else its start) and, with ``follow``, wait for it
+    and read each table's record."""
+    name = stack or config.pipeline.stack_name
+    if api.describe_stack(name) is None:
+        raise StackError(f"stack {name!r} does not exist: run ddbexport deploy first")
+    machine = api.stack_resource(name, STATE_MACHINE)
+    if not machine:
+        raise StackError(f"stack {name!r} has no state machine (is it still being created?)")
+    run = run_id or "manual-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    payload: dict[str, Any] = {}
+    if as_of is not None:
+        payload["time"] = as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    arn = api.start_execution(machine, run, json.dumps(payload))
+    progress(f"started {run}")
+    result = InvokeResult(arn, run, "RUNNING")
+    if not follow:
+        return result
+    described: dict[str, Any] = {}
+
+    def status() -> str:
+        nonlocal described
+        described = api.describe_execution(arn)
+        return str(described.get("status"))
+
+    result.status = _wait(
+        status, lambda s: s != "RUNNING", poll_s=poll_s, timeout_s=timeout_s, sleep=sleep, what=run
+    )
+    if described.get("error"):
+        result.error = f"{described.get('error')}: {described.get('cause', '')}".rstrip(": ")
+    bucket = config.defaults.bucket or next(
+        (selector.bucket for selector in config.tables if selector.bucket), None
+    )
+    if bucket is None:
+        return result
+    for info in api.list_objects(bucket, f"{RECORDS_PREFIX}/{run}/tables/"):
+        data = api.get_object(bucket, info.key)
+        if data is not None:
+            result.tables.append(json.loads(data))
+    result.tables.sort(key=lambda record: str(record.get("table")))
+    progress(f"{run}: {result.status}")
+    return result

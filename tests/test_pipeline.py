@@ -287,7 +287,7 @@ def test_same_outcomes_as_the_local_runner(sandbox: Sandbox, tmp_path: Path) -> 
     ids=["scheduler", "rule", "sns", "kms-ion"],
 )
 def test_synth_writes_templates_cfn_lint_accepts(tmp_path: Path, extra: dict[str, Any]) -> None:
-    """`ddbexport synth` writes both files; cfn-lint reports nothing on the template."""
+    """`ddbexport synth` writes both files; cfn-lint and statelint report nothing."""
     data: dict[str, Any] = {
         "region": REGION,
         "defaults": {"bucket": BUCKET},
@@ -309,6 +309,13 @@ def test_synth_writes_templates_cfn_lint_accepts(tmp_path: Path, extra: dict[str
         check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+    states_lint = subprocess.run(
+        [str(Path(sys.executable).parent / "statelint"), str(out / "statemachine.asl.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert states_lint.returncode == 0, states_lint.stdout + states_lint.stderr
 
 
 def test_role_grants_only_what_the_pipeline_uses() -> None:
@@ -362,3 +369,24 @@ def test_template_creates_its_resources_in_moto_cloudformation(tmp_path: Path) -
         )
         assert json.loads(parameter["Parameter"]["Value"])["tables"][0]["tablename"] == "orders"
         assert outputs["StateMachineArn"].endswith(":stateMachine:ddbexport")
+
+
+def test_a_table_still_exporting_after_the_timeout_is_timed_out(sandbox: Sandbox) -> None:
+    """The wait schedule adds up to the run's timeout; after it the table is TIMED_OUT (its
+    export goes on in AWS) and the execution fails, as the local runner would."""
+    _tables(sandbox, "slow")
+    sandbox.stretch_durations(20)  # ten minutes of sandbox time: 10 s of real time
+    config = validate_config(
+        {
+            "region": REGION,
+            "defaults": {"bucket": BUCKET},
+            "tables": [{"name": "slow"}],
+            "run": {"poll_first": "1s", "poll_min": "1s", "poll_max": "1s", "timeout": "2s"},
+        },
+        source="test",
+    )
+    result = _execute(_deploy_definition(config), {})
+    assert result["status"] == "FAILED"
+    record = _records("run-1")["slow"]
+    assert record["status"] == "TIMED_OUT"
+    assert record["export"]["ExportStatus"] == "IN_PROGRESS"

@@ -115,22 +115,20 @@ class DefinitionSettings:
 
 
 def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
-    """Growing waits between DescribeExport calls, covering the run's timeout.
+    """Growing waits between DescribeExport calls, adding up to the run's timeout.
 
     The first check comes after ``poll_first``; then waits double from ``poll_min`` up to
-    ``poll_max``. The definition indexes this list by attempt (the last value repeats).
+    ``poll_max``. The definition indexes this list by attempt; a table still exporting after the
+    last wait is recorded TIMED_OUT (its export goes on in AWS), as the local runner does.
     """
     waits = [max(int(settings.poll_first_s), 1)]
     step = max(settings.poll_min_s, 1.0)
     total = float(waits[0])
     while total < settings.timeout_s and len(waits) < MAX_WAITS:
-        wait = int(min(step, settings.poll_max_s))
-        waits.append(max(wait, 1))
+        wait = max(int(min(step, settings.poll_max_s)), 1)
+        waits.append(wait)
         total += wait
-        if step < settings.poll_max_s:
-            step *= 2
-        if wait >= settings.poll_max_s:
-            break  # the rest repeat the last value
+        step = min(step * 2, settings.poll_max_s)
     return tuple(waits)
 
 
@@ -161,11 +159,11 @@ _ARGUMENT_PATHS = {
 
 def _export_task(kms: bool, owner: bool, limit_retry_s: int) -> dict[str, Any]:
     parameters: dict[str, Any] = {
-        "TableArn.$": "$.entry.table_arn",
+        "TableArn.$": "$.arn.value",
         "ExportTime.$": "$.run.time",
-        "ClientToken.$": "$.token",
+        "ClientToken.$": "$.arn.token",
         "S3Bucket.$": "$.entry.bucketname",
-        "S3Prefix.$": "$.prefix",
+        "S3Prefix.$": "$.prefix.value",
         "ExportFormat.$": "$.entry.format",
         "ExportType": "FULL_EXPORT",
         "S3SseAlgorithm.$": "$.entry.sse",
@@ -182,13 +180,32 @@ def _export_task(kms: bool, owner: bool, limit_retry_s: int) -> dict[str, Any]:
         "ResultPath": "$.export",
         "Retry": _retry_start(limit_retry_s),
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Not started"}],
-        "Next": "First wait",
+        "Next": "First poll",
+    }
+
+
+def _arn_state(value: str) -> dict[str, Any]:
+    """The table ARN and the export's client token (from the run and the table)."""
+    return {
+        "Type": "Pass",
+        "Parameters": {
+            "value.$": value,
+            "token.$": f"States.Hash(States.Format('{{}}/{{}}', $.run.run_id, {value}), 'SHA-256')",
+        },
+        "ResultPath": "$.arn",
+        "Next": "Prefix",
     }
 
 
 def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
     """The child execution: one table from entry to result."""
     last = len(settings.waits) - 1
+    # Region, account and partition from the state machine's own ARN: nothing hard-coded.
+    part = "States.ArrayGetItem(States.StringSplit($$.StateMachine.Id, ':'), {})"
+    arn_from_name = (
+        "States.Format('arn:{}:dynamodb:{}:{}:table/{}', "
+        f"{part.format(1)}, {part.format(3)}, {part.format(4)}, $.entry.tablename)"
+    )
     prefix_choices: list[dict[str, Any]] = [
         {"Variable": "$.entry.template", "StringEquals": t.ident, "Next": f"Prefix {t.ident}"}
         for t in settings.templates
@@ -196,80 +213,28 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
     states: dict[str, Any] = {
         "Table ARN": {
             "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.entry.table_arn", "IsPresent": True, "Next": "Client token"}
-            ],
+            "Choices": [{"Variable": "$.entry.table_arn", "IsPresent": True, "Next": "ARN given"}],
             "Default": "ARN from name",
         },
-        "ARN from name": {
-            "Type": "Pass",
-            "Parameters": {
-                "parts.$": "States.StringSplit($$.StateMachine.Id, ':')",
-            },
-            "ResultPath": "$.arn",
-            "Next": "Format ARN",
-        },
-        "Format ARN": {
-            "Type": "Pass",
-            "Parameters": {
-                "value.$": (
-                    "States.Format('arn:{}:dynamodb:{}:{}:table/{}', "
-                    "States.ArrayGetItem($.arn.parts, 1), States.ArrayGetItem($.arn.parts, 3), "
-                    "States.ArrayGetItem($.arn.parts, 4), $.entry.tablename)"
-                )
-            },
-            "ResultPath": "$.arn",
-            "Next": "Keep ARN",
-        },
-        "Keep ARN": {
-            "Type": "Pass",
-            "InputPath": "$.arn.value",
-            "ResultPath": "$.entry.table_arn",
-            "Next": "Client token",
-        },
-        "Client token": {
-            "Type": "Pass",
-            "Parameters": {
-                "entry.$": "$.entry",
-                "run.$": "$.run",
-                "token.$": (
-                    "States.Hash(States.Format('{}/{}', $.run.run_id, $.entry.table_arn), "
-                    "'SHA-256')"
-                ),
-            },
-            "Next": "Prefix",
-        },
-        "Prefix": {
-            "Type": "Choice",
-            "Choices": prefix_choices,
-            "Default": "Prefix as given",
-        },
+        "ARN given": _arn_state("$.entry.table_arn"),
+        "ARN from name": _arn_state(arn_from_name),
+        "Prefix": {"Type": "Choice", "Choices": prefix_choices, "Default": "Prefix as given"},
         "Prefix as given": {
             "Type": "Pass",
-            "InputPath": "$.entry.prefix",
+            "Parameters": {"value.$": "$.entry.prefix"},
             "ResultPath": "$.prefix",
             "Next": "Encryption",
         },
     }
     for template in settings.templates:
-        arguments = ", ".join(_ARGUMENT_PATHS[name] for name in template.arguments)
-        value = (
-            f"States.Format('{template.format}', {arguments})"
-            if arguments
-            else f"States.Format('{template.format}')"
-        )
+        arguments = "".join(", " + _ARGUMENT_PATHS[name] for name in template.arguments)
         states[f"Prefix {template.ident}"] = {
             "Type": "Pass",
-            "Parameters": {"value.$": value},
-            "ResultPath": "$.prefix_value",
-            "Next": f"Keep prefix {template.ident}",
-        }
-        states[f"Keep prefix {template.ident}"] = {
-            "Type": "Pass",
-            "InputPath": "$.prefix_value.value",
+            "Parameters": {"value.$": f"States.Format('{template.format}'{arguments})"},
             "ResultPath": "$.prefix",
             "Next": "Encryption",
         }
+    retry = settings.limit_retry_s
     states.update(
         {
             "Encryption": {
@@ -285,46 +250,17 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 ],
                 "Default": "Export",
             },
-            "Export (KMS, owner)": _export_task(
-                kms=True, owner=True, limit_retry_s=settings.limit_retry_s
-            ),
-            "Export (KMS)": _export_task(
-                kms=True, owner=False, limit_retry_s=settings.limit_retry_s
-            ),
-            "Export (owner)": _export_task(
-                kms=False, owner=True, limit_retry_s=settings.limit_retry_s
-            ),
-            "Export": _export_task(kms=False, owner=False, limit_retry_s=settings.limit_retry_s),
-            "First wait": {
+            "Export (KMS, owner)": _export_task(kms=True, owner=True, limit_retry_s=retry),
+            "Export (KMS)": _export_task(kms=True, owner=False, limit_retry_s=retry),
+            "Export (owner)": _export_task(kms=False, owner=True, limit_retry_s=retry),
+            "Export": _export_task(kms=False, owner=False, limit_retry_s=retry),
+            "First poll": {
                 "Type": "Pass",
-                "Result": 0,
-                "ResultPath": "$.attempt",
-                "Next": "Wait or cap",
-            },
-            "Wait or cap": {
-                "Type": "Choice",
-                "Choices": [
-                    {
-                        "Variable": "$.attempt",
-                        "NumericGreaterThanEquals": last,
-                        "Next": "Wait longest",
-                    }
-                ],
-                "Default": "Wait scheduled",
-            },
-            "Wait scheduled": {
-                "Type": "Pass",
-                "Parameters": {"seconds.$": "States.ArrayGetItem($.run.waits, $.attempt)"},
-                "ResultPath": "$.wait",
+                "Parameters": {"attempt": 0, "seconds.$": "States.ArrayGetItem($.run.waits, 0)"},
+                "ResultPath": "$.poll",
                 "Next": "Wait",
             },
-            "Wait longest": {
-                "Type": "Pass",
-                "Parameters": {"seconds": settings.waits[-1]},
-                "ResultPath": "$.wait",
-                "Next": "Wait",
-            },
-            "Wait": {"Type": "Wait", "SecondsPath": "$.wait.seconds", "Next": "Describe export"},
+            "Wait": {"Type": "Wait", "SecondsPath": "$.poll.seconds", "Next": "Describe export"},
             "Describe export": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::aws-sdk:dynamodb:describeExport",
@@ -350,23 +286,28 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                         "StringEquals": "FAILED",
                         "Next": "Export failed",
                     },
+                    {
+                        "Variable": "$.poll.attempt",
+                        "NumericGreaterThanEquals": last,
+                        "Next": "Timed out",
+                    },
                 ],
-                "Default": "Next attempt",
+                "Default": "Next poll",
             },
-            "Next attempt": {
+            "Next poll": {
                 "Type": "Pass",
-                "Parameters": {"value.$": "States.MathAdd($.attempt, 1)"},
-                "ResultPath": "$.next",
-                "Next": "Count attempt",
-            },
-            "Count attempt": {
-                "Type": "Pass",
-                "InputPath": "$.next.value",
-                "ResultPath": "$.attempt",
-                "Next": "Wait or cap",
+                "Parameters": {
+                    "attempt.$": "States.MathAdd($.poll.attempt, 1)",
+                    "seconds.$": (
+                        "States.ArrayGetItem($.run.waits, States.MathAdd($.poll.attempt, 1))"
+                    ),
+                },
+                "ResultPath": "$.poll",
+                "Next": "Wait",
             },
             "Completed": _record_state("COMPLETED", "$.described.description", None),
             "Export failed": _record_state("FAILED", "$.described.description", None),
+            "Timed out": _record_state("TIMED_OUT", "$.described.description", None),
             "Not started": _record_state("FAILED", None, "$.error"),
             "Lost track": _record_state("FAILED", None, "$.error"),
             "Write table record": {
@@ -422,12 +363,12 @@ def _sse(kms_key: str | None) -> dict[str, Any]:
 def _record_state(status: str, description: str | None, error: str | None) -> dict[str, Any]:
     record: dict[str, Any] = {
         "table.$": "$.entry.tablename",
-        "table_arn.$": "$.entry.table_arn",
+        "table_arn.$": "$.arn.value",
         "status": status,
         "run_id.$": "$.run.run_id",
         "export_time.$": "$.run.time",
         "s3_bucket.$": "$.entry.bucketname",
-        "s3_prefix.$": "$.prefix",
+        "s3_prefix.$": "$.prefix.value",
     }
     if description is not None:
         record["export.$"] = description
@@ -585,7 +526,10 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
             },
             "Count failures": {
                 "Type": "Pass",
-                "Parameters": {"any.$": "States.ArrayContains($.statuses, 'FAILED')"},
+                "Parameters": {
+                    "failed.$": "States.ArrayContains($.statuses, 'FAILED')",
+                    "timed_out.$": "States.ArrayContains($.statuses, 'TIMED_OUT')",
+                },
                 "ResultPath": "$.failures",
                 "Next": "Write run record",
             },
@@ -614,8 +558,10 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Type": "Choice",
                 "Choices": [
                     {
-                        "Variable": "$.failures.any",
-                        "BooleanEquals": True,
+                        "Or": [
+                            {"Variable": "$.failures.failed", "BooleanEquals": True},
+                            {"Variable": "$.failures.timed_out", "BooleanEquals": True},
+                        ],
                         "Next": "Notify" if settings.topic_arn else "Some tables failed",
                     }
                 ],

@@ -390,3 +390,45 @@ def test_a_table_still_exporting_after_the_timeout_is_timed_out(sandbox: Sandbox
     record = _records("run-1")["slow"]
     assert record["status"] == "TIMED_OUT"
     assert record["export"]["ExportStatus"] == "IN_PROGRESS"
+
+
+def test_a_list_too_big_for_ssm_is_read_from_s3(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past SSM's 8 KB the list lives in the records bucket, and the state machine reads it
+    there (the limit is lowered here so two tables are enough to show it)."""
+    monkeypatch.setattr("ddbexport.pipeline.tablelist.ADVANCED_LIMIT", 40)
+    _tables(sandbox, "orders", "users")
+    config = _config([{"name": "orders"}, {"name": "users"}])
+    synthesis = synth(config)
+    assert synthesis.table_list_object == "ddbexport-catalog/pipelines/ddbexport/tables.json"
+    assert "TableList" not in synthesis.template["Resources"]
+    policy = synthesis.template["Resources"]["StateMachineRole"]["Properties"]["Policies"][0]
+    read = next(s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ReadTableList")
+    assert read["Action"] == ["s3:GetObject"]
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=BUCKET, Key=synthesis.table_list_object, Body=synthesis.table_list.value.encode()
+    )
+    machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name="big",
+        definition=json.dumps(synthesis.definition),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/ddbexport",
+    )["stateMachineArn"]
+    assert _execute(machine, {})["status"] == "SUCCEEDED"
+    assert set(_records("run-1")) == {"orders", "users"}
+
+
+def test_hundreds_of_tables_synthesize_within_the_limits(tmp_path: Path) -> None:
+    """400 tables: the list moves to S3, the template stays lintable."""
+    config = _config([{"name": f"table-{index:03d}-with-a-long-name"} for index in range(400)])
+    synthesis = synth(config)
+    assert synthesis.table_list_object is not None
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(synthesis.template))
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout

@@ -41,9 +41,16 @@ def synth(ctx: click.Context, /, output: Path, **given: Any) -> None:
     synthesis = synthesize_pipeline(config, api)
     for path in write_synthesis(synthesis, output):
         click.echo(f"wrote {path}")
+    size = len(synthesis.table_list.value.encode())
+    if synthesis.table_list_object is None:
+        where = f"SSM parameter {synthesis.parameter_name} ({synthesis.table_list.tier} tier)"
+    else:
+        where = (
+            f"s3://{synthesis.records_bucket}/{synthesis.table_list_object} (too big for SSM; "
+            "deploy uploads it)"
+        )
     click.echo(
-        f"{len(synthesis.template['Resources'])} resources; table list "
-        f"{len(synthesis.table_list.value.encode()):,} bytes ({synthesis.table_list.tier} SSM tier)"
+        f"{len(synthesis.template['Resources'])} resources; table list {size:,} bytes in {where}"
     )
 
 

@@ -111,6 +111,18 @@ def deploy(
     """
     name = stack or config.pipeline.stack_name
     synthesis = synth(config, api)
+    if synthesis.table_list_object is not None:
+        # Too big for an SSM parameter: the state machine reads it from S3.
+        api.put_object(
+            synthesis.records_bucket,
+            synthesis.table_list_object,
+            synthesis.table_list.value.encode(),
+            kms_key=config.defaults.kms_key,
+            bucket_owner=config.defaults.bucket_owner,
+        )
+        progress(
+            f"table list uploaded to s3://{synthesis.records_bucket}/{synthesis.table_list_object}"
+        )
     existing = api.describe_stack(name)
     create = existing is None or existing.get("StackStatus") == "REVIEW_IN_PROGRESS"
     change_set = "ddbexport-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")

@@ -112,6 +112,8 @@ class DefinitionSettings:
     kms_key: str | None = None  # for the run record, when the exports use KMS
     topic_arn: str | None = None
     limit_retry_s: int = 60
+    #: Key of the table list in ``records_bucket`` when it is too big for SSM (else None).
+    table_list_object: str | None = None
 
 
 def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
@@ -382,6 +384,36 @@ def _record_state(status: str, description: str | None, error: str | None) -> di
     }
 
 
+def _read_table_list(settings: DefinitionSettings) -> dict[str, Any]:
+    """GetParameter, or GetObject for lists larger than an SSM parameter holds."""
+    if settings.table_list_object is not None:
+        return {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+            "Parameters": {"Bucket": settings.records_bucket, "Key": settings.table_list_object},
+            "ResultSelector": {"value.$": "States.StringToJson($.Body)"},
+            "ResultPath": "$.list",
+            "Retry": _RETRY_READ,
+            "Next": "Tables from parameter",
+        }
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+        "Parameters": {"Name": settings.table_list_parameter},
+        "ResultSelector": {"value.$": "States.StringToJson($.Parameter.Value)"},
+        "ResultPath": "$.list",
+        "Retry": [
+            {
+                "ErrorEquals": ["Ssm.ThrottlingException", "Ssm.SdkClientException"],
+                "IntervalSeconds": 2,
+                "BackoffRate": 2.0,
+                "MaxAttempts": 6,
+            }
+        ],
+        "Next": "Tables from parameter",
+    }
+
+
 def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
     """The whole state machine definition."""
     defaults = {
@@ -461,22 +493,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 },
                 "Next": "Any tables?",
             },
-            "Read table list": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
-                "Parameters": {"Name": settings.table_list_parameter},
-                "ResultSelector": {"value.$": "States.StringToJson($.Parameter.Value)"},
-                "ResultPath": "$.list",
-                "Retry": [
-                    {
-                        "ErrorEquals": ["Ssm.ThrottlingException", "Ssm.SdkClientException"],
-                        "IntervalSeconds": 2,
-                        "BackoffRate": 2.0,
-                        "MaxAttempts": 6,
-                    }
-                ],
-                "Next": "Tables from parameter",
-            },
+            "Read table list": _read_table_list(settings),
             "Tables from parameter": {
                 "Type": "Pass",
                 "Parameters": {

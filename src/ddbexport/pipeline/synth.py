@@ -17,6 +17,8 @@ from .template import Synthesis, synthesize
 
 TEMPLATE_FILE = "template.json"
 DEFINITION_FILE = "statemachine.asl.json"
+#: Written when the table list is too big for SSM: deploy uploads it to the records bucket.
+TABLES_FILE = "tables.json"
 
 
 def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
@@ -70,6 +72,11 @@ def write_synthesis(synthesis: Synthesis, folder: Path) -> list[Path]:
         template.write_text(json.dumps(synthesis.template, indent=2) + "\n", encoding="utf-8")
         definition = folder / DEFINITION_FILE
         definition.write_text(definition_json(synthesis.definition), encoding="utf-8")
+        written = [template, definition]
+        if synthesis.table_list_object is not None:
+            tables = folder / TABLES_FILE
+            tables.write_text(synthesis.table_list.value + "\n", encoding="utf-8")
+            written.append(tables)
     except OSError as exc:
         raise ConfigError(f"-o {folder}: cannot write: {exc}") from None
-    return [template, definition]
+    return written

@@ -20,6 +20,8 @@ from .statemachine import PrefixTemplate, templates_for
 #: SSM's value limits: standard parameters, and advanced ones.
 STANDARD_LIMIT = 4096
 ADVANCED_LIMIT = 8192
+#: Beyond this the list itself would crowd the execution's 256 KiB state payload.
+PAYLOAD_LIMIT = 192 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,11 @@ class CompiledList:
     def tier(self) -> str:
         """The SSM tier the value needs."""
         return "Standard" if len(self.value.encode()) <= STANDARD_LIMIT else "Advanced"
+
+    @property
+    def in_ssm(self) -> bool:
+        """Whether an SSM parameter can hold the list (else it is kept in S3)."""
+        return len(self.value.encode()) <= ADVANCED_LIMIT
 
 
 def _entry(setting: TableSetting, template_ids: dict[str, str]) -> dict[str, Any]:
@@ -93,11 +100,11 @@ def compile_table_list(
         for entry in entries
     ]
     value = json.dumps({"defaults": defaults, "tables": compact}, separators=(",", ":"))
-    if len(value.encode()) > ADVANCED_LIMIT:
+    if len(value.encode()) > PAYLOAD_LIMIT:
         raise ConfigError(
             f"the pipeline's table list is {len(value.encode()):,} bytes ({len(entries)} tables); "
-            f"an SSM parameter holds at most {ADVANCED_LIMIT:,}. Split the tables over several "
-            "stacks (pipeline.stack_name), or pass them in the schedule's input as a tablelist"
+            f"one execution's state holds at most 256 KiB. Split the tables over several stacks "
+            "(pipeline.stack_name)"
         )
     return CompiledList(value, templates)
 

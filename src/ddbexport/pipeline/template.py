@@ -29,6 +29,14 @@ class Synthesis:
     definition: dict[str, Any]
     table_list: CompiledList
     parameter_name: str
+    #: The table list's S3 key in the records bucket when SSM cannot hold it (deploy uploads it).
+    table_list_object: str | None = None
+    records_bucket: str = ""
+
+
+def table_list_key(config: Config) -> str:
+    """Where a table list too big for SSM is kept, in the records bucket."""
+    return f"ddbexport-catalog/pipelines/{config.pipeline.stack_name}/tables.json"
 
 
 def parameter_name(config: Config) -> str:
@@ -62,7 +70,13 @@ def _table_arns(tables: Sequence[TableSetting], dynamic: bool) -> list[Any]:
     ]
 
 
-def role_policy(config: Config, tables: Sequence[TableSetting], *, topic: bool) -> dict[str, Any]:
+def role_policy(
+    config: Config,
+    tables: Sequence[TableSetting],
+    *,
+    topic: bool,
+    list_in_s3: bool = False,
+) -> dict[str, Any]:
     """The least-privilege policy of the state machine's role, for exactly this config.
 
     Exports only on the configured tables (``table/*`` when selectors are dynamic: ``match`` or
@@ -102,15 +116,7 @@ def role_policy(config: Config, tables: Sequence[TableSetting], *, topic: bool) 
             "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"],
             "Resource": object_arns,
         },
-        {
-            "Sid": "ReadTableList",
-            "Effect": "Allow",
-            "Action": ["ssm:GetParameter"],
-            "Resource": {
-                "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
-                + parameter_name(config)
-            },
-        },
+        _read_table_list(config, bucket, list_in_s3),
         {
             "Sid": "RunChildExecutions",
             "Effect": "Allow",
@@ -159,6 +165,21 @@ def role_policy(config: Config, tables: Sequence[TableSetting], *, topic: bool) 
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def _read_table_list(config: Config, bucket: str, in_s3: bool) -> dict[str, Any]:
+    if in_s3:
+        resource: Any = {
+            "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{table_list_key(config)}"
+        }
+        action = "s3:GetObject"
+    else:
+        resource = {
+            "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+            + parameter_name(config)
+        }
+        action = "ssm:GetParameter"
+    return {"Sid": "ReadTableList", "Effect": "Allow", "Action": [action], "Resource": resource}
+
+
 def _key_arn(key: str) -> Any:
     if key.startswith("arn:"):
         return key
@@ -183,10 +204,12 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             kms_key=next(iter(keys)) if len(keys) == 1 else None,
             topic_arn=TOPIC_ARN if topic else None,
             limit_retry_s=int(pipeline.limit_retry_s),
+            table_list_object=None if table_list.in_ssm else table_list_key(config),
         )
     )
-    resources: dict[str, Any] = {
-        "TableList": {
+    resources: dict[str, Any] = {}
+    if table_list.in_ssm:
+        resources["TableList"] = {
             "Type": "AWS::SSM::Parameter",
             "Properties": {
                 "Name": parameter_name(config),
@@ -195,7 +218,8 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
                 "Value": table_list.value,
                 "Description": "ddbexport: the tables this pipeline exports",
             },
-        },
+        }
+    resources |= {
         "LogGroup": {
             "Type": "AWS::Logs::LogGroup",
             "Properties": {
@@ -210,7 +234,9 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
                 "Policies": [
                     {
                         "PolicyName": "ddbexport",
-                        "PolicyDocument": role_policy(config, tables, topic=topic),
+                        "PolicyDocument": role_policy(
+                            config, tables, topic=topic, list_in_s3=not table_list.in_ssm
+                        ),
                     }
                 ],
             },
@@ -306,7 +332,11 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
         }
     outputs: dict[str, Any] = {
         "StateMachineArn": {"Value": {"Ref": STATE_MACHINE}},
-        "TableListParameter": {"Value": {"Ref": "TableList"}},
+        "TableList": {
+            "Value": {"Ref": "TableList"}
+            if table_list.in_ssm
+            else f"s3://{records_bucket(config, tables)}/{table_list_key(config)}"
+        },
         "StateMachineRoleArn": {"Value": {"Fn::GetAtt": ["StateMachineRole", "Arn"]}},
         "RunRecords": {"Value": f"s3://{records_bucket(config, tables)}/{RECORDS_PREFIX}/"},
     }
@@ -326,7 +356,14 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
         "Resources": resources,
         "Outputs": outputs,
     }
-    return Synthesis(template, definition, table_list, parameter_name(config))
+    return Synthesis(
+        template,
+        definition,
+        table_list,
+        parameter_name(config),
+        None if table_list.in_ssm else table_list_key(config),
+        records_bucket(config, tables),
+    )
 
 
 def _trust(service: str) -> dict[str, Any]:

@@ -299,12 +299,14 @@ def _iso_text(value: Any) -> Any:
         return {key: _iso_text(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_iso_text(item) for item in value]
+    if hasattr(value, "read"):  # GetObject's Body: AWS hands state machines the text
+        return value.read().decode("utf-8", errors="replace")
     return value
 
 
 def _aws_sdk_task(task: StateTaskServiceAwsSdk, env: Any, *args: Any, **kwargs: Any) -> Any:
-    """AWS SDK task results carry timestamps as text, as on AWS (moto leaves datetimes, which
-    States.JsonToString and S3 bodies cannot hold)."""
+    """AWS SDK task results as AWS gives them: timestamps and object bodies as text (moto
+    leaves datetimes and streams, which States.JsonToString and intrinsics cannot take)."""
     original = _originals[(StateTaskServiceAwsSdk, "_eval_service_task")]
     result = original(task, env, *args, **kwargs)
     if env.stack:

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 from moto.core.config import default_user_config
+from moto.sns.models import sns_backends
 
 import ddbexport
 from ddbexport.aws import AwsApi, AwsSettings
@@ -432,3 +433,30 @@ def test_hundreds_of_tables_synthesize_within_the_limits(tmp_path: Path) -> None
         check=False,
     )
     assert lint.returncode == 0, lint.stdout
+
+
+def test_a_failed_run_notifies_the_topic(sandbox: Sandbox) -> None:
+    """With notify_topic_arn, a run where a table failed publishes to that topic."""
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="exports-alerts")["TopicArn"]
+    _tables(sandbox, "orders")
+    config = _config([{"name": "orders"}, {"name": "ghost"}], notify_topic_arn=topic)
+    synthesis = synth(config)
+    assert synthesis.template["Resources"]["StateMachine"]["Properties"][
+        "DefinitionSubstitutions"
+    ] == {"TopicArn": topic}
+    # CloudFormation substitutes ${TopicArn}; creating the machine directly, the test does.
+    definition = json.dumps(synthesis.definition).replace("${TopicArn}", topic)
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=synthesis.parameter_name, Type="String", Value=synthesis.table_list.value
+    )
+    machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name="alerts", definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/ddbexport"
+    )["stateMachineArn"]
+    assert _execute(machine, {})["status"] == "FAILED"
+    sent = sns_backends[ACCOUNT][REGION].topics[topic].sent_notifications
+    assert len(sent) == 1
+    message = json.loads(sent[0][1])
+    assert {(item["table"], item["status"]) for item in message} == {
+        ("orders", "COMPLETED"),
+        ("ghost", "FAILED"),
+    }

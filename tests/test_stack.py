@@ -92,6 +92,7 @@ def test_deploy_invoke_destroy(server: tuple[str, Sandbox], tmp_path: Path) -> N
     assert code == 0, out
     assert "execution:nightly:manual-1" in out
     assert "orders\tCOMPLETED\tarn:aws:dynamodb:" in out
+    assert "orders: COMPLETED (1 done)" in out  # progress while following
     assert len(sandbox.service.exports) == 1
 
     code, out = _cli("destroy", *common, "--poll", "100ms")

@@ -224,6 +224,9 @@ class PipelineSettings(_Model):
     trigger: Literal["scheduler", "rule"] = "scheduler"
     enabled: bool = True
     notify_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    notify_topic_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+    )
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 30
     limit_retry_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
 
@@ -248,6 +251,15 @@ class PipelineSettings(_Model):
     @classmethod
     def _timezone(cls, value: str) -> str:
         return check_timezone(value)
+
+    @model_validator(mode="after")
+    def _one_notification(self) -> PipelineSettings:
+        if self.notify_email and self.notify_topic_arn:
+            raise ValueError(
+                "give notify_email (a topic is created) or notify_topic_arn (an existing one), "
+                "not both"
+            )
+        return self
 
     @model_validator(mode="after")
     def _rule_is_utc(self) -> PipelineSettings:

@@ -243,10 +243,29 @@ def invoke(
     if not follow:
         return result
     described: dict[str, Any] = {}
+    bucket = config.defaults.bucket or next(
+        (selector.bucket for selector in config.tables if selector.bucket), None
+    )
+    seen: dict[str, dict[str, Any]] = {}
+
+    def collect() -> None:
+        """Read the table records written so far, reporting each new one as it appears."""
+        if bucket is None:
+            return
+        for info in api.list_objects(bucket, f"{RECORDS_PREFIX}/{run}/tables/"):
+            if info.key in seen:
+                continue
+            data = api.get_object(bucket, info.key)
+            if data is None:
+                continue
+            record = json.loads(data)
+            seen[info.key] = record
+            progress(f"{record.get('table')}: {record.get('status')} ({len(seen)} done)")
 
     def status() -> str:
         nonlocal described
         described = api.describe_execution(arn)
+        collect()
         return str(described.get("status"))
 
     result.status = _wait(
@@ -254,15 +273,7 @@ def invoke(
     )
     if described.get("error"):
         result.error = f"{described.get('error')}: {described.get('cause', '')}".rstrip(": ")
-    bucket = config.defaults.bucket or next(
-        (selector.bucket for selector in config.tables if selector.bucket), None
-    )
-    if bucket is None:
-        return result
-    for info in api.list_objects(bucket, f"{RECORDS_PREFIX}/{run}/tables/"):
-        data = api.get_object(bucket, info.key)
-        if data is not None:
-            result.tables.append(json.loads(data))
-    result.tables.sort(key=lambda record: str(record.get("table")))
+    collect()
+    result.tables = sorted(seen.values(), key=lambda record: str(record.get("table")))
     progress(f"{run}: {result.status}")
     return result

@@ -154,12 +154,13 @@ def role_policy(
             }
         )
     if topic:
+        existing = config.pipeline.notify_topic_arn
         statements.append(
             {
                 "Sid": "Notify",
                 "Effect": "Allow",
                 "Action": ["sns:Publish"],
-                "Resource": {"Ref": "Topic"},
+                "Resource": existing or {"Ref": "Topic"},
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
@@ -192,7 +193,8 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
     """The template, the definition and the table list for ``config`` and its resolved tables."""
     table_list = compile_table_list(tables)
     pipeline = config.pipeline
-    topic = pipeline.notify_email is not None
+    topic = pipeline.notify_email is not None or pipeline.notify_topic_arn is not None
+    topic_ref: Any = pipeline.notify_topic_arn or {"Ref": "Topic"}
     keys = {t.destination.kms_key for t in tables if t.destination.kms_key}
     definition = build_definition(
         DefinitionSettings(
@@ -259,7 +261,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
                         }
                     ],
                 },
-                **({"DefinitionSubstitutions": {"TopicArn": {"Ref": "Topic"}}} if topic else {}),
+                **({"DefinitionSubstitutions": {"TopicArn": topic_ref}} if topic else {}),
             },
         },
         "TriggerRole": {
@@ -341,6 +343,8 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
         "RunRecords": {"Value": f"s3://{records_bucket(config, tables)}/{RECORDS_PREFIX}/"},
     }
     if topic:
+        outputs["TopicArn"] = {"Value": topic_ref}
+    if pipeline.notify_email is not None:
         resources["Topic"] = {
             "Type": "AWS::SNS::Topic",
             "Properties": {
@@ -349,7 +353,6 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
                 "Subscription": [{"Protocol": "email", "Endpoint": pipeline.notify_email}],
             },
         }
-        outputs["TopicArn"] = {"Value": {"Ref": "Topic"}}
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"ddbexport pipeline {pipeline.stack_name}: DynamoDB exports to S3",

@@ -80,8 +80,8 @@ def global_options(function: F) -> F:
     return function
 
 
-def table_source_options(function: F) -> F:
-    """Add the options that choose the table list and the export time."""
+def table_list_options(function: F) -> F:
+    """Add ``--tablelist`` and ``--tables-from-ssm``: the table list instead of the config's."""
     options = [
         click.option(
             "--tablelist",
@@ -93,6 +93,15 @@ def table_source_options(function: F) -> F:
             metavar="NAME",
             help="Read a JSON table list from an SSM parameter.",
         ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def table_source_options(function: F) -> F:
+    """Add the options that choose the table list and the export time."""
+    options = [
         click.option(
             "--as-of",
             metavar="ISO8601",
@@ -106,7 +115,7 @@ def table_source_options(function: F) -> F:
     ]
     for option in reversed(options):
         function = option(function)
-    return function
+    return table_list_options(function)
 
 
 state_dir_option = click.option(

@@ -18,7 +18,6 @@ from rich.table import Table
 from . import inventory
 from .cli import (
     EXIT_INCOMPLETE,
-    F,
     GlobalOptions,
     _aws_api,
     _load_run_input,
@@ -26,6 +25,7 @@ from .cli import (
     cli,
     global_options,
     handle_errors,
+    table_list_options,
 )
 from .config import Config, load_config_file
 from .errors import ConfigError
@@ -49,21 +49,6 @@ def _config(
             "and tables to look at"
         )
     return load_config_file(options.config)
-
-
-def table_list_options(function: F) -> F:
-    """``--tablelist`` and ``--tables-from-ssm``, for commands that read what was exported."""
-    options = [
-        click.option(
-            "--tablelist",
-            metavar="FILE|-",
-            help="The seed's EventBridge payload with a 'tablelist' ('-' reads stdin).",
-        ),
-        click.option("--tables-from-ssm", metavar="NAME", help="Read a JSON table list from SSM."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
 
 
 def _duration(option: str, text: str) -> float:

@@ -42,7 +42,13 @@ def _config(tables: list[dict[str, Any]], **pipeline: Any) -> Config:
             "defaults": {"bucket": BUCKET, "prefix": "dynamodb/{table}/{date}"},
             "tables": tables,
             # Waits of a second or two: moto's interpreter really waits.
-            "run": {"poll_first": "1s", "poll_min": "1s", "poll_max": "2s", "max_concurrency": 3},
+            "run": {
+                "poll_first": "1s",
+                "poll_min": "1s",
+                "poll_max": "2s",
+                "max_concurrency": 3,
+                "timeout": "1h",
+            },
             "pipeline": {"limit_retry": "1s", **pipeline},
         },
         source="test",

@@ -53,11 +53,13 @@ class ExportRequest:
             "ExportTime": self.export_time,
             "ClientToken": self.client_token,
             "S3Bucket": self.bucket,
-            "S3Prefix": self.prefix,
             "S3SseAlgorithm": self.sse,
             "ExportFormat": self.format,
             "ExportType": "FULL_EXPORT",
         }
+        if self.prefix:
+            # No prefix means the bucket's root: S3Prefix is left out, not sent empty.
+            kwargs["S3Prefix"] = self.prefix
         if self.kms_key:
             kwargs["S3SseKmsKeyId"] = self.kms_key
         if self.bucket_owner:

@@ -9,7 +9,6 @@ import fnmatch
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +18,8 @@ from .errors import ConfigError
 from .models import ExportPlan, ExportRequest, PlanProblem, TableInfo
 from .timeparse import format_instant
 
-# Client tokens are UUIDs derived from (run id, table ARN) in this namespace, so that the same
-# run always sends the same token and a different run never collides with it.
-_TOKEN_NAMESPACE = uuid.UUID("6f1c51e4-5b0a-4f59-9a53-1d0f0d7c2a11")
+# Client tokens are digests of (run id, table ARN): the same run always sends the same token
+# and a different run never collides with it (see client_token).
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +120,12 @@ def client_token(run_id: str, table_arn: str, attempt: int = 1) -> str:
 
     ``attempt`` > 1 names a retry of an export that ended FAILED: AWS would answer the first
     token with the failed export again, so a retry needs a token of its own.
+
+    The pipeline's state machine computes the same token (SHA-256 of ``run/arn``, hex), so a
+    local run given a pipeline execution's name as its run id meets that execution's exports.
     """
-    name = f"{run_id}\n{table_arn}" if attempt == 1 else f"{run_id}\n{table_arn}\n{attempt}"
-    return str(uuid.uuid5(_TOKEN_NAMESPACE, name))
+    name = f"{run_id}/{table_arn}" if attempt == 1 else f"{run_id}/{table_arn}/{attempt}"
+    return hashlib.sha256(name.encode()).hexdigest()
 
 
 def render_prefix(template: str, *, table: str, export_time: datetime, run_id: str) -> str:

@@ -22,66 +22,82 @@ so nothing is hard-coded and the same definition works in every account.
 from __future__ import annotations
 
 import json
+import math
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ddbexport.config import RunSettings
+from ddbexport.errors import ConfigError
 
 #: The export time's parts, split out of an ISO-8601 timestamp.
 _SPLIT_TIME = "States.StringSplit($.time, '-T:.Z')"
 RECORDS_PREFIX = "ddbexport-catalog/runs"
 LITERAL_PREFIX = "literal"
-MAX_WAITS = 400
+#: Polls one table's child execution can make: a poll costs 11 history events (Wait, Task,
+#: Choice and Pass, entered and exited, and the task's scheduled/started/succeeded), and the
+#: history holds 25,000 events.
+MAX_WAITS = 2_000
+
+
+#: Errors worth retrying on any DynamoDB call. Step Functions names an SDK error
+#: ``<Service>.<Name>Exception``, adding the suffix even where the API's own name lacks it.
+_DYNAMODB_TRANSIENT = [
+    "DynamoDb.ThrottlingException",
+    "DynamoDb.RequestLimitExceededException",
+    "DynamoDb.InternalServerErrorException",
+    "DynamoDb.SdkClientException",
+    "States.Timeout",
+]
+#: The shortest pause before retrying an export time PITR cannot serve yet: its latest
+#: restorable time trails the clock by about five minutes, so shorter retries only bill.
+INVALID_TIME_RETRY_S = 60
+
+
+def _limit_retry(limit_interval_s: int) -> dict[str, Any]:
+    return {
+        "ErrorEquals": ["DynamoDb.LimitExceededException"],
+        "IntervalSeconds": limit_interval_s,
+        "BackoffRate": 1.5,
+        "MaxAttempts": 40,
+        "MaxDelaySeconds": max(900, limit_interval_s),
+        "JitterStrategy": "FULL",
+    }
+
+
+_TRANSIENT_RETRY: dict[str, Any] = {
+    "ErrorEquals": _DYNAMODB_TRANSIENT,
+    "IntervalSeconds": 5,
+    "BackoffRate": 2.0,
+    "MaxAttempts": 8,
+    "MaxDelaySeconds": 300,
+    "JitterStrategy": "FULL",
+}
 
 
 def _retry_start(limit_interval_s: int) -> list[dict[str, Any]]:
     return [
+        _limit_retry(limit_interval_s),
+        _TRANSIENT_RETRY,
         {
-            "ErrorEquals": ["DynamoDb.LimitExceededException"],
-            "IntervalSeconds": limit_interval_s,
-            "BackoffRate": 1.5,
-            "MaxAttempts": 40,
-            "MaxDelaySeconds": max(900, limit_interval_s),
-            "JitterStrategy": "FULL",
-        },
-        {
-            "ErrorEquals": [
-                "DynamoDb.ThrottlingException",
-                "DynamoDb.RequestLimitExceeded",
-                "DynamoDb.InternalServerErrorException",
-                "DynamoDb.SdkClientException",
-                "States.Timeout",
-            ],
-            "IntervalSeconds": 5,
-            "BackoffRate": 2.0,
-            "MaxAttempts": 8,
-            "MaxDelaySeconds": 300,
-            "JitterStrategy": "FULL",
-        },
-        {
-            # An export time only just in the past: PITR's latest restorable time trails the
-            # clock by about five minutes.
+            # An export time only just in the past (see INVALID_TIME_RETRY_S).
             "ErrorEquals": ["DynamoDb.InvalidExportTimeException"],
-            "IntervalSeconds": limit_interval_s,
+            "IntervalSeconds": max(INVALID_TIME_RETRY_S, limit_interval_s),
             "BackoffRate": 1.5,
             "MaxAttempts": 8,
         },
     ]
 
 
+def _retry_describe(limit_interval_s: int) -> list[dict[str, Any]]:
+    """DescribeExport shares the account's control-plane limits with the exports' starts."""
+    return [_limit_retry(limit_interval_s), _TRANSIENT_RETRY]
+
+
 _RETRY_READ = [
     {
-        "ErrorEquals": [
-            "DynamoDb.ThrottlingException",
-            "DynamoDb.RequestLimitExceeded",
-            "DynamoDb.InternalServerErrorException",
-            "DynamoDb.SdkClientException",
-            "S3.SdkClientException",
-            "S3.S3Exception",
-            "States.Timeout",
-        ],
+        "ErrorEquals": [*_DYNAMODB_TRANSIENT, "S3.SdkClientException", "S3.S3Exception"],
         "IntervalSeconds": 5,
         "BackoffRate": 2.0,
         "MaxAttempts": 8,
@@ -98,6 +114,7 @@ class PrefixTemplate:
     ident: str
     format: str
     arguments: tuple[str, ...]  # table | date | time | run_id
+    literal: str = ""  # the prefix itself, when it has no placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,20 +134,45 @@ class DefinitionSettings:
 
 
 def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
-    """Growing waits between DescribeExport calls, adding up to the run's timeout.
+    """Waits between DescribeExport calls, adding up to at least the run's timeout.
 
-    The first check comes after ``poll_first``; then waits double from ``poll_min`` up to
-    ``poll_max``. The definition indexes this list by attempt; a table still exporting after the
+    Adaptive polling: the first check after ``poll_first``, then waits doubling from
+    ``poll_min`` up to ``poll_max``. Fixed polling (``poll = "fixed:15s"``): every wait is the
+    interval. The definition indexes this list by attempt; a table still exporting after the
     last wait is recorded TIMED_OUT (its export goes on in AWS), as the local runner does.
+
+    Raises:
+        ConfigError: the schedule needs more than :data:`MAX_WAITS` polls, more than a child
+            execution's history can hold.
     """
-    waits = [max(int(settings.poll_first_s), 1)]
+    fixed = settings.poll.mode == "fixed"
+    if fixed:
+        interval = max(round(settings.poll.fixed_interval_s), 1)
+        count = max(math.ceil(settings.timeout_s / interval), 1)
+        if count > MAX_WAITS:
+            fewest = math.ceil(settings.timeout_s / MAX_WAITS)
+            raise ConfigError(
+                f"run.poll fixed:{interval}s with run.timeout {settings.timeout_s:.0f}s needs "
+                f"{count:,} polls per table; a pipeline execution holds at most {MAX_WAITS:,} "
+                f"(Step Functions' 25,000-event history). Poll every {fewest}s or more, lower "
+                "run.timeout, or use poll = 'adaptive'"
+            )
+        return (interval,) * count
+    waits = [max(round(settings.poll_first_s), 1)]
     step = max(settings.poll_min_s, 1.0)
     total = float(waits[0])
-    while total < settings.timeout_s and len(waits) < MAX_WAITS:
-        wait = max(int(min(step, settings.poll_max_s)), 1)
+    while total < settings.timeout_s:
+        wait = max(round(min(step, settings.poll_max_s)), 1)
         waits.append(wait)
         total += wait
         step = min(step * 2, settings.poll_max_s)
+        if len(waits) > MAX_WAITS:
+            raise ConfigError(
+                f"run.poll_max {settings.poll_max_s:.0f}s with run.timeout "
+                f"{settings.timeout_s:.0f}s needs more than {MAX_WAITS:,} polls per table; a "
+                "pipeline execution holds at most that many (Step Functions' 25,000-event "
+                "history). Raise run.poll_max or lower run.timeout"
+            )
     return tuple(waits)
 
 
@@ -148,7 +190,7 @@ def compile_prefix(ident: str, template: str) -> PrefixTemplate:
         if field is not None:
             parts.append("{}")
             arguments.append(field)
-    return PrefixTemplate(ident, "".join(parts).strip("/"), tuple(arguments))
+    return PrefixTemplate(ident, "".join(parts).strip("/"), tuple(arguments), template.strip("/"))
 
 
 _ARGUMENT_PATHS = {
@@ -159,20 +201,54 @@ _ARGUMENT_PATHS = {
 }
 
 
-def _export_task(kms: bool, owner: bool, limit_retry_s: int) -> dict[str, Any]:
+#: How an export request can differ from the common one (prefix, no KMS key, no bucket owner),
+#: each with the Choice condition that detects it in the table's entry.
+_VARIATIONS: dict[str, dict[str, Any]] = {
+    "KMS": {"Variable": "$.entry.kms_key", "IsPresent": True},
+    "owner": {"Variable": "$.entry.bucket_owner", "IsPresent": True},
+    # AWS writes to the bucket's root without a prefix; an empty S3Prefix is not sent at all.
+    "no prefix": {"Variable": "$.prefix.value", "StringEquals": ""},
+}
+
+
+def _export_name(variation: Sequence[str]) -> str:
+    return "Export" + (f" ({', '.join(variation)})" if variation else "")
+
+
+def _export_variations() -> list[tuple[str, ...]]:
+    """Every combination of variations, the most specific first (the Choice's order)."""
+    names = list(_VARIATIONS)
+    combos = [
+        tuple(name for bit, name in enumerate(names) if mask >> bit & 1)
+        for mask in range(1, 2 ** len(names))
+    ]
+    return sorted(combos, key=lambda combo: -len(combo))
+
+
+def _export_choice() -> dict[str, Any]:
+    choices = []
+    for combo in _export_variations():
+        conditions = [_VARIATIONS[name] for name in combo]
+        rule = {"And": conditions} if len(conditions) > 1 else dict(conditions[0])
+        choices.append({**rule, "Next": _export_name(combo)})
+    return {"Type": "Choice", "Choices": choices, "Default": _export_name(())}
+
+
+def _export_task(variation: Sequence[str], limit_retry_s: int) -> dict[str, Any]:
     parameters: dict[str, Any] = {
         "TableArn.$": "$.arn.value",
         "ExportTime.$": "$.run.time",
         "ClientToken.$": "$.arn.token",
         "S3Bucket.$": "$.entry.bucketname",
-        "S3Prefix.$": "$.prefix.value",
         "ExportFormat.$": "$.entry.format",
         "ExportType": "FULL_EXPORT",
         "S3SseAlgorithm.$": "$.entry.sse",
     }
-    if kms:
+    if "no prefix" not in variation:
+        parameters["S3Prefix.$"] = "$.prefix.value"
+    if "KMS" in variation:
         parameters["S3SseKmsKeyId.$"] = "$.entry.kms_key"
-    if owner:
+    if "owner" in variation:
         parameters["S3BucketOwner.$"] = "$.entry.bucket_owner"
     return {
         "Type": "Task",
@@ -225,37 +301,30 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
             "Type": "Pass",
             "Parameters": {"value.$": "$.entry.prefix"},
             "ResultPath": "$.prefix",
-            "Next": "Encryption",
+            "Next": "Export options",
         },
     }
     for template in settings.templates:
         arguments = "".join(", " + _ARGUMENT_PATHS[name] for name in template.arguments)
+        value: dict[str, str] = (
+            {"value.$": f"States.Format('{template.format}'{arguments})"}
+            if template.arguments
+            else {"value": template.literal}
+        )
         states[f"Prefix {template.ident}"] = {
             "Type": "Pass",
-            "Parameters": {"value.$": f"States.Format('{template.format}'{arguments})"},
+            "Parameters": value,
             "ResultPath": "$.prefix",
-            "Next": "Encryption",
+            "Next": "Export options",
         }
     retry = settings.limit_retry_s
     states.update(
         {
-            "Encryption": {
-                "Type": "Choice",
-                "Choices": [
-                    _present_both("$.entry.kms_key", "$.entry.bucket_owner", "Export (KMS, owner)"),
-                    {"Variable": "$.entry.kms_key", "IsPresent": True, "Next": "Export (KMS)"},
-                    {
-                        "Variable": "$.entry.bucket_owner",
-                        "IsPresent": True,
-                        "Next": "Export (owner)",
-                    },
-                ],
-                "Default": "Export",
+            "Export options": _export_choice(),
+            **{
+                _export_name(combo): _export_task(combo, retry)
+                for combo in [(), *_export_variations()]
             },
-            "Export (KMS, owner)": _export_task(kms=True, owner=True, limit_retry_s=retry),
-            "Export (KMS)": _export_task(kms=True, owner=False, limit_retry_s=retry),
-            "Export (owner)": _export_task(kms=False, owner=True, limit_retry_s=retry),
-            "Export": _export_task(kms=False, owner=False, limit_retry_s=retry),
             "First poll": {
                 "Type": "Pass",
                 "Parameters": {"attempt": 0, "seconds.$": "States.ArrayGetItem($.run.waits, 0)"},
@@ -269,7 +338,7 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 "Parameters": {"ExportArn.$": "$.export.arn"},
                 "ResultSelector": {"description.$": "$.ExportDescription"},
                 "ResultPath": "$.described",
-                "Retry": _RETRY_READ,
+                "Retry": _retry_describe(settings.limit_retry_s),
                 "Catch": [
                     {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Lost track"}
                 ],
@@ -344,16 +413,6 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
         }
     )
     return states
-
-
-def _present_both(first: str, second: str, next_state: str) -> dict[str, Any]:
-    return {
-        "And": [
-            {"Variable": first, "IsPresent": True},
-            {"Variable": second, "IsPresent": True},
-        ],
-        "Next": next_state,
-    }
 
 
 def _sse(kms_key: str | None) -> dict[str, Any]:
@@ -528,7 +587,9 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                     "StartAt": "Table ARN",
                     "States": _table_states(settings),
                 },
-                "ResultPath": "$.results",
+                # The results replace the table list: both at once could pass the 256 KiB
+                # state limit that either alone respects.
+                "ResultPath": "$.tables",
                 "Next": "Summarize",
             },
             "Summarize": {
@@ -536,8 +597,8 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Parameters": {
                     "run_id.$": "$.run.run_id",
                     "export_time.$": "$.run.time",
-                    "tables.$": "$.results",
-                    "statuses.$": "$.results[*].status",
+                    "tables.$": "$.tables",
+                    "statuses.$": "$.tables[*].status",
                 },
                 "Next": "Count failures",
             },

@@ -200,3 +200,4 @@ def test_report_file_shape(tmp_path: Path) -> None:
         "error",
     }
     assert data["summary"]["COMPLETED"] == 1
+

@@ -25,6 +25,7 @@ from ddbexport.cli import cli
 from ddbexport.config import Config, validate_config
 from ddbexport.pipeline.synth import synth
 from ddbexport.pipeline.template import parameter_name
+from ddbexport.plan import client_token
 from ddbexport.sandbox import Sandbox, SandboxSettings
 
 from .helpers import BUCKET, REGION
@@ -352,7 +353,13 @@ def test_role_grants_only_what_the_pipeline_uses() -> None:
         ":parameter" + parameter_name(config)
     )
     assert by_sid["Notify"]["Resource"] == {"Ref": "Topic"}
-    assert by_sid["EncryptExports"]["Resource"][0]["Fn::Sub"].endswith(":alias/exports")
+    by_alias = by_sid["EncryptExportsByAlias"]
+    assert by_alias["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}
+    ]
+    assert by_alias["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/exports"]}
+    }
     wildcards = [s["Sid"] for s in policy["Statement"] if s["Resource"] == "*"]
     assert wildcards == ["Logging"]
 
@@ -466,3 +473,59 @@ def test_a_failed_run_notifies_the_topic(sandbox: Sandbox) -> None:
         ("orders", "COMPLETED"),
         ("ghost", "FAILED"),
     }
+
+
+def test_the_execution_uses_the_local_runners_client_token(sandbox: Sandbox) -> None:
+    """A pipeline execution and a local run with the same run id send the same ClientToken,
+    so either attaches to the other's export instead of starting a second one."""
+    _tables(sandbox, "orders")
+    machine = _deploy_definition(_config([{"name": "orders"}]))
+    result = _execute(machine, {}, name="nightly-20261128")
+    assert result["status"] == "SUCCEEDED", result
+    (export,) = sandbox.service.exports.values()
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders"
+    assert export.request["ClientToken"] == client_token("nightly-20261128", arn)
+
+
+def test_a_table_named_by_arn_keeps_its_arn_and_no_prefix_writes_to_the_root(
+    sandbox: Sandbox,
+) -> None:
+    """A table the config names by ARN is exported by that ARN (its account and region), and
+    an empty prefix exports to the bucket's root with no S3Prefix sent, as AWS documents."""
+    _tables(sandbox, "orders")
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders"
+    config = _config([{"name": arn, "prefix": ""}])
+    synthesis = synth(config)
+    (entry,) = json.loads(synthesis.table_list.value)["tables"]
+    assert entry["table_arn"] == arn
+    machine = _deploy_definition(config)
+    result = _execute(machine, {})
+    assert result["status"] == "SUCCEEDED", result
+    (export,) = sandbox.service.exports.values()
+    assert export.request["TableArn"] == arn
+    assert "S3Prefix" not in export.request
+    record = _records("run-1")["orders"]
+    assert record["s3_prefix"] == ""
+    assert record["export"]["ExportManifest"].startswith("AWSDynamoDB/")
+
+
+def test_the_local_runner_sends_no_prefix_for_an_empty_one(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """prefix = "" in a local run too: no S3Prefix sent, the export lands under AWSDynamoDB/
+    and verifies."""
+    _tables(sandbox, "orders")
+    report = ddbexport.run(
+        _config([{"name": "orders", "prefix": ""}]),
+        api=AwsApi(AwsSettings(REGION)),
+        state_dir=tmp_path,
+        clock=sandbox.monotonic,
+        sleep=sandbox.sleep,
+        now=sandbox.now,
+    )
+    (record,) = report.tables
+    assert record.status == "COMPLETED", record
+    assert record.verification is not None
+    assert record.verification["ok"]
+    (export,) = sandbox.service.exports.values()
+    assert "S3Prefix" not in export.request

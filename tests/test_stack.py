@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from click.testing import CliRunner
 
+from ddbexport.aws import AwsApi
 from ddbexport.cli import cli
 from ddbexport.config import load_config_file
 from ddbexport.pipeline.synth import synth
@@ -109,3 +111,58 @@ def test_invoke_before_deploy_says_so(server: tuple[str, Sandbox], tmp_path: Pat
     code, out = _cli("invoke", "-c", str(_config(tmp_path)), "--endpoint-url", endpoint)
     assert code == 1
     assert "stack 'nightly' does not exist: run ddbexport deploy first" in out
+
+
+def test_stack_name_option_renames_everything_the_stack_owns(
+    server: tuple[str, Sandbox], tmp_path: Path
+) -> None:
+    """--stack-name deploys a second stack from one config: its own parameter, never the
+    first stack's; a name CloudFormation would refuse is refused first."""
+    endpoint, _ = server
+    common = ["-c", str(_config(tmp_path)), "--endpoint-url", endpoint, "--poll", "100ms"]
+    code, out = _cli("deploy", *common, "--stack-name", "nightly-copy")
+    assert code == 0, out
+    ssm = boto3.client("ssm", region_name=REGION, endpoint_url=endpoint)
+    assert ssm.get_parameter(Name="/ddbexport/nightly-copy/tables")["Parameter"]["Value"]
+    names = [p["Name"] for p in ssm.describe_parameters()["Parameters"]]
+    assert "/ddbexport/nightly/tables" not in names
+    code, out = _cli("deploy", *common, "--stack-name", "9-lives")
+    assert code == 2
+    assert "--stack-name '9-lives': a stack name starts with a letter" in out
+
+
+def test_a_stack_whose_creation_failed_is_recreated(
+    server: tuple[str, Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ROLLBACK_COMPLETE (a failed first creation) can only be deleted: deploy deletes it and
+    creates the stack anew, saying so. A stack busy updating is left alone with a clear error."""
+    endpoint, _ = server
+    common = ["-c", str(_config(tmp_path)), "--endpoint-url", endpoint, "--poll", "100ms"]
+    assert _cli("deploy", *common)[0] == 0
+    real = AwsApi.describe_stack
+    state = {"status": "ROLLBACK_COMPLETE"}
+
+    def describe(self: AwsApi, name: str) -> dict[str, Any] | None:
+        found = real(self, name)
+        if found is not None and state["status"]:
+            return {**found, "StackStatus": state["status"]}
+        return found
+
+    def delete(self: AwsApi, name: str) -> None:
+        state["status"] = ""
+        boto3.client("cloudformation", region_name=REGION, endpoint_url=endpoint).delete_stack(
+            StackName=name
+        )
+
+    monkeypatch.setattr(AwsApi, "describe_stack", describe)
+    monkeypatch.setattr(AwsApi, "delete_stack", delete)
+    code, out = _cli("deploy", *common)
+    assert code == 0, out
+    assert "nightly is ROLLBACK_COMPLETE (its creation failed): deleting it first" in out
+    assert "(new stack)" in out
+    assert "stack nightly: CREATE_COMPLETE" in out
+
+    state["status"] = "UPDATE_IN_PROGRESS"
+    code, out = _cli("deploy", *common)
+    assert code == 1
+    assert "stack nightly is busy (UPDATE_IN_PROGRESS)" in out

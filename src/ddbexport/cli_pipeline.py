@@ -11,6 +11,7 @@ import click
 from .cli import _aws_api, _merge_global, cli, global_options, handle_errors
 from .config import load_config_file
 from .errors import ConfigError
+from .pipeline.names import with_stack_name
 from .pipeline.stack import deploy as deploy_stack
 from .pipeline.stack import destroy as destroy_stack
 from .pipeline.stack import invoke as invoke_pipeline
@@ -18,8 +19,11 @@ from .pipeline.synth import synth as synthesize_pipeline
 from .pipeline.synth import write_synthesis
 from .timeparse import parse_duration, parse_instant
 
+stack_option = click.option("--stack-name", help="Stack name (default: pipeline.stack_name).")
+
 
 @cli.command()
+@stack_option
 @click.option(
     "-o",
     "--output",
@@ -30,12 +34,12 @@ from .timeparse import parse_duration, parse_instant
 @global_options
 @click.pass_context
 @handle_errors
-def synth(ctx: click.Context, /, output: Path, **given: Any) -> None:
+def synth(ctx: click.Context, /, stack_name: str | None, output: Path, **given: Any) -> None:
     """Write the pipeline's CloudFormation template and Step Functions definition."""
     options = _merge_global(ctx, **given)
     if options.config is None:
         raise ConfigError("pass -c/--config FILE: the pipeline is built from the config")
-    config = load_config_file(options.config)
+    config = with_stack_name(load_config_file(options.config), stack_name)
     dynamic = any(selector.name is None for selector in config.tables)
     api = _aws_api(options, config) if dynamic else None
     synthesis = synthesize_pipeline(config, api)
@@ -72,7 +76,6 @@ def _poll(text: str) -> float:
 poll_option = click.option(
     "--poll", default="5s", show_default=True, help="How often to check on CloudFormation."
 )
-stack_option = click.option("--stack-name", help="Stack name (default: pipeline.stack_name).")
 
 
 @cli.command()

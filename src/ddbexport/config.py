@@ -218,7 +218,8 @@ class CatalogSettings(_Model):
 class PipelineSettings(_Model):
     """The ``[pipeline]`` table: the serverless pipeline ``ddbexport synth``/``deploy`` build."""
 
-    stack_name: str = Field(default="ddbexport", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,100}$")
+    # The state machine is named after the stack, and its names stop at 80 characters.
+    stack_name: str = Field(default="ddbexport", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,79}$")
     schedule: str = "cron(0 3 * * ? *)"
     timezone: str = "UTC"
     trigger: Literal["scheduler", "rule"] = "scheduler"
@@ -227,6 +228,8 @@ class PipelineSettings(_Model):
     notify_topic_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
     )
+    #: The customer managed KMS key of ``notify_topic_arn``, if it has one: publishing uses it.
+    notify_kms_key: str | None = Field(default=None, min_length=1, max_length=2048)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 30
     limit_retry_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
 
@@ -258,6 +261,15 @@ class PipelineSettings(_Model):
             raise ValueError(
                 "give notify_email (a topic is created) or notify_topic_arn (an existing one), "
                 "not both"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _notify_key_needs_topic(self) -> PipelineSettings:
+        if self.notify_kms_key and not self.notify_topic_arn:
+            raise ValueError(
+                "notify_kms_key is the key of an existing topic: give notify_topic_arn too (the "
+                "topic created for notify_email uses the AWS managed key alias/aws/sns)"
             )
         return self
 

@@ -17,6 +17,7 @@ from ddbexport.aws import AwsApi
 from ddbexport.config import Config
 from ddbexport.errors import AwsError, DdbExportError
 
+from .names import with_stack_name
 from .statemachine import RECORDS_PREFIX
 from .synth import synth
 from .template import STATE_MACHINE, Synthesis
@@ -30,6 +31,14 @@ Sleep = Callable[[float], None]
 
 class StackError(DdbExportError):
     """A stack operation failed; the message carries CloudFormation's reasons."""
+
+
+#: Stack states a deploy cannot move on from by itself, and what to do about each.
+_STUCK = {
+    "DELETE_FAILED": "delete it (ddbexport destroy, or the console keeping what failed)",
+    "UPDATE_ROLLBACK_FAILED": "continue its rollback (console or continue-update-rollback)",
+    "ROLLBACK_FAILED": "delete it (ddbexport destroy)",
+}
 
 
 @dataclass(slots=True)
@@ -109,7 +118,8 @@ def deploy(
     Raises:
         StackError: the change set or the stack operation failed (with CloudFormation's reasons).
     """
-    name = stack or config.pipeline.stack_name
+    config = with_stack_name(config, stack)
+    name = config.pipeline.stack_name
     synthesis = synth(config, api)
     if synthesis.table_list_object is not None:
         # Too big for an SSM parameter: the state machine reads it from S3.
@@ -124,7 +134,20 @@ def deploy(
             f"table list uploaded to s3://{synthesis.records_bucket}/{synthesis.table_list_object}"
         )
     existing = api.describe_stack(name)
-    create = existing is None or existing.get("StackStatus") == "REVIEW_IN_PROGRESS"
+    current = str(existing.get("StackStatus")) if existing else None
+    if current == "ROLLBACK_COMPLETE":
+        # A first creation that failed leaves an empty stack CloudFormation can only delete.
+        progress(f"stack {name} is ROLLBACK_COMPLETE (its creation failed): deleting it first")
+        _delete(api, name, poll_s=poll_s, timeout_s=timeout_s, sleep=sleep)
+        existing = current = None
+    elif current in _STUCK:
+        raise StackError(
+            f"stack {name} is {current}: {_STUCK[current]} "
+            f"({_failure_reasons(api, name) or 'see its events'})"
+        )
+    elif current and current.endswith("_IN_PROGRESS") and current != "REVIEW_IN_PROGRESS":
+        raise StackError(f"stack {name} is busy ({current}); deploy again once it has finished")
+    create = existing is None or current == "REVIEW_IN_PROGRESS"
     change_set = "ddbexport-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     arn = api.create_change_set(
         name, change_set, _template_source(api, config, synthesis), create=create
@@ -181,11 +204,15 @@ def destroy(
     sleep: Sleep = time.sleep,
 ) -> str:
     """Delete the pipeline's stack (exports and run records in S3 are kept)."""
-    name = stack or config.pipeline.stack_name
+    name = with_stack_name(config, stack).pipeline.stack_name
     if api.describe_stack(name) is None:
         raise StackError(f"stack {name!r} does not exist (in this account and region)")
-    api.delete_stack(name)
     progress(f"deleting stack {name}")
+    return _delete(api, name, poll_s=poll_s, timeout_s=timeout_s, sleep=sleep)
+
+
+def _delete(api: AwsApi, name: str, *, poll_s: float, timeout_s: float, sleep: Sleep) -> str:
+    api.delete_stack(name)
     status = _wait(
         lambda: str(
             (api.describe_stack(name) or {"StackStatus": "DELETE_COMPLETE"})["StackStatus"]
@@ -227,7 +254,7 @@ def invoke(
 ) -> InvokeResult:
     """Start an execution now (as of ``as_of``, else its start) and, with ``follow``, wait for it
     and read each table's record."""
-    name = stack or config.pipeline.stack_name
+    name = with_stack_name(config, stack).pipeline.stack_name
     if api.describe_stack(name) is None:
         raise StackError(f"stack {name!r} does not exist: run ddbexport deploy first")
     machine = api.stack_resource(name, STATE_MACHINE)

@@ -115,6 +115,7 @@ class PrefixTemplate:
     format: str
     arguments: tuple[str, ...]  # table | date | time | run_id
     literal: str = ""  # the prefix itself, when it has no placeholder
+    source: str = ""  # the template as the config gives it
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,9 @@ def compile_prefix(ident: str, template: str) -> PrefixTemplate:
         if field is not None:
             parts.append("{}")
             arguments.append(field)
-    return PrefixTemplate(ident, "".join(parts).strip("/"), tuple(arguments), template.strip("/"))
+    return PrefixTemplate(
+        ident, "".join(parts).strip("/"), tuple(arguments), template.strip("/"), template
+    )
 
 
 _ARGUMENT_PATHS = {

@@ -23,7 +23,9 @@ TABLES_FILE = "tables.json"
 
 def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
     """The tables the pipeline exports. Named tables need no AWS call; ``match`` and ``tags``
-    selectors are resolved against the account (``api``), as ``plan`` does.
+    selectors are resolved against the account (``api``), as ``plan`` does. A table the config
+    names by ARN keeps its ARN (its account and region); the others are exported in the
+    stack's own account and region.
 
     Raises:
         ConfigError: no tables, a dynamic selector without an ``api``, or a named table missing.
@@ -31,32 +33,31 @@ def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
     if not config.tables:
         raise ConfigError("the pipeline needs [[tables]] in the config")
     if all(selector.name is not None for selector in config.tables):
-        names: dict[str, TableSetting] = {}
+        settings: dict[str, TableSetting] = {}
         for selector in config.tables:
             assert selector.name is not None
-            name = (
-                selector.name.rsplit("/", 1)[-1]
-                if selector.name.startswith("arn:")
-                else selector.name
+            arn = selector.name if selector.name.startswith("arn:") else None
+            name = selector.name.rsplit("/", 1)[-1]
+            settings.setdefault(
+                arn or name,
+                TableSetting(name, arn, effective_destination(config.defaults, selector)),
             )
-            if name not in names:
-                names[name] = TableSetting(
-                    name, None, effective_destination(config.defaults, selector)
-                )
-        return list(names.values())
+        return list(settings.values())
     if api is None:
         raise ConfigError(
             "match/tags selectors are resolved against the account: AWS access needed"
         )
     selections, described, _ = resolve_tables(config, api)
-    settings = []
+    found: list[TableSetting] = []
     for selection in selections:
         info = described.get(selection.table)
         if isinstance(info, TableInfo):
-            settings.append(TableSetting(info.name, info.arn, selection.destination))
-    if not settings:
+            named = selection.selector.name
+            arn = info.arn if named is not None and named.startswith("arn:") else None
+            found.append(TableSetting(info.name, arn, selection.destination))
+    if not found:
         raise ConfigError("the config selects no existing table")
-    return settings
+    return found
 
 
 def synth(config: Config, api: ExportApi | None = None) -> Synthesis:

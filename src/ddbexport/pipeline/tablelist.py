@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ddbexport.config import DEFAULT_PREFIX, Destination
+from ddbexport.config import Destination
 from ddbexport.errors import ConfigError
 
 from .statemachine import PrefixTemplate, templates_for
@@ -56,7 +56,7 @@ def _entry(setting: TableSetting, template_ids: dict[str, str]) -> dict[str, Any
     entry: dict[str, Any] = {
         "tablename": setting.table,
         "bucketname": destination.bucket,
-        "template": template_ids[destination.prefix or DEFAULT_PREFIX],
+        "template": template_ids[prefix_template(destination)],
         "format": destination.format or "DYNAMODB_JSON",
         "sse": destination.sse or "AES256",
     }
@@ -69,27 +69,21 @@ def _entry(setting: TableSetting, template_ids: dict[str, str]) -> dict[str, Any
     return entry
 
 
-def compile_table_list(
-    settings: Sequence[TableSetting], *, keep_arns: bool = False
-) -> CompiledList:
-    """The SSM value for ``settings`` (ARNs are left out unless ``keep_arns``: the state machine
-    builds them from the name in its own region and account, which saves space).
+def compile_table_list(settings: Sequence[TableSetting]) -> CompiledList:
+    """The SSM value for ``settings``. Entries carry an ARN only for tables the config names by
+    ARN: the state machine builds the others' from the name in its own region and account,
+    which saves space.
 
     Raises:
-        ConfigError: the list is empty or larger than an SSM parameter can hold.
+        ConfigError: the list is empty, or it (or the run's results) would not fit one
+            execution's state.
     """
     if not settings:
         raise ConfigError("the pipeline has no tables: the config selects none")
-    templates = templates_for([s.destination.prefix or DEFAULT_PREFIX for s in settings])
-    ordered = list(dict.fromkeys(s.destination.prefix or DEFAULT_PREFIX for s in settings))
-    template_ids = {prefix: f"t{index}" for index, prefix in enumerate(ordered)}
-    entries = [
-        _entry(
-            setting if keep_arns else TableSetting(setting.table, None, setting.destination),
-            template_ids,
-        )
-        for setting in settings
-    ]
+    prefixes = [prefix_template(s.destination) for s in settings]
+    templates = templates_for(prefixes)
+    template_ids = {t.source: t.ident for t in templates}
+    entries = [_entry(setting, template_ids) for setting in settings]
     defaults = _common(entries)
     compact = [
         {
@@ -100,13 +94,35 @@ def compile_table_list(
         for entry in entries
     ]
     value = json.dumps({"defaults": defaults, "tables": compact}, separators=(",", ":"))
-    if len(value.encode()) > PAYLOAD_LIMIT:
-        raise ConfigError(
-            f"the pipeline's table list is {len(value.encode()):,} bytes ({len(entries)} tables); "
-            f"one execution's state holds at most 256 KiB. Split the tables over several stacks "
-            "(pipeline.stack_name)"
-        )
+    for what, size in (
+        ("table list", len(value.encode())),
+        ("run's results", results_size([s.table for s in settings])),
+    ):
+        if size > PAYLOAD_LIMIT:
+            raise ConfigError(
+                f"the pipeline's {what} would be {size:,} bytes ({len(entries):,} tables); one "
+                f"execution's state holds 256 KiB and the pipeline keeps {PAYLOAD_LIMIT:,} for "
+                "it. Split the tables over several configs, each with its own "
+                "pipeline.stack_name"
+            )
     return CompiledList(value, templates)
+
+
+def prefix_template(destination: Destination) -> str:
+    """The destination's prefix template, as the local runner reads it: none (``""`` or unset)
+    means the bucket's root."""
+    return destination.prefix or ""
+
+
+def results_size(tables: Sequence[str]) -> int:
+    """The largest piece of the run's state after the Map: the run record's body, the escaped
+    JSON of one ``{"table", "status"}`` result per table plus every status again (for the
+    failure count)."""
+    size = 0
+    for table in tables:
+        result = json.dumps({"table": table, "status": "TIMED_OUT"}, separators=(",", ":"))
+        size += len(json.dumps(result).encode()) + len(json.dumps('"TIMED_OUT",'))
+    return size
 
 
 def _common(entries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,11 +13,14 @@ from typing import Any
 
 from ddbexport.config import Config
 
+from .names import parameter_name, records_bucket, table_list_key
+from .policy import role_policy
 from .statemachine import RECORDS_PREFIX, DefinitionSettings, build_definition, wait_schedule
 from .tablelist import CompiledList, TableSetting, compile_table_list
 
+__all__ = ["STATE_MACHINE", "Synthesis", "parameter_name", "synthesize", "table_list_key"]
+
 STATE_MACHINE = "StateMachine"
-_ACCOUNT = "arn:${AWS::Partition}:{service}:${AWS::Region}:${AWS::AccountId}:"
 TOPIC_ARN = "${TopicArn}"
 
 
@@ -34,159 +37,14 @@ class Synthesis:
     records_bucket: str = ""
 
 
-def table_list_key(config: Config) -> str:
-    """Where a table list too big for SSM is kept, in the records bucket."""
-    return f"ddbexport-catalog/pipelines/{config.pipeline.stack_name}/tables.json"
-
-
-def parameter_name(config: Config) -> str:
-    """The SSM parameter holding the stack's table list."""
-    return f"/ddbexport/{config.pipeline.stack_name}/tables"
-
-
-def records_bucket(config: Config, tables: Sequence[TableSetting]) -> str:
-    """Where run records go: the default bucket, else the first table's."""
-    bucket = config.defaults.bucket or tables[0].destination.bucket
-    assert bucket is not None  # config validation guarantees every table a bucket
-    return bucket
-
-
-def _in_account(service: str, resource: str) -> str:
-    """An ARN in the stack's own partition, region and account, for Fn::Sub."""
-    return _ACCOUNT.replace("{service}", service) + resource
-
-
-def _table_arns(tables: Sequence[TableSetting], dynamic: bool) -> list[Any]:
-    if dynamic:
-        return [
-            {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"}
-        ]
-    return [
-        {
-            "Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
-            + table.table
-        }
-        for table in tables
-    ]
-
-
-def role_policy(
-    config: Config,
-    tables: Sequence[TableSetting],
-    *,
-    topic: bool,
-    list_in_s3: bool = False,
-) -> dict[str, Any]:
-    """The least-privilege policy of the state machine's role, for exactly this config.
-
-    Exports only on the configured tables (``table/*`` when selectors are dynamic: ``match`` or
-    ``tags`` pick tables at synth time, and tables created later should not fail for want of a
-    grant); DescribeExport on their exports; S3 writes only under each destination's prefix
-    (the part before its first placeholder) and the run records; KMS only on the configured keys.
-    """
-    dynamic = any(selector.name is None for selector in config.tables)
-    table_arns = _table_arns(tables, dynamic)
-    export_arns = [{"Fn::Sub": _in_account("dynamodb", "table/*/export/*")}]
-    object_arns: list[Any] = []
-    for table in tables:
-        destination = table.destination
-        prefix = (destination.prefix or "{table}/{date}").replace("{table}", table.table)
-        fixed = prefix.split("{", 1)[0]
-        arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{destination.bucket}/{fixed}*"}
-        if arn not in object_arns:
-            object_arns.append(arn)
+def records_kms_key(config: Config, tables: Sequence[TableSetting]) -> str | None:
+    """The KMS key run records are written with: that of the first table exported into the
+    records bucket (a bucket policy requiring a key accepts it), else none (AES256)."""
     bucket = records_bucket(config, tables)
-    object_arns.append({"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{RECORDS_PREFIX}/*"})
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "Export",
-            "Effect": "Allow",
-            "Action": ["dynamodb:ExportTableToPointInTime"],
-            "Resource": table_arns,
-        },
-        {
-            "Sid": "TrackExports",
-            "Effect": "Allow",
-            "Action": ["dynamodb:DescribeExport"],
-            "Resource": export_arns,
-        },
-        {
-            "Sid": "WriteExportsAndRecords",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"],
-            "Resource": object_arns,
-        },
-        _read_table_list(config, bucket, list_in_s3),
-        {
-            "Sid": "RunChildExecutions",
-            "Effect": "Allow",
-            "Action": ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"],
-            "Resource": [
-                {"Fn::Sub": _in_account("states", "stateMachine:${AWS::StackName}")},
-                {"Fn::Sub": _in_account("states", "execution:${AWS::StackName}/*")},
-            ],
-        },
-        {
-            # Log delivery is configured per account; these actions take no resource ARNs.
-            "Sid": "Logging",
-            "Effect": "Allow",
-            "Action": [
-                "logs:CreateLogDelivery",
-                "logs:GetLogDelivery",
-                "logs:UpdateLogDelivery",
-                "logs:DeleteLogDelivery",
-                "logs:ListLogDeliveries",
-                "logs:PutResourcePolicy",
-                "logs:DescribeResourcePolicies",
-                "logs:DescribeLogGroups",
-            ],
-            "Resource": "*",
-        },
-    ]
-    keys = sorted({t.destination.kms_key for t in tables if t.destination.kms_key})
-    if keys:
-        statements.append(
-            {
-                "Sid": "EncryptExports",
-                "Effect": "Allow",
-                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                "Resource": [_key_arn(key) for key in keys],
-            }
-        )
-    if topic:
-        existing = config.pipeline.notify_topic_arn
-        statements.append(
-            {
-                "Sid": "Notify",
-                "Effect": "Allow",
-                "Action": ["sns:Publish"],
-                "Resource": existing or {"Ref": "Topic"},
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def _read_table_list(config: Config, bucket: str, in_s3: bool) -> dict[str, Any]:
-    if in_s3:
-        resource: Any = {
-            "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{table_list_key(config)}"
-        }
-        action = "s3:GetObject"
-    else:
-        resource = {
-            "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
-            + parameter_name(config)
-        }
-        action = "ssm:GetParameter"
-    return {"Sid": "ReadTableList", "Effect": "Allow", "Action": [action], "Resource": resource}
-
-
-def _key_arn(key: str) -> Any:
-    if key.startswith("arn:"):
-        return key
-    if key.startswith("alias/"):
-        return {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:" + key}
-    return {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/" + key}
+    for table in tables:
+        if table.destination.bucket == bucket and table.destination.kms_key:
+            return table.destination.kms_key
+    return None
 
 
 def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
@@ -195,7 +53,6 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
     pipeline = config.pipeline
     topic = pipeline.notify_email is not None or pipeline.notify_topic_arn is not None
     topic_ref: Any = pipeline.notify_topic_arn or {"Ref": "Topic"}
-    keys = {t.destination.kms_key for t in tables if t.destination.kms_key}
     definition = build_definition(
         DefinitionSettings(
             table_list_parameter=parameter_name(config),
@@ -203,7 +60,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             max_concurrency=config.run.max_concurrency,
             waits=wait_schedule(config.run),
             templates=table_list.templates,
-            kms_key=next(iter(keys)) if len(keys) == 1 else None,
+            kms_key=records_kms_key(config, tables),
             topic_arn=TOPIC_ARN if topic else None,
             limit_retry_s=int(pipeline.limit_retry_s),
             table_list_object=None if table_list.in_ssm else table_list_key(config),

@@ -200,4 +200,3 @@ def test_report_file_shape(tmp_path: Path) -> None:
         "error",
     }
     assert data["summary"]["COMPLETED"] == 1
-

@@ -28,6 +28,7 @@ from typing import Any
 
 from ddbexport.config import validate_config
 from ddbexport.pipeline.synth import synth
+from ddbexport.pipeline.tablelist import PAYLOAD_LIMIT, results_size
 
 HISTORY_QUOTA = 25_000
 TASK_EVENTS = 5
@@ -84,6 +85,10 @@ class Walk:
             return bool(rule["StringEquals"] == self.status)
         if variable == "$.entry.template":
             return bool(rule["StringEquals"] == "t0")
+        if variable == "$.prefix.value":
+            return bool(rule["StringEquals"] == "orders/2026/11/28")  # the default prefix
+        if variable == "$.record.status":
+            return bool(rule["StringEquals"] == self.status)
         if variable == "$.poll.attempt":
             return self.attempt >= rule["NumericGreaterThanEquals"]
         raise ValueError(f"the walk cannot evaluate {variable}")
@@ -137,10 +142,13 @@ def main() -> None:
             "child execution)"
         )
     print()
+    names = [f"service-orders-{index:05d}" for index in range(20_000)]  # 20-character names
+    fits = max(n for n in range(100, 20_000, 100) if results_size(names[:n]) <= PAYLOAD_LIMIT)
     print(
-        "ddbexport's limits instead: 10,000 parallel child executions, and the Map's output "
-        "(one {table, status} record per table, about 50 bytes) within the 256 KiB payload: "
-        f"about {256 * 1024 // 60:,} tables per execution."
+        "ddbexport's limits instead: 10,000 parallel child executions, and the run's results "
+        "(one {table, status} record per table, kept with the run record's body) within the "
+        f"{PAYLOAD_LIMIT // 1024} KiB the pipeline allows of the 256 KiB state: about {fits:,} "
+        "tables with 20-character names per execution (synth refuses a list that does not fit)."
     )
 
 

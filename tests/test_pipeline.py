@@ -20,6 +20,7 @@ from moto.core.config import default_user_config
 from moto.sns.models import sns_backends
 
 import ddbexport
+from ddbexport import inventory
 from ddbexport.aws import AwsApi, AwsSettings
 from ddbexport.cli import cli
 from ddbexport.config import Config, validate_config
@@ -348,6 +349,7 @@ def test_role_grants_only_what_the_pipeline_uses() -> None:
         f"arn:${{AWS::Partition}}:s3:::{BUCKET}/dynamodb/orders/*",
         f"arn:${{AWS::Partition}}:s3:::{BUCKET}/dynamodb/users/*",
         f"arn:${{AWS::Partition}}:s3:::{BUCKET}/ddbexport-catalog/runs/*",
+        f"arn:${{AWS::Partition}}:s3:::{BUCKET}/ddbexport-catalog/exports/*",
     ]
     assert by_sid["ReadTableList"]["Resource"]["Fn::Sub"].endswith(
         ":parameter" + parameter_name(config)
@@ -529,3 +531,30 @@ def test_the_local_runner_sends_no_prefix_for_an_empty_one(
     assert record.verification["ok"]
     (export,) = sandbox.service.exports.values()
     assert "S3Prefix" not in export.request
+
+
+def test_pipeline_exports_are_catalogued_and_rebuild_verifies_them(sandbox: Sandbox) -> None:
+    """Each COMPLETED export gets its catalog record from the state machine (unverified: no
+    code runs in the pipeline to read the files); `catalog rebuild` then verifies it in place
+    and keeps the pipeline's run id. Failed tables get none."""
+    _tables(sandbox, "orders", "users")
+    config = _config([{"name": "orders"}, {"name": "users"}, {"name": "ghost"}])
+    result = _execute(_deploy_definition(config), {}, name="nightly-1")
+    assert result["status"] == "FAILED"
+    api = AwsApi(AwsSettings(REGION))
+    listing = inventory.list_exports(config, api)
+    assert listing.unreadable == []
+    records = {r.table: r for r in listing.records}
+    assert set(records) == {"orders", "users"}
+    orders = records["orders"]
+    assert orders.source == "pipeline"
+    assert orders.run_id == "nightly-1"
+    assert orders.verified is None
+    assert orders.item_count == 3
+    assert orders.export_folder == f"{orders.s3_prefix}/AWSDynamoDB/{orders.export_id}"
+    assert api.get_object(BUCKET, orders.manifest_files_key or "") is not None
+    rebuilt = inventory.rebuild_catalog(config, api)
+    assert rebuilt.problems == []
+    after = {r.table: r for r in inventory.list_exports(config, api).records}
+    assert after["orders"].verified is True
+    assert after["orders"].run_id == "nightly-1"

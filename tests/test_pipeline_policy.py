@@ -59,6 +59,7 @@ def test_many_tables_widen_the_grants_to_stay_under_iams_limit() -> None:
     assert [r["Fn::Sub"] for r in statements["WriteExportsAndRecords"]["Resource"]] == [
         f"arn:${{AWS::Partition}}:s3:::{BUCKET}/dynamodb/orders-archive-0*",
         f"arn:${{AWS::Partition}}:s3:::{BUCKET}/ddbexport-catalog/runs/*",
+        f"arn:${{AWS::Partition}}:s3:::{BUCKET}/ddbexport-catalog/exports/*",
     ]
 
 
@@ -202,3 +203,12 @@ def _all_states(definition: dict[str, Any]) -> list[dict[str, Any]]:
         if "ItemProcessor" in state:
             found += _all_states(state["ItemProcessor"])
     return found
+
+
+def test_with_the_catalog_off_the_pipeline_writes_no_catalog_records() -> None:
+    config = _config([{"name": "aaa"}], catalog={"enabled": False})
+    synthesis = synth(config)
+    states = synthesis.definition["States"]["Export every table"]["ItemProcessor"]["States"]
+    assert "Catalogue?" not in states
+    role = synthesis.template["Resources"]["StateMachineRole"]["Properties"]
+    assert "/exports/" not in json.dumps(role["Policies"])

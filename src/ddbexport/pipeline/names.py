@@ -14,7 +14,17 @@ from .tablelist import TableSetting
 
 def table_list_key(config: Config) -> str:
     """Where a table list too big for SSM is kept, in the records bucket."""
-    return f"ddbexport-catalog/pipelines/{config.pipeline.stack_name}/tables.json"
+    return f"{config.catalog.prefix}/pipelines/{config.pipeline.stack_name}/tables.json"
+
+
+def records_prefix(config: Config) -> str:
+    """Where the pipeline's run records go, in the records bucket (beside the catalog)."""
+    return f"{config.catalog.prefix}/runs"
+
+
+def catalog_exports_prefix(config: Config) -> str | None:
+    """Where catalog records go in each export's bucket, or None when the catalog is off."""
+    return f"{config.catalog.prefix}/exports" if config.catalog.enabled else None
 
 
 def parameter_name(config: Config) -> str:

@@ -17,8 +17,13 @@ from typing import Any
 from ddbexport.config import Config
 from ddbexport.errors import ConfigError
 
-from .names import parameter_name, records_bucket, table_list_key
-from .statemachine import RECORDS_PREFIX
+from .names import (
+    catalog_exports_prefix,
+    parameter_name,
+    records_bucket,
+    records_prefix,
+    table_list_key,
+)
 from .tablelist import TableSetting, prefix_template
 
 #: IAM's limit on a role's inline policies, in characters without whitespace.
@@ -190,7 +195,15 @@ def _policy(
     table_grants = _table_grants(tables, every_table=wide)
     bucket = records_bucket(config, tables)
     object_grants = _object_grants(tables, per_bucket=wide)
-    object_grants.append({"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{RECORDS_PREFIX}/*"})
+    object_grants.append(
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{records_prefix(config)}/*"}
+    )
+    catalog = catalog_exports_prefix(config)
+    if catalog is not None:
+        for export_bucket in dict.fromkeys(t.destination.bucket for t in tables):
+            object_grants.append(
+                {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{export_bucket}/{catalog}/*"}
+            )
     statements: list[dict[str, Any]] = [
         {
             "Sid": "Export",

@@ -17,8 +17,7 @@ from ddbexport.aws import AwsApi
 from ddbexport.config import Config
 from ddbexport.errors import AwsError, DdbExportError
 
-from .names import with_stack_name
-from .statemachine import RECORDS_PREFIX
+from .names import records_prefix, with_stack_name
 from .synth import synth
 from .template import STATE_MACHINE, Synthesis
 
@@ -279,7 +278,7 @@ def invoke(
         """Read the table records written so far, reporting each new one as it appears."""
         if bucket is None:
             return
-        for info in api.list_objects(bucket, f"{RECORDS_PREFIX}/{run}/tables/"):
+        for info in api.list_objects(bucket, f"{records_prefix(config)}/{run}/tables/"):
             if info.key in seen:
                 continue
             data = api.get_object(bucket, info.key)

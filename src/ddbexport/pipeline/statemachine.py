@@ -132,6 +132,10 @@ class DefinitionSettings:
     limit_retry_s: int = 60
     #: Key of the table list in ``records_bucket`` when it is too big for SSM (else None).
     table_list_object: str | None = None
+    #: Run records go under this prefix of ``records_bucket``.
+    records_prefix: str = RECORDS_PREFIX
+    #: The catalog's prefix in each export's bucket, or None when the catalog is off.
+    catalog_prefix: str | None = None
 
 
 def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
@@ -321,6 +325,7 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
             "Next": "Export options",
         }
     retry = settings.limit_retry_s
+    after_record = "Catalogue?" if settings.catalog_prefix else "Result"
     states.update(
         {
             "Export options": _export_choice(),
@@ -390,8 +395,8 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 "Parameters": {
                     "Bucket": settings.records_bucket,
                     "Key.$": (
-                        f"States.Format('{RECORDS_PREFIX}/{{}}/tables/{{}}.json', "
-                        "$.record.run_id, $.record.table)"
+                        f"States.Format('{_escape(settings.records_prefix)}/{{}}/tables/"
+                        "{}.json', $.record.run_id, $.record.table)"
                     ),
                     "Body.$": "States.JsonToString($.record)",
                     "ContentType": "application/json",
@@ -403,11 +408,12 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                     {
                         "ErrorEquals": ["States.ALL"],
                         "ResultPath": "$.record_error",
-                        "Next": "Result",
+                        "Next": after_record,
                     }
                 ],
-                "Next": "Result",
+                "Next": after_record,
             },
+            **(_catalog_states(settings.catalog_prefix) if settings.catalog_prefix else {}),
             "Result": {
                 "Type": "Pass",
                 "Parameters": {"table.$": "$.record.table", "status.$": "$.record.status"},
@@ -415,6 +421,131 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
             },
         }
     )
+    return states
+
+
+_EXPORT_ID = "States.ArrayGetItem(States.StringSplit($.export.arn, '/'), 3)"
+_DESCRIBED = "$.described.description."
+
+
+def _catalog_states(prefix: str) -> dict[str, Any]:
+    """A COMPLETED export's catalog record, as the local runner writes it but not yet
+    verified (``verification`` null): ``ddbexport catalog rebuild`` or ``verify`` checks it.
+
+    Only fields AWS always returns for a COMPLETED export are read: a missing path would be a
+    States.Runtime error, which no Catch can stop.
+    """
+    record = {
+        "table.$": "$.entry.tablename",
+        "table_arn.$": _DESCRIBED + "TableArn",
+        "export_arn.$": "$.export.arn",
+        "export_type": "FULL_EXPORT",
+        "status": "COMPLETED",
+        "s3_bucket.$": "$.entry.bucketname",
+        "s3_prefix.$": "$.folder.prefix",
+        "export_folder.$": "$.folder.path",
+        "export_time.$": "$.run.time",
+        "start_time.$": _DESCRIBED + "StartTime",
+        "end_time.$": _DESCRIBED + "EndTime",
+        "item_count.$": _DESCRIBED + "ItemCount",
+        "billed_size_bytes.$": _DESCRIBED + "BilledSizeBytes",
+        "output_format.$": _DESCRIBED + "ExportFormat",
+        "manifest_summary_key.$": "States.Format('{}/manifest-summary.json', $.folder.path)",
+        "manifest_files_key.$": "States.Format('{}/manifest-files.json', $.folder.path)",
+        "run_id.$": "$.run.run_id",
+        "verification": None,
+        "recorded_at.$": "$$.State.EnteredTime",
+        "source": "pipeline",
+    }
+    key = (
+        f"States.Format('{_escape(prefix)}/exports/table={{}}/{{}}.json', "
+        "$.entry.tablename, $.folder.id)"
+    )
+    variations = {
+        "KMS": {"Variable": "$.entry.kms_key", "IsPresent": True},
+        "owner": {"Variable": "$.entry.bucket_owner", "IsPresent": True},
+    }
+    states: dict[str, Any] = {
+        "Catalogue?": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.record.status",
+                    "StringEquals": "COMPLETED",
+                    "Next": "Export folder",
+                }
+            ],
+            "Default": "Result",
+        },
+        "Export folder": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.prefix.value", "StringEquals": "", "Next": "Folder at the root"}
+            ],
+            "Default": "Folder under the prefix",
+        },
+        "Folder at the root": {
+            "Type": "Pass",
+            "Parameters": {
+                "id.$": _EXPORT_ID,
+                "path.$": f"States.Format('AWSDynamoDB/{{}}', {_EXPORT_ID})",
+                "prefix": None,
+            },
+            "ResultPath": "$.folder",
+            "Next": "Catalog record",
+        },
+        "Folder under the prefix": {
+            "Type": "Pass",
+            "Parameters": {
+                "id.$": _EXPORT_ID,
+                "path.$": f"States.Format('{{}}/AWSDynamoDB/{{}}', $.prefix.value, {_EXPORT_ID})",
+                "prefix.$": "$.prefix.value",
+            },
+            "ResultPath": "$.folder",
+            "Next": "Catalog record",
+        },
+        "Catalog record": {
+            "Type": "Pass",
+            "Parameters": record,
+            "ResultPath": "$.catalog",
+            "Next": "Catalog options",
+        },
+        "Catalog options": {
+            "Type": "Choice",
+            "Choices": [
+                {"And": list(variations.values()), "Next": "Write catalog record (KMS, owner)"},
+                {**variations["KMS"], "Next": "Write catalog record (KMS)"},
+                {**variations["owner"], "Next": "Write catalog record (owner)"},
+            ],
+            "Default": "Write catalog record",
+        },
+    }
+    for kms, owner in ((True, True), (True, False), (False, True), (False, False)):
+        parameters: dict[str, Any] = {
+            "Bucket.$": "$.entry.bucketname",
+            "Key.$": key,
+            "Body.$": "States.JsonToString($.catalog)",
+            "ContentType": "application/json",
+        }
+        if kms:
+            parameters |= {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId.$": "$.entry.kms_key"}
+        else:
+            parameters["ServerSideEncryption"] = "AES256"
+        if owner:
+            parameters["ExpectedBucketOwner.$"] = "$.entry.bucket_owner"
+        variation = [name for name, on in (("KMS", kms), ("owner", owner)) if on]
+        name = "Write catalog record" + (f" ({', '.join(variation)})" if variation else "")
+        states[name] = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Parameters": parameters,
+            "ResultPath": None,
+            "Retry": _RETRY_READ,
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.catalog_error", "Next": "Result"}
+            ],
+            "Next": "Result",
+        }
     return states
 
 
@@ -619,7 +750,10 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
                 "Parameters": {
                     "Bucket": settings.records_bucket,
-                    "Key.$": f"States.Format('{RECORDS_PREFIX}/{{}}/run.json', $.run_id)",
+                    "Key.$": (
+                        f"States.Format('{_escape(settings.records_prefix)}/{{}}/run.json', "
+                        "$.run_id)"
+                    ),
                     "Body.$": "States.JsonToString($)",
                     "ContentType": "application/json",
                     **_sse(settings.kms_key),

@@ -13,9 +13,9 @@ from typing import Any
 
 from ddbexport.config import Config
 
-from .names import parameter_name, records_bucket, table_list_key
+from .names import parameter_name, records_bucket, records_prefix, table_list_key
 from .policy import role_policy
-from .statemachine import RECORDS_PREFIX, DefinitionSettings, build_definition, wait_schedule
+from .statemachine import DefinitionSettings, build_definition, wait_schedule
 from .tablelist import CompiledList, TableSetting, compile_table_list
 
 __all__ = ["STATE_MACHINE", "Synthesis", "parameter_name", "synthesize", "table_list_key"]
@@ -64,6 +64,8 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             topic_arn=TOPIC_ARN if topic else None,
             limit_retry_s=int(pipeline.limit_retry_s),
             table_list_object=None if table_list.in_ssm else table_list_key(config),
+            records_prefix=records_prefix(config),
+            catalog_prefix=config.catalog.prefix if config.catalog.enabled else None,
         )
     )
     resources: dict[str, Any] = {}
@@ -197,7 +199,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             else f"s3://{records_bucket(config, tables)}/{table_list_key(config)}"
         },
         "StateMachineRoleArn": {"Value": {"Fn::GetAtt": ["StateMachineRole", "Arn"]}},
-        "RunRecords": {"Value": f"s3://{records_bucket(config, tables)}/{RECORDS_PREFIX}/"},
+        "RunRecords": {"Value": f"s3://{records_bucket(config, tables)}/{records_prefix(config)}/"},
     }
     if topic:
         outputs["TopicArn"] = {"Value": topic_ref}

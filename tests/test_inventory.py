@@ -234,6 +234,27 @@ def test_prune_needs_exactly_one_rule(sandbox: Sandbox, tmp_path: Path) -> None:
     assert "give exactly one of --keep-last N or --older-than DURATION" in err
 
 
+def test_prune_without_options_applies_the_configs_retention(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """[retention] keep_last = 1 is what a bare `prune` applies (an option still wins)."""
+    _run(sandbox, tmp_path)
+    sandbox.advance(DAY)
+    _run(sandbox, tmp_path)
+    config = _config_file(tmp_path)
+    config.write_text(config.read_text() + "[retention]\nkeep_last = 1\n")
+    result = CliRunner().invoke(cli, ["prune", "--dry-run", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "2 export(s) would be deleted, 2 kept" in result.stdout or "would delete" in result.stdout
+    )
+    assert result.stdout.count("would delete") == 2
+    override = CliRunner().invoke(
+        cli, ["prune", "--dry-run", "--keep-last", "2", "-c", str(config)]
+    )
+    assert override.stdout.count("would delete") == 0
+
+
 def test_catalog_rebuild_recovers_lost_records(sandbox: Sandbox, tmp_path: Path) -> None:
     """With every record deleted, rebuild finds the exports from their manifests again."""
     report = _run(sandbox, tmp_path)

@@ -215,6 +215,36 @@ class CatalogSettings(_Model):
     )
 
 
+class RetentionSettings(_Model):
+    """The ``[retention]`` table: how many exports ``prune`` keeps (and ``estimate`` prices)."""
+
+    keep_last: int | None = Field(default=None, ge=1, le=100_000)
+    older_than_s: Seconds | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_duration(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "older_than" in data:
+            converted = dict(data)
+            try:
+                converted["older_than_s"] = _duration_value(converted.pop("older_than"))
+            except ValueError as exc:
+                raise ValueError(f"older_than: {exc}") from None
+            return converted
+        return data
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> RetentionSettings:
+        if self.keep_last is not None and self.older_than_s is not None:
+            raise ValueError("give keep_last or older_than, not both")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """Whether a rule is set (without one, exports are kept until pruned by hand)."""
+        return self.keep_last is not None or self.older_than_s is not None
+
+
 class PipelineSettings(_Model):
     """The ``[pipeline]`` table: the serverless pipeline ``ddbexport synth``/``deploy`` build."""
 
@@ -292,6 +322,7 @@ class Config(_Model):
     tables: tuple[TableSelector, ...] = ()
     run: RunSettings = RunSettings()
     catalog: CatalogSettings = CatalogSettings()
+    retention: RetentionSettings = RetentionSettings()
     pipeline: PipelineSettings = PipelineSettings()
 
     @model_validator(mode="after")

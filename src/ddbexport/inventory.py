@@ -209,11 +209,18 @@ def prune(
 ) -> PruneResult:
     """Delete old exports' objects and catalog records; see :mod:`ddbexport.prune` for the rules.
 
+    Without ``keep_last`` or ``older_than_s``, the config's ``[retention]`` rule applies.
+
     Raises:
-        ConfigError: neither or both of ``keep_last`` and ``older_than_s``, or a bad value.
+        ConfigError: no rule at all, both rules, or a bad value.
     """
+    if keep_last is None and older_than_s is None:
+        keep_last, older_than_s = config.retention.keep_last, config.retention.older_than_s
     if (keep_last is None) == (older_than_s is None):
-        raise ConfigError("give exactly one of --keep-last N or --older-than DURATION")
+        raise ConfigError(
+            "give exactly one of --keep-last N or --older-than DURATION (or set "
+            "[retention] keep_last or older_than in the config)"
+        )
     if keep_last is not None and keep_last < 1:
         raise ConfigError(f"--keep-last {keep_last}: keep at least 1 export")
     records = list_exports(config, api, table=table).records

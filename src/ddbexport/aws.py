@@ -229,6 +229,25 @@ class AwsApi:
                 self._extra_clients[service] = client
         return client
 
+    def caller_account(self) -> str:
+        """The account the credentials belong to (STS GetCallerIdentity)."""
+        with map_aws_errors("GetCallerIdentity"):
+            return str(self._client("sts").get_caller_identity()["Account"])
+
+    def region_name(self) -> str:
+        """The region the clients talk to.
+
+        Raises:
+            ConfigError: no region is configured anywhere.
+        """
+        with map_aws_errors("CreateClient"):
+            region = self._boto_session().region_name
+        if not region:
+            raise ConfigError(
+                "no AWS region: set 'region' in the config, pass --region, or set AWS_REGION"
+            )
+        return str(region)
+
     @property
     def cloudformation(self) -> CloudFormationClient:
         """The CloudFormation client."""

@@ -303,3 +303,158 @@ def policy_size(policy: dict[str, Any]) -> int:
         return node
 
     return len(re.sub(r"\s", "", json.dumps(resolve(policy), separators=(",", ":"))))
+
+
+def local_policy(
+    config: Config, tables: Sequence[TableSetting], *, enable_pitr: bool = False
+) -> dict[str, Any]:
+    """What ``ddbexport run`` needs for exactly this config: the pipeline role's grants on
+    tables, exports, prefixes and keys (the same builders), plus the reads a local run makes —
+    table descriptions for the plan and the schema sidecar, the catalog, verification.
+
+    Raises:
+        ConfigError: even the widened policy passes IAM's 10,240-character limit.
+    """
+    dynamic = any(selector.name is None for selector in config.tables)
+    narrow = _local(config, tables, enable_pitr, wide=dynamic)
+    if dynamic or policy_size(narrow) <= ROLE_POLICY_LIMIT:
+        return narrow
+    wide = _local(config, tables, enable_pitr, wide=True)
+    size = policy_size(wide)
+    if size > ROLE_POLICY_LIMIT:
+        raise ConfigError(
+            f"the local runner's policy would be {size:,} characters (IAM allows "
+            f"{ROLE_POLICY_LIMIT:,} inline) even with table/* and one prefix per bucket; "
+            "attach it as a managed policy (6,144 characters each) split by bucket, or split "
+            "the config"
+        )
+    return wide
+
+
+def _local(
+    config: Config, tables: Sequence[TableSetting], enable_pitr: bool, *, wide: bool
+) -> dict[str, Any]:
+    table_grants = _table_grants(tables, every_table=wide)
+    object_grants = _object_grants(tables, per_bucket=wide)
+    buckets = list(dict.fromkeys(t.destination.bucket for t in tables))
+    catalog = catalog_exports_prefix(config)
+    catalog_grants = [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{catalog}/*"} for bucket in buckets
+    ]
+    table_actions = [
+        "dynamodb:DescribeTable",
+        "dynamodb:DescribeContinuousBackups",
+        "dynamodb:ExportTableToPointInTime",
+    ]
+    if config.catalog.enabled:
+        # The schema sidecar records the table's TTL and tags next to its description.
+        table_actions += ["dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"]
+    elif any(selector.tags for selector in config.tables):
+        table_actions.append("dynamodb:ListTagsOfResource")
+    if enable_pitr:
+        table_actions.append("dynamodb:UpdateContinuousBackups")
+    statements: list[dict[str, Any]] = []
+    if wide and any(selector.name is None for selector in config.tables):
+        statements.append(
+            {
+                # match/tags selectors list the region's tables; ListTables takes no resource.
+                "Sid": "ListTables",
+                "Effect": "Allow",
+                "Action": ["dynamodb:ListTables"],
+                "Resource": "*",
+            }
+        )
+    statements += [
+        {
+            "Sid": "ReadAndExport",
+            "Effect": "Allow",
+            "Action": table_actions,
+            "Resource": table_grants,
+        },
+        {
+            "Sid": "TrackExports",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeExport"],
+            "Resource": _export_grants(table_grants),
+        },
+        {
+            # Optional: previous export durations tune polling. IAM's reference lists no
+            # resource type for ListExports (its TableArn is only a filter).
+            "Sid": "LearnExportDurations",
+            "Effect": "Allow",
+            "Action": ["dynamodb:ListExports"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "WriteExports",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"],
+            "Resource": _unique(object_grants + (catalog_grants if catalog else [])),
+        },
+    ]
+    if config.run.verify or catalog:
+        statements.append(
+            {
+                "Sid": "VerifyAndCatalog",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": _unique(object_grants + (catalog_grants if catalog else [])),
+            }
+        )
+    statements.append(
+        {
+            # HeadBucket (the preflight check) and listing the catalog need ListBucket.
+            "Sid": "CheckBuckets",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{b}"} for b in buckets],
+        }
+    )
+    keys = [t.destination.kms_key for t in tables if t.destination.kms_key]
+    statements += kms_statements(
+        "EncryptExports", keys, ["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"]
+    )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    return "aws"
+
+
+def resolve_policy(
+    policy: dict[str, Any], *, region: str, account: str, stack_name: str
+) -> dict[str, Any]:
+    """The policy as IAM will hold it: ``Fn::Sub`` filled in for this account and region, and
+    the stack's created topic (named by CloudFormation) matched by its name's start."""
+    values = {
+        "${AWS::Partition}": partition_of(region),
+        "${AWS::Region}": region,
+        "${AWS::AccountId}": account,
+        "${AWS::StackName}": stack_name,
+    }
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::Sub"}:
+                text = node["Fn::Sub"]
+                for name, value in values.items():
+                    text = text.replace(name, value)
+                return text
+            if node == {"Ref": "Topic"}:
+                return f"arn:{partition_of(region)}:sns:{region}:{account}:{stack_name}-Topic-*"
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(policy)
+    return resolved

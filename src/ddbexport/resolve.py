@@ -32,7 +32,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     items = list(items)
     if len(items) <= 1:
         return [function(item) for item in items]
@@ -124,14 +124,14 @@ def resolve_tables(
         ]
         for name, info in zip(
             candidates,
-            _parallel_map(lambda n: describe_or_problem(api, n), candidates),
+            parallel_map(lambda n: describe_or_problem(api, n), candidates),
             strict=True,
         ):
             described[name] = info
         with_arn = [(n, i) for n, i in described.items() if isinstance(i, TableInfo)]
         for (name, _), table_tags in zip(
             with_arn,
-            _parallel_map(lambda pair: _tags_or_problem(api, pair[1]), with_arn),
+            parallel_map(lambda pair: _tags_or_problem(api, pair[1]), with_arn),
             strict=True,
         ):
             if isinstance(table_tags, PlanProblem):
@@ -147,7 +147,7 @@ def resolve_tables(
     unresolved = [problem for name, problem in unknown.items() if name not in selected]
     missing = [s.table for s in selections if s.table not in described]
     for name, info in zip(
-        missing, _parallel_map(lambda n: describe_or_problem(api, n), missing), strict=True
+        missing, parallel_map(lambda n: describe_or_problem(api, n), missing), strict=True
     ):
         described[name] = info
     return selections, described, unresolved

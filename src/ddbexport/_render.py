@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -17,6 +16,8 @@ from .models import ExportPlan
 from .report import RunReport
 from .runner import RunEvent
 from .timeparse import format_duration, format_instant
+
+_run_log = logging.getLogger("ddbexport.run")
 
 # Names and messages come from configs and AWS: escaped, so a '[' never reads as rich markup.
 _STATUS_STYLE = {
@@ -93,37 +94,44 @@ def render_summary(report: RunReport, report_path: Path | None) -> None:
     )
 
 
-class EventPrinter:
-    """Plain log lines on stderr, for pipes, files and cron."""
+class EventLog:
+    """Run events as log records (``ddbexport.run``), for pipes, files, cron and machines:
+    text or JSON lines as ``--log-format`` says, each with its run id and table."""
 
     def begin(self, plan: ExportPlan) -> None:
         """Announce the run."""
-        _line(
-            f"run_id={plan.run_id} export_time={format_instant(plan.export_time)} "
-            f"tables={len(plan.requests) + len(plan.problems)}"
+        _run_log.info(
+            "run %s: %d table(s) as of %s",
+            plan.run_id,
+            len(plan.requests) + len(plan.problems),
+            format_instant(plan.export_time),
+            extra={"run_id": plan.run_id, "event": "planned"},
         )
 
     def on_event(self, event: RunEvent) -> None:
-        """One line per event, except the repetitive 'polled'."""
-        if event.kind == "polled":
-            return
-        parts = [f"run_id={event.run_id}", f"table={event.table}", f"event={event.kind}"]
-        if event.export_arn:
-            parts.append(f"export_arn={event.export_arn}")
-        if event.item_count is not None:
-            parts.append(f"items={event.item_count}")
-        if event.message:
-            parts.append(f"message={event.message!r}")
-        _line(" ".join(parts))
+        """One record per event; the repetitive 'polled' ones only at debug level."""
+        level = logging.DEBUG if event.kind == "polled" else logging.INFO
+        if event.kind in ("failed", "timed_out"):
+            level = logging.WARNING
+        _run_log.log(
+            level,
+            "%s: %s%s",
+            event.table,
+            event.kind,
+            f" ({event.message})" if event.message else "",
+            extra={
+                "run_id": event.run_id,
+                "table": event.table,
+                "event": event.kind,
+                "status": event.status,
+                "export_arn": event.export_arn,
+                "items": event.item_count,
+                "elapsed_s": round(event.elapsed_s, 1) if event.elapsed_s is not None else None,
+            },
+        )
 
     def end(self) -> None:
         """Nothing to tear down."""
-
-
-def _line(text: str) -> None:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    sys.stderr.write(f"{stamp} {text}\n")
-    sys.stderr.flush()
 
 
 class LiveProgress:

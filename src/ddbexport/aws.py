@@ -31,6 +31,7 @@ from .errors import (
     RetryableAwsError,
     TableNotFound,
 )
+from .logsetup import register_secrets
 from .models import ExportDescription, ExportRequest, PitrWindow, TableInfo
 from .stores import ObjectInfo
 
@@ -65,6 +66,17 @@ _ERRORS_BY_CODE: dict[str, type[AwsError]] = {
     "InternalFailure": RetryableAwsError,
     "ServiceUnavailable": RetryableAwsError,
 }
+
+
+def _register_credentials(session: boto3.session.Session) -> None:
+    """Tell the log filter the session's credentials, wherever they came from."""
+    try:
+        credentials = session.get_credentials()
+    except botocore.exceptions.BotoCoreError:
+        return  # the first call will report the problem with its own context
+    if credentials is not None:
+        frozen = credentials.get_frozen_credentials()
+        register_secrets(frozen.access_key, frozen.secret_key, frozen.token)
 
 
 @contextlib.contextmanager
@@ -175,6 +187,7 @@ class AwsApi:
                 self._session = boto3.session.Session(
                     profile_name=self._settings.profile, region_name=self._settings.region
                 )
+            _register_credentials(self._session)
         return self._session
 
     def _client_config(self) -> botocore.config.Config:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import sys
 import tempfile
 import threading
@@ -23,11 +22,12 @@ import click
 from . import __version__
 from ._facade import plan as plan_exports
 from ._facade import run as run_exports
-from ._render import EventPrinter, LiveProgress, render_plan, render_summary
+from ._render import EventLog, LiveProgress, render_plan, render_summary
 from .aws import AwsApi, AwsSettings
 from .config import Config, load_config_file, validate_config
 from .errors import AwsError, ConfigError, DdbExportError
 from .journal import default_state_dir
+from .logsetup import LEVELS, LogFormat, configure_logging
 from .sources import RunInput, from_ssm_parameter, from_tablelist_text
 from .timeparse import parse_duration, parse_instant
 
@@ -46,16 +46,22 @@ class GlobalOptions:
     profile: str | None = None
     endpoint_url: str | None = None
     config: Path | None = None
+    log_format: LogFormat | None = None
+    log_level: str | None = None
 
 
 def _merge_global(ctx: click.Context, **given: Any) -> GlobalOptions:
     parent: GlobalOptions = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
-    return GlobalOptions(
+    options = GlobalOptions(
         region=given.get("region") or parent.region,
         profile=given.get("profile") or parent.profile,
         endpoint_url=given.get("endpoint_url") or parent.endpoint_url,
         config=given.get("config") or parent.config,
+        log_format=given.get("log_format") or parent.log_format,
+        log_level=given.get("log_level") or parent.log_level,
     )
+    configure_logging(options.log_format or "text", options.log_level or "info")
+    return options
 
 
 def global_options(function: F) -> F:
@@ -73,6 +79,18 @@ def global_options(function: F) -> F:
             "--config",
             type=click.Path(path_type=Path, dir_okay=False),
             help="Config file (TOML, or JSON ending in .json).",
+        ),
+        click.option(
+            "--log-format",
+            type=click.Choice(["text", "json"]),
+            envvar="DDBEXPORT_LOG_FORMAT",
+            help="Logs on stderr as text lines or JSON lines (default text).",
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(LEVELS, case_sensitive=False),
+            envvar="DDBEXPORT_LOG_LEVEL",
+            help="Least severe level logged (default info; debug adds the AWS SDK's).",
         ),
     ]
     for option in reversed(options):
@@ -168,9 +186,12 @@ def cli(
     profile: str | None,
     endpoint_url: str | None,
     config: Path | None,
+    log_format: LogFormat | None,
+    log_level: str | None,
 ) -> None:
     """Export many DynamoDB tables to S3 with native point-in-time exports."""
-    ctx.obj = GlobalOptions(region, profile, endpoint_url, config)
+    ctx.obj = GlobalOptions(region, profile, endpoint_url, config, log_format, log_level)
+    configure_logging(log_format or "text", log_level or "info")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -303,8 +324,9 @@ def run(
     if report is not None and report.parent and not report.parent.exists():
         raise ConfigError(f"--report {report}: folder {report.parent} does not exist")
 
-    interactive = sys.stderr.isatty()
-    display: LiveProgress | EventPrinter = LiveProgress() if interactive else EventPrinter()
+    # A live table for people at a terminal; log records for everything else (and for JSON).
+    interactive = sys.stderr.isatty() and options.log_format != "json"
+    display: LiveProgress | EventLog = LiveProgress() if interactive else EventLog()
 
     try:
         result = run_exports(
@@ -335,7 +357,7 @@ def run(
 
 def main() -> None:
     """Console-script entry point."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     cli(prog_name="ddbexport")
 
 
@@ -362,7 +384,7 @@ def demo(output: Path, time_scale: float) -> None:
     from .demo import TABLES, run_demo  # noqa: PLC0415
 
     interactive = sys.stderr.isatty()
-    display: LiveProgress | EventPrinter = LiveProgress() if interactive else EventPrinter()
+    display: LiveProgress | EventLog = LiveProgress() if interactive else EventLog()
 
     def step(text: str) -> None:
         display.end()

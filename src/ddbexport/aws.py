@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
 import botocore.config
@@ -404,6 +404,45 @@ class AwsApi:
                 PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
             )
 
+    def import_table(self, request: dict[str, Any]) -> dict[str, Any]:
+        """ImportTable with exactly these parameters; returns the ImportTableDescription."""
+        with map_aws_errors("ImportTable"):
+            response = self.dynamodb.import_table(**request)
+        return dict(response["ImportTableDescription"])
+
+    def describe_import(self, import_arn: str) -> dict[str, Any]:
+        """DescribeImport: the ImportTableDescription."""
+        with map_aws_errors("DescribeImport"):
+            response = self.dynamodb.describe_import(ImportArn=import_arn)
+        return dict(response["ImportTableDescription"])
+
+    def set_time_to_live(self, table: str, attribute: str) -> None:
+        """UpdateTimeToLive: enable TTL on ``attribute``."""
+        with map_aws_errors("UpdateTimeToLive"):
+            self.dynamodb.update_time_to_live(
+                TableName=table,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+            )
+
+    def tag_table(self, table_arn: str, tags: dict[str, str]) -> None:
+        """TagResource with ``tags`` (nothing when empty)."""
+        if not tags:
+            return
+        with map_aws_errors("TagResource"):
+            self.dynamodb.tag_resource(
+                ResourceArn=table_arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+            )
+
+    def table_exists(self, name: str) -> bool:
+        """Whether DescribeTable finds ``name``."""
+        try:
+            self.describe_table(name)
+        except AwsError as exc:
+            if exc.code in ("ResourceNotFoundException", "TableNotFoundException"):
+                return False
+            raise
+        return True
+
     def table_schema(self, name: str) -> dict[str, Any]:
         """What an export leaves out: DescribeTable, TTL, tags and the PITR settings, as AWS
         returns them (datetimes as ISO-8601 strings)."""
@@ -435,6 +474,16 @@ class AwsApi:
                 if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                     return None
                 raise
+
+    def open_object(self, bucket: str, key: str) -> BinaryIO:
+        """GetObject's body as a stream (read it in chunks: constant memory).
+
+        Raises:
+            AwsError: the object does not exist (``NoSuchKey``) or cannot be read.
+        """
+        with map_aws_errors("GetObject"):
+            body: Any = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        return cast(BinaryIO, body)  # botocore's StreamingBody reads like a binary file
 
     def list_objects(self, bucket: str, prefix: str) -> list[ObjectInfo]:
         """Every object under ``prefix`` (all pages of ListObjectsV2)."""

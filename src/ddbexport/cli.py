@@ -442,4 +442,11 @@ def sandbox(port: int, time_scale: float) -> None:
 
 
 # Further commands live in their own modules; importing them registers them.
-from . import cli_check, cli_init, cli_inventory, cli_pipeline, cli_policy  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    cli_check,
+    cli_config,
+    cli_init,
+    cli_inventory,
+    cli_pipeline,
+    cli_policy,
+)

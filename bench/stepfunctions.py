@@ -5,6 +5,7 @@ whose export takes a given time (nothing runs in AWS, nothing sleeps): Wait stat
 simulated clock, DescribeExport answers IN_PROGRESS until the export's duration has passed, and
 Choice rules are evaluated on the values the walk knows. Every state entered is one billed state
 transition; history events follow the documented counts (a Task logs 5 events, other states 2).
+The walk is :mod:`ddbexport.pipeline.transitions`, which ``ddbexport estimate`` prices with.
 
 * seed: ``bench/seed-statemachine.asl.json`` (copied from the project's shared reference: the
   original article's definition — an inline Map that polls every 15 s);
@@ -24,94 +25,29 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 from ddbexport.config import validate_config
 from ddbexport.pipeline.synth import synth
 from ddbexport.pipeline.tablelist import PAYLOAD_LIMIT, results_size
+from ddbexport.pipeline.transitions import EXPORT_STATUS, Walk, WalkResult, child_walk
 
 HISTORY_QUOTA = 25_000
-TASK_EVENTS = 5
-OTHER_EVENTS = 2
 DURATIONS_MIN = (5, 15, 60, 180)
+#: The seed's Choice tests the status DescribeExport returned; its Wait has fixed Seconds.
+SEED_FACTS = {"$.ExportDescription.ExportStatus": EXPORT_STATUS}
 
 
-class Walk:
-    """One table through a definition: counts transitions and history events."""
-
-    def __init__(self, states: dict[str, Any], start: str, duration_s: float, waits: list[int]):
-        self.states = states
-        self.start = start
-        self.duration_s = duration_s
-        self.waits = waits
-        self.clock = 0.0
-        self.attempt = 0
-        self.status = "IN_PROGRESS"
-        self.transitions = 0
-        self.events = 0
-
-    def run(self) -> None:
-        name: str | None = self.start
-        while name is not None:
-            state = self.states[name]
-            self.transitions += 1
-            kind = state["Type"]
-            self.events += TASK_EVENTS if kind == "Task" else OTHER_EVENTS
-            if kind == "Wait":
-                self.clock += (
-                    state.get("Seconds") or self.waits[min(self.attempt, len(self.waits) - 1)]
-                )
-            elif kind == "Task" and "describeExport" in state["Resource"]:
-                self.status = "COMPLETED" if self.clock >= self.duration_s else "IN_PROGRESS"
-            elif kind == "Pass" and name == "Next poll":
-                self.attempt += 1
-            if kind in ("Succeed", "Fail") or state.get("End"):
-                return
-            name = self._choose(state) if kind == "Choice" else state["Next"]
-
-    def _choose(self, state: dict[str, Any]) -> str:
-        for rule in state["Choices"]:
-            if self._holds(rule):
-                return str(rule["Next"])
-        return str(state["Default"])
-
-    def _holds(self, rule: dict[str, Any]) -> bool:
-        if "And" in rule:
-            return all(self._holds(part) for part in rule["And"])
-        variable = rule["Variable"]
-        if "IsPresent" in rule:
-            return False  # the walked table has a name only: no ARN, KMS key or owner given
-        if variable.endswith("ExportStatus"):
-            return bool(rule["StringEquals"] == self.status)
-        if variable == "$.entry.template":
-            return bool(rule["StringEquals"] == "t0")
-        if variable == "$.prefix.value":
-            return bool(rule["StringEquals"] == "orders/2026/11/28")  # the default prefix
-        if variable == "$.record.status":
-            return bool(rule["StringEquals"] == self.status)
-        if variable == "$.poll.attempt":
-            return self.attempt >= rule["NumericGreaterThanEquals"]
-        raise ValueError(f"the walk cannot evaluate {variable}")
-
-
-def seed_walk(duration_s: float) -> Walk:
+def seed_walk(duration_s: float) -> WalkResult:
     definition = json.loads((Path(__file__).parent / "seed-statemachine.asl.json").read_text())
     iterator = definition["States"]["Map"]["Iterator"]
-    walk = Walk(iterator["States"], iterator["StartAt"], duration_s, [15])
-    walk.run()
-    return walk
+    return Walk(iterator["States"], iterator["StartAt"], duration_s, [15], SEED_FACTS).run()
 
 
-def ddbexport_walk(duration_s: float) -> Walk:
+def ddbexport_walk(duration_s: float) -> WalkResult:
     config = validate_config(
         {"defaults": {"bucket": "exports"}, "tables": [{"name": "orders"}]}, source="bench"
     )
-    definition = synth(config).definition
-    processor = definition["States"]["Export every table"]["ItemProcessor"]
-    waits = list(definition["States"]["Run facts"]["Parameters"]["run"]["waits"])
-    walk = Walk(processor["States"], processor["StartAt"], duration_s, waits)
-    walk.run()
-    return walk
+    return child_walk(synth(config).definition, duration_s)
 
 
 def main() -> None:

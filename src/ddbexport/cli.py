@@ -445,6 +445,7 @@ def sandbox(port: int, time_scale: float) -> None:
 from . import (  # noqa: E402, F401
     cli_check,
     cli_config,
+    cli_estimate,
     cli_init,
     cli_inventory,
     cli_pipeline,

@@ -1,0 +1,127 @@
+"""Chains of exports (baseline + incremental windows) and merging them: pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ddbexport.catalog import CatalogRecord
+from ddbexport.chain import ChainError, find_chain, merge, ordered_items
+
+ARN = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders"
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _full(hours: float, *, good: bool = True, ident: str = "") -> CatalogRecord:
+    return CatalogRecord(
+        table="orders",
+        table_arn=ARN,
+        export_arn=f"{ARN}/export/full-{ident or hours}",
+        export_type="FULL_EXPORT",
+        status="COMPLETED" if good else "FAILED",
+        s3_bucket="b",
+        s3_prefix=None,
+        export_folder=f"AWSDynamoDB/full-{hours}",
+        export_time=T0 + timedelta(hours=hours),
+    )
+
+
+def _window(start: float, end: float, *, good: bool = True) -> CatalogRecord:
+    return CatalogRecord(
+        table="orders",
+        table_arn=ARN,
+        export_arn=f"{ARN}/export/inc-{start}-{end}",
+        export_type="INCREMENTAL_EXPORT",
+        status="COMPLETED" if good else "FAILED",
+        s3_bucket="b",
+        s3_prefix=None,
+        export_folder=f"AWSDynamoDB/inc-{start}",
+        from_time=T0 + timedelta(hours=start),
+        to_time=T0 + timedelta(hours=end),
+    )
+
+
+def test_the_newest_baseline_and_its_windows_in_order() -> None:
+    records = [_window(25, 26), _full(0), _full(24.5), _window(24, 25), _window(26, 27)]
+    chain = find_chain(records)
+    assert chain.baseline.export_time == T0 + timedelta(hours=24.5)
+    assert [r.from_time for r in chain.incrementals] == [
+        T0 + timedelta(hours=h) for h in (24, 25, 26)
+    ]
+    assert chain.as_of == T0 + timedelta(hours=27)
+
+
+def test_an_instant_picks_the_baseline_before_it_and_stops_there() -> None:
+    records = [_full(0), _window(0, 1), _window(1, 2), _full(2), _window(2, 3)]
+    chain = find_chain(records, as_of=T0 + timedelta(hours=1, minutes=30))
+    assert chain.baseline.export_time == T0
+    assert len(chain.incrementals) == 2
+
+
+def test_a_gap_is_refused_unless_accepted() -> None:
+    records = [_full(0), _window(0, 1), _window(1.5, 2)]
+    with pytest.raises(ChainError, match=r"gaps .* 2026-11-01T01:00:00Z to 2026-11-01T01:30:00Z"):
+        find_chain(records)
+    chain = find_chain(records, allow_gaps=True)
+    assert [str(gap) for gap in chain.gaps] == ["2026-11-01T01:00:00Z to 2026-11-01T01:30:00Z"]
+
+
+def test_failed_exports_are_never_links() -> None:
+    records = [_full(0), _full(1, good=False), _window(0, 1), _window(1, 2, good=False)]
+    with pytest.raises(ChainError, match="reach 2026-11-01T01:00:00Z, before 2026-11-01T02:00"):
+        find_chain(records, as_of=T0 + timedelta(hours=2))
+    assert find_chain(records).baseline.export_time == T0
+
+
+def test_no_baseline_before_the_instant() -> None:
+    with pytest.raises(ChainError, match="no good full export at or before"):
+        find_chain([_full(5)], as_of=T0)
+
+
+def test_overlapping_and_contained_windows() -> None:
+    records = [_full(0), _window(-1, 1), _window(0.5, 0.75), _window(1, 2)]
+    chain = find_chain(records)
+    assert [r.from_time for r in chain.incrementals] == [
+        T0 - timedelta(hours=1),
+        T0 + timedelta(hours=1),
+    ]
+    assert chain.gaps == ()
+
+
+@dataclass(frozen=True)
+class _Change:
+    keys: dict[str, Any]
+    new_image: dict[str, Any] | None
+    write_time: datetime | None
+
+
+def _item(pk: str, value: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "v": {"S": value}}
+
+
+def test_merge_applies_changes_in_write_order_between_baseline_and_instant() -> None:
+    at = T0 + timedelta(hours=1)
+    changes = [
+        _Change({"pk": {"S": "b"}}, None, at + timedelta(minutes=2)),  # delete b
+        _Change({"pk": {"S": "a"}}, _item("a", "2"), at + timedelta(minutes=1)),  # update a
+        _Change({"pk": {"S": "a"}}, _item("a", "0"), at - timedelta(minutes=1)),  # in baseline
+        _Change({"pk": {"S": "c"}}, _item("c", "1"), at + timedelta(minutes=3)),  # insert c
+        _Change({"pk": {"S": "c"}}, _item("c", "9"), at + timedelta(hours=2)),  # after instant
+    ]
+    result = merge(
+        [_item("a", "1"), _item("b", "1")],
+        changes,
+        key_names=["pk"],
+        since=at,
+        until=at + timedelta(hours=1),
+    )
+    assert list(ordered_items(result)) == [_item("a", "2"), _item("c", "1")]
+    assert (result.applied, result.skipped) == (3, 2)
+
+
+def test_a_change_without_write_time_is_refused() -> None:
+    with pytest.raises(ChainError, match="no write timestamp"):
+        merge([], [_Change({"pk": {"S": "a"}}, None, None)], key_names=["pk"], since=T0, until=T0)

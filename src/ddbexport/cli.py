@@ -450,4 +450,6 @@ from . import (  # noqa: E402, F401
     cli_inventory,
     cli_pipeline,
     cli_policy,
+    cli_read,
+    cli_restore,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from .errors import ConfigError
 
@@ -23,6 +23,13 @@ class ObjectApi(Protocol):
 
     def get_object(self, bucket: str, key: str) -> bytes | None:
         """The object's bytes, or ``None`` when there is no such key."""
+
+    def open_object(self, bucket: str, key: str) -> BinaryIO:
+        """The object's bytes as a stream, to read in chunks (constant memory).
+
+        Raises:
+            AwsError: the object does not exist or cannot be read.
+        """
 
     def list_objects(self, bucket: str, prefix: str) -> list[ObjectInfo]:
         """Every object under ``prefix`` (all pages)."""
@@ -50,6 +57,14 @@ class ExportStore(Protocol):
     def read(self, key: str) -> bytes | None:
         """The bytes at ``key``, or ``None`` when it does not exist."""
 
+    def open(self, key: str) -> BinaryIO:
+        """The bytes at ``key`` as a stream, to read in chunks; the caller closes it.
+
+        Raises:
+            OSError: (a folder on disk) the file does not exist or cannot be opened.
+            AwsError: (S3) the object does not exist or cannot be read.
+        """
+
     def stat(self, key: str) -> ObjectInfo | None:
         """Size and ETag of ``key``, or ``None`` when it does not exist."""
 
@@ -76,6 +91,10 @@ class LocalStore:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
+    def open(self, key: str) -> BinaryIO:
+        """The file, opened for reading."""
+        return self._path(key).open("rb")
+
     def stat(self, key: str) -> ObjectInfo | None:
         """The file's size; files on disk have no ETag."""
         path = self._path(key)
@@ -100,6 +119,10 @@ class S3Store:
     def read(self, key: str) -> bytes | None:
         """GetObject."""
         return self._api.get_object(self.bucket, key)
+
+    def open(self, key: str) -> BinaryIO:
+        """GetObject's body, streamed."""
+        return self._api.open_object(self.bucket, key)
 
     def stat(self, key: str) -> ObjectInfo | None:
         """From the listing of the key's folder."""

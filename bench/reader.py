@@ -1,0 +1,366 @@
+"""How fast ddbexport reads an export, against the naive way and against the floor.
+
+Generates a synthetic FULL export in AWS's layout (``manifest-summary.json``,
+``manifest-files.json`` and their ``.md5``, gzip'd DynamoDB-JSON data files of ~256 MB each
+uncompressed) of ``--size-mb`` uncompressed (default 1024), then runs each variant in its own
+process, so that each one's peak RSS (``ru_maxrss``) is its own:
+
+- ``floor``: gzip decompression + ``orjson.loads`` of each line, no conversion: no reader of
+  DynamoDB JSON in Python can beat it;
+- ``naive``: ``json.loads`` + boto3's ``TypeDeserializer`` per attribute, the usual recipe
+  (its binary handlers decode the file's base64 first, which boto3's own client would do);
+- ``iter_items``: ``ddbexport.reader.iter_items`` (plain Python values), consumed;
+- ``jsonl``: ``ddbexport.convert.convert(…, "jsonl", file)``;
+- ``parquet``: ``ddbexport.convert.convert(…, "parquet", file)``: two passes over the data
+  (schema, then row groups), so it reads everything twice.
+
+Prints items/s and MB/s of uncompressed input, the ratios against naive and floor, the peak RSS
+of each variant, and PASS/FAIL for the targets: ``jsonl`` and ``iter_items`` at least 5x the
+naive way and within 2x of the floor; every ddbexport variant at most 300 MB peak RSS.
+
+    python bench/reader.py --size-mb 256
+    python bench/reader.py --data /tmp/export --keep   # generate once, run again later
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import hashlib
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from boto3.dynamodb.types import TypeDeserializer
+
+from ddbexport.convert import convert
+from ddbexport.reader import iter_items
+
+EXPORT_ID = "01768385930622-efd1a093"
+FILE_MB = 256
+VARIANTS = ("floor", "naive", "iter_items", "jsonl", "parquet")
+TARGET_VS_NAIVE = 5.0
+TARGET_VS_FLOOR = 2.0
+TARGET_RSS_MB = 300.0
+
+
+# ---------------------------------------------------------------------------- the export
+
+
+def _item(rng: random.Random, index: int, words: list[str]) -> dict[str, Any]:
+    """An order-like item: keys, strings, numbers, a flag, a nested map with a list, and now
+    and then a string set, a number set, binary and a NULL (~450 bytes as DynamoDB JSON)."""
+    item: dict[str, Any] = {
+        "pk": {"S": f"customer#{index // 7:09d}"},
+        "sk": {"S": f"order#{2024 + index % 3}-{1 + index % 12:02d}#{index:010d}"},
+        "status": {"S": rng.choice(("NEW", "PAID", "SHIPPED", "DELIVERED", "RETURNED"))},
+        "amount": {"N": f"{rng.randrange(1, 10**7)}.{rng.randrange(100):02d}"},
+        "quantity": {"N": str(rng.randrange(1, 50))},
+        "created": {"N": str(1_700_000_000 + index)},
+        "gift": {"BOOL": rng.random() < 0.1},
+        "note": {"S": " ".join(rng.choices(words, k=rng.randrange(3, 25)))},
+        "address": {
+            "M": {
+                "street": {"S": f"{rng.randrange(1, 999)} {rng.choice(words).title()} St"},
+                "zip": {"S": f"{rng.randrange(10**5):05d}"},
+                "geo": {
+                    "L": [
+                        {"N": f"{rng.uniform(-90, 90):.6f}"},
+                        {"N": f"{rng.uniform(-180, 180):.6f}"},
+                    ]
+                },
+            }
+        },
+    }
+    if index % 3 == 0:
+        item["tags"] = {"SS": sorted(set(rng.choices(words, k=4)))}
+    if index % 5 == 0:
+        item["sizes"] = {"NS": sorted({str(rng.randrange(30, 50)) for _ in range(3)})}
+    if index % 4 == 0:
+        item["thumbnail"] = {"B": base64.b64encode(rng.randbytes(24)).decode()}
+    if index % 11 == 0:
+        item["coupon"] = {"NULL": True}
+    return item
+
+
+def generate(root: Path, size_mb: int, seed: int = 1) -> tuple[int, int]:
+    """Write the export under ``root``; returns (items, uncompressed bytes)."""
+    rng = random.Random(seed)
+    words = [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randrange(2, 10)))
+        for _ in range(2000)
+    ]
+    folder = root / "AWSDynamoDB" / EXPORT_ID
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "_started").write_bytes(b"")
+    target = size_mb << 20
+    written = items = 0
+    manifest_lines = []
+    file_index = 0
+    while written < target:
+        name = f"{hashlib.sha256(f'{seed}-{file_index}'.encode()).hexdigest()[:26]}.json.gz"
+        key = f"AWSDynamoDB/{EXPORT_ID}/data/{name}"
+        path = root / key
+        limit = min(written + (FILE_MB << 20), target)
+        count = 0
+        with gzip.GzipFile(path, "wb", compresslevel=6, mtime=0) as out:
+            batch = []
+            while written < limit:
+                line = orjson.dumps(
+                    {"Item": _item(rng, items, words)}, option=orjson.OPT_APPEND_NEWLINE
+                )
+                batch.append(line)
+                written += len(line)
+                items += 1
+                count += 1
+                if len(batch) >= 4096:
+                    out.write(b"".join(batch))
+                    batch.clear()
+            out.write(b"".join(batch))
+        digest = hashlib.md5()
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        manifest_lines.append(
+            json.dumps(
+                {
+                    "itemCount": count,
+                    "md5Checksum": base64.b64encode(digest.digest()).decode(),
+                    "etag": hashlib.md5(digest.digest()).hexdigest() + "-1",
+                    "dataFileS3Key": key,
+                },
+                separators=(",", ":"),
+            )
+        )
+        file_index += 1
+    files = "".join(line + "\n" for line in manifest_lines).encode()
+    (folder / "manifest-files.json").write_bytes(files)
+    (folder / "manifest-files.md5").write_bytes(base64.b64encode(hashlib.md5(files).digest()))
+    summary = {
+        "version": "2020-06-30",
+        "exportArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/bench/export/{EXPORT_ID}",
+        "startTime": "2026-01-14T10:18:50.622Z",
+        "endTime": "2026-01-14T10:24:58.984Z",
+        "tableArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/bench",
+        "tableId": "cf263806-6bf1-4e51-a242-7067dcdecc72",
+        "exportTime": "2026-01-14T10:18:50.622Z",
+        "s3Bucket": "bench-bucket",
+        "s3Prefix": None,
+        "s3SseAlgorithm": "AES256",
+        "s3SseKmsKeyId": None,
+        "manifestFilesS3Key": f"AWSDynamoDB/{EXPORT_ID}/manifest-files.json",
+        "billedSizeBytes": written,
+        "itemCount": items,
+        "outputFormat": "DYNAMODB_JSON",
+    }
+    summary_bytes = json.dumps(summary, separators=(",", ":")).encode()
+    (folder / "manifest-summary.json").write_bytes(summary_bytes)
+    (folder / "manifest-summary.md5").write_bytes(
+        base64.b64encode(hashlib.md5(summary_bytes).digest())
+    )
+    (root / "bench-meta.json").write_text(
+        json.dumps({"items": items, "bytes": written, "size_mb": size_mb})
+    )
+    return items, written
+
+
+def _data_files(folder: Path) -> list[Path]:
+    root = folder.parent.parent
+    manifest = (folder / "manifest-files.json").read_text().splitlines()
+    return [root / json.loads(line)["dataFileS3Key"] for line in manifest if line.strip()]
+
+
+# ---------------------------------------------------------------------------- the variants
+
+
+def _floor(folder: Path, _out: Path) -> int:
+    count = 0
+    loads = orjson.loads
+    for path in _data_files(folder):
+        with gzip.open(path, "rb") as stream:
+            rest = b""
+            while chunk := stream.read(1 << 20):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    if line:
+                        loads(line)
+                        count += 1
+            if rest:
+                loads(rest)
+                count += 1
+    return count
+
+
+def _naive(folder: Path, _out: Path) -> int:
+    class FileDeserializer(TypeDeserializer):
+        # Export files hold binary as base64 text; boto3's client decodes it before this runs.
+        def _deserialize_b(self, value: Any) -> Any:
+            return super()._deserialize_b(base64.b64decode(value))
+
+        def _deserialize_bs(self, value: Any) -> Any:
+            return super()._deserialize_bs([base64.b64decode(v) for v in value])
+
+    deserializer = FileDeserializer()
+    count = 0
+    for path in _data_files(folder):
+        with gzip.open(path, "rt", encoding="utf-8") as stream:
+            for line in stream:
+                item = json.loads(line)["Item"]
+                {name: deserializer.deserialize(value) for name, value in item.items()}
+                count += 1
+    return count
+
+
+def _iter_items(folder: Path, _out: Path) -> int:
+    count = 0
+    for _ in iter_items(str(folder)):
+        count += 1
+    return count
+
+
+def _jsonl(folder: Path, out: Path) -> int:
+    return convert(str(folder), "jsonl", out / "items.jsonl").rows
+
+
+def _parquet(folder: Path, out: Path) -> int:
+    return convert(str(folder), "parquet", out / "items.parquet").rows
+
+
+def run_variant(name: str, folder: Path) -> dict[str, Any]:
+    """Run one variant in this process; its peak RSS is this process's."""
+    if name == "parquet":
+        import pyarrow.parquet  # noqa: F401, PLC0415 - loaded before the clock starts, as others
+    out = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    try:
+        function = {
+            "floor": _floor,
+            "naive": _naive,
+            "iter_items": _iter_items,
+            "jsonl": _jsonl,
+            "parquet": _parquet,
+        }[name]
+        started = time.perf_counter()
+        items = function(folder, out)
+        seconds = time.perf_counter() - started
+        output_bytes = sum(path.stat().st_size for path in out.iterdir())
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "variant": name,
+        "seconds": seconds,
+        "items": items,
+        "peak_rss_mb": peak_kb / 1024,
+        "output_bytes": output_bytes,
+    }
+
+
+# ---------------------------------------------------------------------------- the report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=1024, help="uncompressed size of the export")
+    parser.add_argument(
+        "--data", type=Path, help="where the export is (generated there if missing)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the generated export")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
+    parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: run one variant, print JSON
+    args = parser.parse_args()
+    if args.run:
+        print(json.dumps(run_variant(args.run, args.data)))
+        return 0
+
+    root = args.data or Path(tempfile.mkdtemp(prefix="ddbexport-bench-"))
+    folder = root / "AWSDynamoDB" / EXPORT_ID
+    meta_path = root / "bench-meta.json"
+    try:
+        if meta_path.exists() and json.loads(meta_path.read_text())["size_mb"] == args.size_mb:
+            meta = json.loads(meta_path.read_text())
+            items, size = meta["items"], meta["bytes"]
+            print(f"reusing the export in {root}")
+        else:
+            started = time.perf_counter()
+            items, size = generate(root, args.size_mb)
+            print(
+                f"generated {items:,} items, {size / 2**20:,.0f} MB uncompressed in "
+                f"{len(_data_files(folder))} data files, in {time.perf_counter() - started:.0f} s"
+            )
+        compressed = sum(path.stat().st_size for path in _data_files(folder))
+        python = sys.version.split()[0]
+        print(f"export: {root} ({compressed / 2**20:,.0f} MB gzip'd); Python {python}\n")
+        results = {}
+        for name in args.variants.split(","):
+            completed = subprocess.run(
+                [sys.executable, __file__, "--run", name, "--data", str(folder)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            results[name] = json.loads(completed.stdout.strip().splitlines()[-1])
+            if results[name]["items"] != items:
+                print(f"{name}: read {results[name]['items']} items, expected {items}")
+                return 1
+        return _report(results, items, size)
+    finally:
+        if not args.keep and args.data is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _report(results: dict[str, dict[str, Any]], items: int, size: int) -> int:
+    floor = results.get("floor", {}).get("seconds")
+    naive = results.get("naive", {}).get("seconds")
+    header = ("seconds", 8), ("items/s", 11), ("MB/s", 7), ("vs naive", 9), ("vs floor", 9)
+    print(f"{'variant':<11} " + " ".join(f"{name:>{width}}" for name, width in header), end="")
+    print(f" {'peak RSS':>9}")
+    for name, result in results.items():
+        seconds = result["seconds"]
+        speed_up = f"{naive / seconds:.1f}x" if naive else "-"
+        slow_down = f"{seconds / floor:.2f}x" if floor else "-"
+        print(
+            f"{name:<11} {seconds:>8.1f} {items / seconds:>11,.0f} {size / 2**20 / seconds:>7.1f} "
+            f"{speed_up:>9} {slow_down:>9} {result['peak_rss_mb']:>6.0f} MB"
+        )
+    print(
+        "\n(vs naive: how many times faster than naive; vs floor: how many times the floor's time)"
+    )
+    if naive and floor and naive / floor < TARGET_VS_NAIVE:
+        print(
+            f"note: naive takes only {naive / floor:.1f}x the floor's time here, so "
+            f"{TARGET_VS_NAIVE:g}x naive would mean beating the floor"
+        )
+    ok = True
+    for name in ("iter_items", "jsonl"):
+        if name not in results or not naive or not floor:
+            continue
+        seconds = results[name]["seconds"]
+        for label, passed in (
+            (f"{name}: >= {TARGET_VS_NAIVE:g}x naive", naive / seconds >= TARGET_VS_NAIVE),
+            (
+                f"{name}: within {TARGET_VS_FLOOR:g}x of the floor",
+                seconds / floor <= TARGET_VS_FLOOR,
+            ),
+        ):
+            print(f"{'PASS' if passed else 'FAIL'}  {label}")
+            ok &= passed
+    for name in ("iter_items", "jsonl", "parquet"):
+        if name in results:
+            passed = results[name]["peak_rss_mb"] <= TARGET_RSS_MB
+            print(f"{'PASS' if passed else 'FAIL'}  {name}: peak RSS <= {TARGET_RSS_MB:g} MB")
+            ok &= passed
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from ddbexport.config import Config, validate_config
+from ddbexport.config import Config, effective_destination, validate_config
 from ddbexport.errors import ConfigError
-from ddbexport.pipeline.policy import ROLE_POLICY_LIMIT, policy_size
+from ddbexport.pipeline.policy import ROLE_POLICY_LIMIT, local_policy, policy_size, role_policy
 from ddbexport.pipeline.statemachine import MAX_WAITS, wait_schedule
 from ddbexport.pipeline.synth import synth
+from ddbexport.pipeline.tablelist import TableSetting
 
 BUCKET = "exports-bucket"
 IN_ACCOUNT = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:"
@@ -68,6 +69,25 @@ def test_a_policy_that_cannot_fit_is_refused_with_the_numbers() -> None:
     tables = [{"name": f"tbl{i}", "bucket": f"bucket-number-{i:04d}-exports"} for i in range(400)]
     with pytest.raises(ConfigError, match=r"policy would be [\d,]+ characters \(IAM allows"):
         synth(_config(tables))
+
+
+def test_dynamic_selectors_are_measured_too() -> None:
+    """``match`` starts from the widened policy; hundreds of buckets still cannot fit, and both
+    the role and the local policy say so rather than hand IAM a document it rejects."""
+    config = _config(
+        [{"match": "orders-*"}]
+        + [{"name": f"tbl{i}", "bucket": f"bucket-number-{i:04d}-exports"} for i in range(400)]
+    )
+    settings = [
+        TableSetting(f"tbl{i}", None, effective_destination(config.defaults, selector))
+        for i, selector in enumerate(config.tables[1:])
+    ]
+    with pytest.raises(ConfigError, match=r"role's policy would be [\d,]+ characters"):
+        role_policy(config, settings, topic=False)
+    with pytest.raises(ConfigError, match=r"local runner's policy would be [\d,]+ characters"):
+        local_policy(config, settings)
+    few = settings[:3]
+    assert policy_size(role_policy(config, few, topic=False)) <= ROLE_POLICY_LIMIT
 
 
 def test_tables_named_by_arn_are_granted_by_their_arn() -> None:

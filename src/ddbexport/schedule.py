@@ -164,7 +164,8 @@ def _check_special(spec: _Field, text: str) -> None:
         return
     day = upper[:-1]
     if not day:
-        raise _Invalid("'L' needs a weekday before it, e.g. 6L or FRIL for the last Friday")
+        # EventBridge reads a bare L in day-of-week as the week's last day (7, Saturday).
+        return
     if "-" in day or "/" in day or "*" in day or "L" in day:
         raise _Invalid(f"'L' follows a single weekday, e.g. 6L or FRIL, not {text!r}")
     _value(spec, day)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ddbexport.config import Config
@@ -173,20 +173,13 @@ def role_policy(
     Raises:
         ConfigError: even the widened policy passes IAM's 10,240-character limit.
     """
-    dynamic = any(selector.name is None for selector in config.tables)
-    narrow = _policy(config, tables, topic, list_in_s3, wide=dynamic)
-    if dynamic or policy_size(narrow) <= ROLE_POLICY_LIMIT:
-        return narrow
-    wide = _policy(config, tables, topic, list_in_s3, wide=True)
-    size = policy_size(wide)
-    if size > ROLE_POLICY_LIMIT:
-        raise ConfigError(
-            f"the pipeline role's policy would be {size:,} characters (IAM allows "
-            f"{ROLE_POLICY_LIMIT:,}) even with table/* and one prefix per bucket: too many "
-            "buckets, accounts or KMS keys for one stack. Split the tables over several "
-            "configs, each with its own pipeline.stack_name"
-        )
-    return wide
+    return _within_limit(
+        lambda wide: _policy(config, tables, topic, list_in_s3, wide=wide),
+        dynamic=any(selector.name is None for selector in config.tables),
+        what="the pipeline role's policy",
+        advice="too many buckets, accounts or KMS keys for one stack. Split the tables over "
+        "several configs, each with its own pipeline.stack_name",
+    )
 
 
 def _policy(
@@ -315,18 +308,30 @@ def local_policy(
     Raises:
         ConfigError: even the widened policy passes IAM's 10,240-character limit.
     """
-    dynamic = any(selector.name is None for selector in config.tables)
-    narrow = _local(config, tables, enable_pitr, wide=dynamic)
-    if dynamic or policy_size(narrow) <= ROLE_POLICY_LIMIT:
-        return narrow
-    wide = _local(config, tables, enable_pitr, wide=True)
+    return _within_limit(
+        lambda wide: _local(config, tables, enable_pitr, wide=wide),
+        dynamic=any(selector.name is None for selector in config.tables),
+        what="the local runner's policy",
+        advice="attach it as managed policies (6,144 characters each) split by bucket, or "
+        "split the config",
+    )
+
+
+def _within_limit(
+    build: Callable[[bool], dict[str, Any]], *, dynamic: bool, what: str, advice: str
+) -> dict[str, Any]:
+    """The narrow policy when it fits IAM's limit, else the widened one (``table/*``, one prefix
+    per bucket) — always measured, since dynamic selectors start wide and can still pass it."""
+    if not dynamic:
+        narrow = build(False)
+        if policy_size(narrow) <= ROLE_POLICY_LIMIT:
+            return narrow
+    wide = build(True)
     size = policy_size(wide)
     if size > ROLE_POLICY_LIMIT:
         raise ConfigError(
-            f"the local runner's policy would be {size:,} characters (IAM allows "
-            f"{ROLE_POLICY_LIMIT:,} inline) even with table/* and one prefix per bucket; "
-            "attach it as a managed policy (6,144 characters each) split by bucket, or split "
-            "the config"
+            f"{what} would be {size:,} characters (IAM allows {ROLE_POLICY_LIMIT:,} inline) "
+            f"even with table/* and one prefix per bucket: {advice}"
         )
     return wide
 

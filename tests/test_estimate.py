@@ -64,7 +64,7 @@ def test_two_tables_match_the_hand_computation() -> None:
     600, 600, ... s; the clock after each wait: 240, 255, 285, 345, 465, 705, 1185, 1785, 2385,
     2985, 3585, 4185. The export is seen COMPLETED at the first poll at or after its duration:
     1,200 s -> 8th poll (1785), 3,600 s -> 12th poll (4185). States entered:
-      before polling 7 (Table ARN, ARN from name, Prefix, Prefix t0, Export options, Export,
+      before polling 7 (Check entry, ARN from name, Prefix, Prefix t0, Export options, Export,
       First poll); per poll 4 (Wait, Describe export, Finished?, Next poll) less the last
       Next poll; after 9 (Completed, Write table record, Catalogue?, Export folder, Folder under
       the prefix, Catalog record, Catalog options, Write catalog record, Result).

@@ -3,6 +3,7 @@ sandbox (its exports behave like AWS's)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import subprocess
@@ -49,7 +50,7 @@ def _config(tables: list[dict[str, Any]], **pipeline: Any) -> Config:
                 "poll_min": "1s",
                 "poll_max": "2s",
                 "max_concurrency": 3,
-                "timeout": "1h",
+                "timeout": "30m",  # at most 900 polls of 2 s: within MAX_WAITS
             },
             "pipeline": {"limit_retry": "1s", **pipeline},
         },
@@ -57,8 +58,8 @@ def _config(tables: list[dict[str, Any]], **pipeline: Any) -> Config:
     )
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
+@contextlib.contextmanager
+def executing_sandbox() -> Iterator[Sandbox]:
     """A sandbox executing state machines, with quick exports and a bucket."""
     config = default_user_config.setdefault("stepfunctions", {})
     before = config.get("execute_state_machine", False)
@@ -73,6 +74,13 @@ def sandbox() -> Iterator[Sandbox]:
             yield box
     finally:
         config["execute_state_machine"] = before
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A sandbox executing state machines, with quick exports and a bucket."""
+    with executing_sandbox() as box:
+        yield box
 
 
 def _tables(sandbox: Sandbox, *names: str, pitr: bool = True) -> None:

@@ -50,7 +50,7 @@ def _config(tmp_path: Path) -> Path:
     path = tmp_path / "ddbexport.toml"
     path.write_text(
         f'region = "{REGION}"\n[defaults]\nbucket = "{BUCKET}"\n[[tables]]\nname = "orders"\n'
-        '[run]\npoll_first = "1s"\npoll_min = "1s"\npoll_max = "2s"\ntimeout = "1h"\n'
+        '[run]\npoll_first = "1s"\npoll_min = "1s"\npoll_max = "2s"\ntimeout = "30m"\n'
         '[pipeline]\nstack_name = "nightly"\ntrigger = "rule"\n'
     )
     return path

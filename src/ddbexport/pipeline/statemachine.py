@@ -13,7 +13,16 @@ Shape of a run::
          of the table's outcome written to S3, and a small result for the parent; every error is
          caught, so every table is tried whatever happens to the others
       -> the run's record in S3, an SNS message when a table failed, and the execution ends
-         FAILED when any table failed.
+         FAILED when any table failed (a result that is null or has no status counts as one).
+
+Each child first checks its entry, since the seed's payload arrives as EventBridge sends it:
+``tablename`` and ``bucketname`` must be strings, ``prefix`` a string or null. A null or absent
+prefix is the bucket's root, as ``""`` is (no S3Prefix sent). A prefix with a '/' at either end
+is refused, not stripped: no intrinsic function can cut a string, and keeping the slash would
+put '//' in the export's keys. A refused entry gets a FAILED record whose error says what is
+wrong and what is allowed (``InvalidTableEntry``), and the other tables go on. (The local
+runner reads the payload before any export: it refuses a list with an invalid entry, and strips
+a prefix's slashes.)
 
 Region, account and partition come from the state machine's own ARN (``$$.StateMachine.Id``),
 so nothing is hard-coded and the same definition works in every account.
@@ -35,11 +44,12 @@ from ddbexport.errors import ConfigError
 _SPLIT_TIME = "States.StringSplit($.time, '-T:.Z')"
 RECORDS_PREFIX = "ddbexport-catalog/runs"
 LITERAL_PREFIX = "literal"
-#: Polls one table's child execution can make: a poll costs 11 history events (Wait, Task,
-#: Choice and Pass, entered and exited, and the task's scheduled/started/succeeded), and the
-#: history holds 25,000 events.
-MAX_WAITS = 2_000
-
+#: Step Functions fails an execution whose history reaches this many events.
+HISTORY_EVENTS = 25_000
+#: Failed child executions the Map tolerates: all of them, as a 256 KiB execution input lists
+#: fewer items (two bytes each at least). A count, not 100 percent: linters want an integer
+#: percentage and the sandbox's parser a decimal one.
+_TOLERATED_FAILURES = 1_000_000
 
 #: Errors worth retrying on any DynamoDB call. Step Functions names an SDK error
 #: ``<Service>.<Name>Exception``, adding the suffix even where the API's own name lacks it.
@@ -107,6 +117,31 @@ _RETRY_READ = [
 ]
 
 
+def _attempts(retriers: Sequence[dict[str, Any]]) -> int:
+    return sum(int(retrier["MaxAttempts"]) for retrier in retriers)
+
+
+#: A poll's history events: the Wait, the Choice (Finished?) and the Pass (Next poll) log
+#: entered and exited, the DescribeExport Task entered, scheduled, started, succeeded, exited.
+_POLL_EVENTS = 2 + 2 + 2 + 5
+#: What a retried Task attempt adds to the history: scheduled, started, failed.
+_RETRY_EVENTS = 3
+#: A child's events outside its polls on its longest path (export COMPLETED, catalog record
+#: written): 16 states, 43 events with the execution's own started and succeeded; rounded up.
+_OTHER_EVENTS = 100
+#: Retries when every Task a child runs uses all of its retries once: the export's start
+#: 40 + 8 + 8, DescribeExport 40 + 8, the table's record 8 and its catalog record 8 = 120.
+_FULL_RETRIES = (
+    _attempts(_retry_start(0)) + _attempts(_retry_describe(0)) + 2 * _attempts(_RETRY_READ)
+)
+#: Polls one table's child execution can make. Throttling hits every table polling at once,
+#: so besides the full retries above, each poll keeps room for one DescribeExport retry:
+#: (25,000 - 100 - 120 x 3) // (11 + 3) = 24,540 // 14 = 1,752 polls.
+MAX_WAITS = (HISTORY_EVENTS - _OTHER_EVENTS - _FULL_RETRIES * _RETRY_EVENTS) // (
+    _POLL_EVENTS + _RETRY_EVENTS
+)
+
+
 @dataclass(frozen=True, slots=True)
 class PrefixTemplate:
     """A prefix template compiled for States.Format: '{}' per placeholder, in order."""
@@ -114,7 +149,7 @@ class PrefixTemplate:
     ident: str
     format: str
     arguments: tuple[str, ...]  # table | date | time | run_id
-    literal: str = ""  # the prefix itself, when it has no placeholder
+    literal: str = ""  # the prefix itself, braces unescaped, when it has no placeholder
     source: str = ""  # the template as the config gives it
 
 
@@ -159,8 +194,8 @@ def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
             raise ConfigError(
                 f"run.poll fixed:{interval}s with run.timeout {settings.timeout_s:.0f}s needs "
                 f"{count:,} polls per table; a pipeline execution holds at most {MAX_WAITS:,} "
-                f"(Step Functions' 25,000-event history). Poll every {fewest}s or more, lower "
-                "run.timeout, or use poll = 'adaptive'"
+                f"(Step Functions' {HISTORY_EVENTS:,}-event history, with room for retries). "
+                f"Poll every {fewest}s or more, lower run.timeout, or use poll = 'adaptive'"
             )
         return (interval,) * count
     waits = [max(round(settings.poll_first_s), 1)]
@@ -175,8 +210,9 @@ def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
             raise ConfigError(
                 f"run.poll_max {settings.poll_max_s:.0f}s with run.timeout "
                 f"{settings.timeout_s:.0f}s needs more than {MAX_WAITS:,} polls per table; a "
-                "pipeline execution holds at most that many (Step Functions' 25,000-event "
-                "history). Raise run.poll_max or lower run.timeout"
+                "pipeline execution holds at most that many (Step Functions' "
+                f"{HISTORY_EVENTS:,}-event history, with room for retries). Raise run.poll_max "
+                "or lower run.timeout"
             )
     return tuple(waits)
 
@@ -187,16 +223,25 @@ def _escape(text: str) -> str:
 
 
 def compile_prefix(ident: str, template: str) -> PrefixTemplate:
-    """Turn ``dynamodb/{table}/{date}`` into ``dynamodb/{}/{}`` with arguments (table, date)."""
+    """Turn ``dynamodb/{table}/{date}`` into ``dynamodb/{}/{}`` with arguments (table, date).
+
+    ``{{`` and ``}}`` are braces, as in ``str.format`` and the local runner's prefixes: a
+    template keeps them escaped for States.Format, and a prefix without placeholders becomes
+    the literal the local runner would send (one brace each, no '/' at either end).
+    """
     parts: list[str] = []
+    literals: list[str] = []
     arguments: list[str] = []
+    # parse() hands back the literal text with the escaped braces already undone.
     for literal, field, _, _ in string.Formatter().parse(template):
         parts.append(_escape(literal))
+        literals.append(literal)
         if field is not None:
             parts.append("{}")
             arguments.append(field)
+    literal_prefix = "" if arguments else "".join(literals).strip("/")
     return PrefixTemplate(
-        ident, "".join(parts).strip("/"), tuple(arguments), template.strip("/"), template
+        ident, "".join(parts).strip("/"), tuple(arguments), literal_prefix, template
     )
 
 
@@ -282,6 +327,70 @@ def _arn_state(value: str) -> dict[str, Any]:
     }
 
 
+#: What a tablelist entry must look like, for the records of the entries that do not.
+_ENTRY_SHAPE = (
+    "each tablelist entry needs 'tablename' and 'bucketname' (strings) and may give 'prefix': "
+    "a string with no '/' at either end, or null, \"\" or none at all for the bucket's root"
+)
+#: An entry without a usable table name is named by its place in the list.
+_ENTRY_LABEL = "States.Format('tablelist[{}]', $.index)"
+#: The records of entries that cannot be exported: the table, and why.
+_REJECTED: dict[str, tuple[str, str]] = {
+    "No table name": (_ENTRY_LABEL, f"'tablename' is missing: {_ENTRY_SHAPE}"),
+    "Table name not a string": (_ENTRY_LABEL, f"'tablename' must be a string: {_ENTRY_SHAPE}"),
+    "No bucket name": ("$.entry.tablename", f"'bucketname' is missing: {_ENTRY_SHAPE}"),
+    "Bucket name not a string": (
+        "$.entry.tablename",
+        f"'bucketname' must be a string: {_ENTRY_SHAPE}",
+    ),
+    "Prefix not a string": ("$.entry.tablename", f"'prefix' must be a string: {_ENTRY_SHAPE}"),
+    # The state machine cannot strip the slash (no intrinsic cuts a string), and keeping it
+    # would put '//' in every key of the export and of its catalog record.
+    "Prefix with a slash at an end": (
+        "$.entry.tablename",
+        f"'prefix' must not start or end with '/': {_ENTRY_SHAPE}",
+    ),
+}
+
+
+def _is(path: str, test: str, next_state: str, *, negate: bool = False) -> dict[str, Any]:
+    rule: dict[str, Any] = {"Variable": path, test: True}
+    return {"Not": rule, "Next": next_state} if negate else {**rule, "Next": next_state}
+
+
+#: The entry's checks, in order: a type test on a field that is absent (or a pattern on one
+#: that is not a string) is a States.Runtime error no Catch stops, so presence goes first.
+_ENTRY_CHECKS: list[dict[str, Any]] = [
+    _is("$.entry.tablename", "IsPresent", "No table name", negate=True),
+    _is("$.entry.tablename", "IsString", "Table name not a string", negate=True),
+    _is("$.entry.bucketname", "IsPresent", "No bucket name", negate=True),
+    _is("$.entry.bucketname", "IsString", "Bucket name not a string", negate=True),
+    # A null prefix (or none) is the bucket's root, as "" is: set "" and check again.
+    _is("$.entry.prefix", "IsPresent", "No prefix", negate=True),
+    _is("$.entry.prefix", "IsNull", "No prefix"),
+    _is("$.entry.prefix", "IsString", "Prefix not a string", negate=True),
+    {"Variable": "$.entry.prefix", "StringMatches": "/*", "Next": "Prefix with a slash at an end"},
+    {"Variable": "$.entry.prefix", "StringMatches": "*/", "Next": "Prefix with a slash at an end"},
+]
+
+
+def _rejected_state(table: str, cause: str) -> dict[str, Any]:
+    """The FAILED record of an entry the checks refuse; it reads no field they did not pass."""
+    return {
+        "Type": "Pass",
+        "Parameters": {
+            "table.$": table,
+            "status": "FAILED",
+            "run_id.$": "$.run.run_id",
+            "export_time.$": "$.run.time",
+            "entry.$": "$.entry",
+            "error": {"Error": "InvalidTableEntry", "Cause": cause},
+        },
+        "ResultPath": "$.record",
+        "Next": "Write table record",
+    }
+
+
 def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
     """The child execution: one table from entry to result."""
     last = len(settings.waits) - 1
@@ -296,11 +405,22 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
         for t in settings.templates
     ]
     states: dict[str, Any] = {
-        "Table ARN": {
+        # The entry's checks share the ARN's Choice: a table costs no extra transition.
+        "Check entry": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.entry.table_arn", "IsPresent": True, "Next": "ARN given"}],
+            "Choices": [
+                *_ENTRY_CHECKS,
+                {"Variable": "$.entry.table_arn", "IsPresent": True, "Next": "ARN given"},
+            ],
             "Default": "ARN from name",
         },
+        "No prefix": {
+            "Type": "Pass",
+            "Result": "",
+            "ResultPath": "$.entry.prefix",
+            "Next": "Check entry",
+        },
+        **{name: _rejected_state(table, cause) for name, (table, cause) in _REJECTED.items()},
         "ARN given": _arn_state("$.entry.table_arn"),
         "ARN from name": _arn_state(arn_from_name),
         "Prefix": {"Type": "Choice", "Choices": prefix_choices, "Default": "Prefix as given"},
@@ -670,10 +790,12 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Type": "Choice",
                 "Choices": [
                     {
-                        "Variable": "$.input.tablelist",
+                        "Variable": "$.input.tablelist[0]",
                         "IsPresent": True,
                         "Next": "Tables from event",
-                    }
+                    },
+                    # Empty, or not a list: nothing to count or to export.
+                    {"Variable": "$.input.tablelist", "IsPresent": True, "Next": "No tables"},
                 ],
                 "Default": "Read table list",
             },
@@ -683,6 +805,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                     "run.$": "$.run",
                     "defaults.$": "$.defaults",
                     "tables.$": "$.input.tablelist",
+                    "count.$": "States.ArrayLength($.input.tablelist)",
                 },
                 "Next": "Any tables?",
             },
@@ -693,6 +816,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                     "run.$": "$.run",
                     "defaults.$": "States.JsonMerge($.defaults, $.list.value.defaults, false)",
                     "tables.$": "$.list.value.tables",
+                    "count.$": "States.ArrayLength($.list.value.tables)",
                 },
                 "Next": "Any tables?",
             },
@@ -706,7 +830,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
             "No tables": {
                 "Type": "Fail",
                 "Error": "NoTables",
-                "Cause": "the table list is empty",
+                "Cause": "the table list is empty or not a list",
             },
             "Export every table": {
                 "Type": "Map",
@@ -715,12 +839,16 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "ItemSelector": {
                     "entry.$": "States.JsonMerge($.defaults, $$.Map.Item.Value, false)",
                     "run.$": "$.run",
+                    "index.$": "$$.Map.Item.Index",
                 },
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                    "StartAt": "Table ARN",
+                    "StartAt": "Check entry",
                     "States": _table_states(settings),
                 },
+                # A child that dies anyway (an entry that is not even an object) must not take
+                # the other tables' results with it: its missing result is counted below.
+                "ToleratedFailureCount": _TOLERATED_FAILURES,
                 # The results replace the table list: both at once could pass the 256 KiB
                 # state limit that either alone respects.
                 "ResultPath": "$.tables",
@@ -731,6 +859,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Parameters": {
                     "run_id.$": "$.run.run_id",
                     "export_time.$": "$.run.time",
+                    "table_count.$": "$.count",
                     "tables.$": "$.tables",
                     "statuses.$": "$.tables[*].status",
                 },
@@ -741,6 +870,8 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Parameters": {
                     "failed.$": "States.ArrayContains($.statuses, 'FAILED')",
                     "timed_out.$": "States.ArrayContains($.statuses, 'TIMED_OUT')",
+                    # Fewer statuses than tables: some result was null or had no status.
+                    "recorded.$": "States.ArrayLength($.statuses)",
                 },
                 "ResultPath": "$.failures",
                 "Next": "Write run record",
@@ -776,6 +907,10 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                         "Or": [
                             {"Variable": "$.failures.failed", "BooleanEquals": True},
                             {"Variable": "$.failures.timed_out", "BooleanEquals": True},
+                            {
+                                "Variable": "$.failures.recorded",
+                                "NumericLessThanPath": "$.table_count",
+                            },
                         ],
                         "Next": "Notify" if settings.topic_arn else "Some tables failed",
                     }

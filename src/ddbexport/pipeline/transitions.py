@@ -13,7 +13,8 @@ failure, the export completing at the first poll at or after its duration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -39,11 +40,15 @@ class Simulated(Enum):
 EXPORT_STATUS = Simulated.EXPORT_STATUS
 POLL_ATTEMPT = Simulated.POLL_ATTEMPT
 
-#: What the walk knows while it walks the child workflow of ddbexport's definition, for a table
-#: given by name only (no ARN, KMS key or bucket owner: those ``IsPresent`` tests fail), with the
-#: first prefix template and a non-empty prefix. Each branch these facts choose between has the
-#: same number of states as the others, so the count holds for every table of the pipeline.
+#: What the walk knows while it walks the child workflow of ddbexport's definition, for a valid
+#: entry of a table given by name only (no ARN, KMS key or bucket owner: those ``IsPresent``
+#: tests fail), with the first prefix template and a non-empty prefix. Each branch these facts
+#: choose between has the same number of states as the others, so the count holds for every
+#: table of the pipeline.
 CHILD_FACTS: Mapping[str, object] = {
+    "$.entry.tablename": "orders",
+    "$.entry.bucketname": "exports-bucket",
+    "$.entry.prefix": "",
     "$.described.description.ExportStatus": EXPORT_STATUS,
     "$.record.status": EXPORT_STATUS,
     "$.poll.attempt": POLL_ATTEMPT,
@@ -58,6 +63,8 @@ PARENT_FACTS: Mapping[str, object] = {
     "$.tables[0]": {"tablename": "orders"},
     "$.failures.failed": False,
     "$.failures.timed_out": False,
+    "$.failures.recorded": 1,
+    "$.table_count": 1,
 }
 
 #: Where the definition keeps the polling waits (the child reads them from the run's facts).
@@ -172,13 +179,31 @@ class Walk:
         for test, expected in rule.items():
             if test in ("Variable", "Next"):
                 continue
+            if test in _TYPE_TESTS:
+                return _TYPE_TESTS[test](value) == bool(expected)
+            if test.endswith("Path"):
+                other = str(expected)
+                if other not in self.facts:
+                    raise ValueError(f"the walk cannot evaluate {other}: give its value as a fact")
+                return _compare(test.removesuffix("Path"), value, self._value(other), variable)
             return _compare(test, value, expected, variable)
         raise ValueError(f"the rule on {variable} has no test")
+
+
+#: Choice rules that test a value's JSON type (bool is not numeric in JSON).
+_TYPE_TESTS: dict[str, Callable[[object], bool]] = {
+    "IsNull": lambda value: value is None,
+    "IsString": lambda value: isinstance(value, str),
+    "IsBoolean": lambda value: isinstance(value, bool),
+    "IsNumeric": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+}
 
 
 def _compare(test: str, value: object, expected: object, variable: str) -> bool:
     if test in ("StringEquals", "BooleanEquals"):
         return value == expected
+    if test == "StringMatches" and isinstance(value, str) and isinstance(expected, str):
+        return _matches(value, expected)
     if isinstance(value, int | float) and isinstance(expected, int | float):
         numeric = {
             "NumericEquals": value == expected,
@@ -190,6 +215,21 @@ def _compare(test: str, value: object, expected: object, variable: str) -> bool:
         if test in numeric:
             return numeric[test]
     raise ValueError(f"the walk cannot evaluate {test} on {variable}")
+
+
+def _matches(value: str, pattern: str) -> bool:
+    """StringMatches: ``*`` is any run of characters; ``\\*`` and ``\\\\`` are themselves."""
+    parts: list[str] = []
+    escaped = False
+    for char in pattern:
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            parts.append(".*" if char == "*" else re.escape(char))
+    return re.fullmatch("".join(parts), value, re.DOTALL) is not None
 
 
 def _item_processor(definition: Mapping[str, Any]) -> Mapping[str, Any]:

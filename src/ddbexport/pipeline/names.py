@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from pydantic import ValidationError
@@ -12,9 +13,22 @@ from ddbexport.errors import ConfigError
 from .tablelist import TableSetting
 
 
-def table_list_key(config: Config) -> str:
-    """Where a table list too big for SSM is kept, in the records bucket."""
-    return f"{config.catalog.prefix}/pipelines/{config.pipeline.stack_name}/tables.json"
+def table_list_key(config: Config, content: str) -> str:
+    """Where a table list too big for SSM is kept, in the records bucket. The name carries the
+    list's hash: ``deploy`` uploads the list before the stack changes, and a stack update that
+    fails (and rolls back) must leave the old state machine reading the list it was built with.
+    """
+    digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+    return f"{_table_lists(config)}/tables-{digest}.json"
+
+
+def table_list_keys(config: Config) -> str:
+    """The pattern every :func:`table_list_key` of this stack matches (for the role's grant)."""
+    return f"{_table_lists(config)}/tables-*.json"
+
+
+def _table_lists(config: Config) -> str:
+    return f"{config.catalog.prefix}/pipelines/{config.pipeline.stack_name}"
 
 
 def records_prefix(config: Config) -> str:

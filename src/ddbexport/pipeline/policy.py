@@ -22,7 +22,7 @@ from .names import (
     parameter_name,
     records_bucket,
     records_prefix,
-    table_list_key,
+    table_list_keys,
 )
 from .tablelist import TableSetting, prefix_template
 
@@ -268,7 +268,7 @@ def _policy(
 def _read_table_list(config: Config, bucket: str, in_s3: bool) -> dict[str, Any]:
     if in_s3:
         resource: Any = {
-            "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{table_list_key(config)}"
+            "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{table_list_keys(config)}"
         }
         action = "s3:GetObject"
     else:

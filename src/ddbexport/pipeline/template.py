@@ -63,7 +63,9 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             kms_key=records_kms_key(config, tables),
             topic_arn=TOPIC_ARN if topic else None,
             limit_retry_s=int(pipeline.limit_retry_s),
-            table_list_object=None if table_list.in_ssm else table_list_key(config),
+            table_list_object=None
+            if table_list.in_ssm
+            else table_list_key(config, table_list.value),
             records_prefix=records_prefix(config),
             catalog_prefix=config.catalog.prefix if config.catalog.enabled else None,
         )
@@ -196,7 +198,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
         "TableList": {
             "Value": {"Ref": "TableList"}
             if table_list.in_ssm
-            else f"s3://{records_bucket(config, tables)}/{table_list_key(config)}"
+            else f"s3://{records_bucket(config, tables)}/{table_list_key(config, table_list.value)}"
         },
         "StateMachineRoleArn": {"Value": {"Fn::GetAtt": ["StateMachineRole", "Arn"]}},
         "RunRecords": {"Value": f"s3://{records_bucket(config, tables)}/{records_prefix(config)}/"},
@@ -223,7 +225,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
         definition,
         table_list,
         parameter_name(config),
-        None if table_list.in_ssm else table_list_key(config),
+        None if table_list.in_ssm else table_list_key(config, table_list.value),
         records_bucket(config, tables),
     )
 

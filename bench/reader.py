@@ -10,7 +10,11 @@ process, so that each one's peak RSS (``ru_maxrss``) is its own:
 - ``naive``: ``json.loads`` + boto3's ``TypeDeserializer`` per attribute, the usual recipe
   (its binary handlers decode the file's base64 first, which boto3's own client would do);
 - ``iter_items``: ``ddbexport.reader.iter_items`` (plain Python values), consumed;
-- ``jsonl``: ``ddbexport.convert.convert(…, "jsonl", file)``;
+- ``jsonl``: ``ddbexport.convert.convert(…, "jsonl", file, workers=None)``, as ``ddbexport
+  read`` runs it: one worker process per CPU (up to 8) decoding and encoding, this process
+  decompressing and writing; its peak RSS counts every worker too (this process's peak plus
+  the largest worker's times the number of workers, an upper bound);
+- ``jsonl-1``: the same in one process (``workers=1``, the library's default);
 - ``parquet``: ``ddbexport.convert.convert(…, "parquet", file)``: two passes over the data
   (schema, then row groups), so it reads everything twice.
 
@@ -29,6 +33,7 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import random
 import resource
 import shutil
@@ -47,7 +52,7 @@ from ddbexport.reader import iter_items
 
 EXPORT_ID = "01768385930622-efd1a093"
 FILE_MB = 256
-VARIANTS = ("floor", "naive", "iter_items", "jsonl", "parquet")
+VARIANTS = ("floor", "naive", "iter_items", "jsonl", "jsonl-1", "parquet")
 TARGET_VS_NAIVE = 5.0
 TARGET_VS_FLOOR = 2.0
 TARGET_RSS_MB = 300.0
@@ -229,7 +234,11 @@ def _iter_items(folder: Path, _out: Path) -> int:
 
 
 def _jsonl(folder: Path, out: Path) -> int:
-    return convert(str(folder), "jsonl", out / "items.jsonl").rows
+    return convert(str(folder), "jsonl", out / "items.jsonl", workers=None).rows
+
+
+def _jsonl_one_process(folder: Path, out: Path) -> int:
+    return convert(str(folder), "jsonl", out / "items.jsonl", workers=1).rows
 
 
 def _parquet(folder: Path, out: Path) -> int:
@@ -247,6 +256,7 @@ def run_variant(name: str, folder: Path) -> dict[str, Any]:
             "naive": _naive,
             "iter_items": _iter_items,
             "jsonl": _jsonl,
+            "jsonl-1": _jsonl_one_process,
             "parquet": _parquet,
         }[name]
         started = time.perf_counter()
@@ -256,6 +266,9 @@ def run_variant(name: str, folder: Path) -> dict[str, Any]:
     finally:
         shutil.rmtree(out, ignore_errors=True)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if name == "jsonl":
+        workers = min(os.cpu_count() or 1, 8)
+        peak_kb += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * workers
     return {
         "variant": name,
         "seconds": seconds,
@@ -354,7 +367,7 @@ def _report(results: dict[str, dict[str, Any]], items: int, size: int) -> int:
         ):
             print(f"{'PASS' if passed else 'FAIL'}  {label}")
             ok &= passed
-    for name in ("iter_items", "jsonl", "parquet"):
+    for name in ("iter_items", "jsonl", "jsonl-1", "parquet"):
         if name in results:
             passed = results[name]["peak_rss_mb"] <= TARGET_RSS_MB
             print(f"{'PASS' if passed else 'FAIL'}  {name}: peak RSS <= {TARGET_RSS_MB:g} MB")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import gzip
 import io
 import json
 import sys
@@ -504,3 +505,61 @@ def test_cli_read_a_corrupt_export_exits_1(tmp_path: Path) -> None:
     code, _, err = _read(str(folder))
     assert code == 1
     assert "cannot read it as gzip" in err
+
+
+# ---------------------------------------------------------------------------- worker processes
+
+
+def _row(index: int) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"item-{index:06d}"},
+        "price": {"N": f"{index}.{index % 97:02d}"},
+        "tags": {"SS": [f"t{index % 5}", "a"]},
+        "blob": {"B": base64.b64encode(bytes([index % 256]) * 3).decode()},
+        "nested": {"M": {"list": {"L": [{"N": "1e2"}, {"NULL": True}, {"BOOL": False}]}}},
+    }
+
+
+@pytest.mark.parametrize("export_format", ["DYNAMODB_JSON", "ION"])
+@pytest.mark.parametrize("typed", [False, True])
+def test_workers_write_the_same_lines_in_the_same_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export_format: str, typed: bool
+) -> None:
+    """Small chunks: every file is cut into many pieces, spread over two worker processes, and
+    put back together byte for byte as one process writes them."""
+    monkeypatch.setattr("ddbexport.reader.CHUNK_BYTES", 2048)
+    folder = write_export(
+        tmp_path, [_row(index) for index in range(600)], export_format=export_format, partitions=3
+    )
+    serial, parallel = io.BytesIO(), io.BytesIO()
+    one = convert(str(folder), "jsonl", serial, typed=typed, workers=1)
+    two = convert(str(folder), "jsonl", parallel, typed=typed, workers=2)
+    assert parallel.getvalue() == serial.getvalue()
+    assert one.rows == two.rows == 600
+    assert len(serial.getvalue().splitlines()) == 600
+
+
+def test_a_bad_line_read_by_a_worker_is_named_with_its_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ddbexport.reader.CHUNK_BYTES", 1024)
+    folder = write_export(tmp_path, [_row(index) for index in range(3)], partitions=1)
+    data = next(folder.glob("data/*.json.gz"))
+    good = b"".join(orjson.dumps({"Item": _row(index)}) + b"\n" for index in range(200))
+    data.write_bytes(gzip.compress(good + b'{"Item": {"pk": {"N": "one"}}}\n' + good))
+    with pytest.raises(ExportReadError, match=rf"{data.name} line 201: bad attribute value"):
+        convert(str(folder), "jsonl", io.BytesIO(), workers=2)
+
+
+def test_read_takes_workers_and_refuses_zero(tmp_path: Path) -> None:
+    folder = write_export(tmp_path, [_row(index) for index in range(50)], partitions=2)
+    runner = CliRunner()
+    serial = runner.invoke(cli, ["read", str(folder)])
+    parallel = runner.invoke(cli, ["read", str(folder), "--workers", "2"])
+    assert serial.exit_code == parallel.exit_code == 0, parallel.output
+    assert parallel.stdout_bytes == serial.stdout_bytes
+    refused = runner.invoke(cli, ["read", str(folder), "--workers", "0"])
+    assert refused.exit_code == 2
+    assert "--workers" in refused.output
+    with pytest.raises(ConfigError, match="workers must be 1 or more"):
+        convert(str(folder), "jsonl", io.BytesIO(), workers=0)

@@ -39,6 +39,12 @@ from .errors import ConfigError
     is_flag=True,
     help='Values as DynamoDB JSON ({"S": "x"}) instead of plain JSON values.',
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes decoding a FULL export to JSON lines (default: one per CPU, up to 8, for "
+    "exports of 200,000 items or more).",
+)
 @global_options
 @click.pass_context
 @handle_errors
@@ -49,6 +55,7 @@ def read(
     to: str,
     output: Path | None,
     typed: bool,
+    workers: int | None,  # None: let convert pick by the export's size
     **given: Any,
 ) -> None:
     """Write what an export holds: the items of a FULL export, the changes of an INCREMENTAL one.
@@ -61,11 +68,11 @@ def read(
     if to == "parquet" and output is None:
         raise ConfigError("--to parquet needs -o PATH: Parquet cannot go to stdout")
     if output is not None:
-        result = convert.convert(target, to, output, typed=typed, api=api)
+        result = convert.convert(target, to, output, typed=typed, api=api, workers=workers)
     else:
         stdout = sys.stdout.buffer
         try:
-            result = convert.convert(target, to, stdout, typed=typed, api=api)
+            result = convert.convert(target, to, stdout, typed=typed, api=api, workers=workers)
             stdout.flush()
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, and keep Python from

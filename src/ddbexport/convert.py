@@ -72,6 +72,7 @@ from .reader import (
     ExportReadError,
     OpenedExport,
     Target,
+    encoded_batches,
     iter_changes,
     iter_records,
     open_export,
@@ -120,6 +121,7 @@ def convert(
     *,
     typed: bool = False,
     api: ObjectApi | None = None,
+    workers: int | None = 1,
 ) -> ConvertResult:
     """Write the export ``target`` as ``to`` (``jsonl``, ``csv`` or ``parquet``) to ``output``.
 
@@ -138,14 +140,14 @@ def convert(
         _pyarrow()  # fail before anything is read or written
     export = open_export(target, api=api)
     if not isinstance(output, Path):
-        return _write(export, to, output, typed)
+        return _write(export, to, output, typed, workers)
     temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         if to == "parquet":
             result = write_parquet(export, temporary, typed=typed)
         else:
             with temporary.open("wb") as stream:
-                result = _write(export, to, stream, typed)
+                result = _write(export, to, stream, typed, workers)
         temporary.replace(output)
     finally:
         with suppress(FileNotFoundError):
@@ -153,9 +155,11 @@ def convert(
     return result
 
 
-def _write(export: OpenedExport, to: str, stream: BinaryIO, typed: bool) -> ConvertResult:
+def _write(
+    export: OpenedExport, to: str, stream: BinaryIO, typed: bool, workers: int | None
+) -> ConvertResult:
     if to == "jsonl":
-        return write_jsonl(export, stream, typed=typed)
+        return write_jsonl(export, stream, typed=typed, workers=workers)
     text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
     try:
         return write_csv(export, text, typed=typed)
@@ -273,9 +277,21 @@ def _utc_text(moment: datetime | None) -> str | None:
 
 
 def write_jsonl(
-    target: Target, out: BinaryIO, *, typed: bool = False, api: ObjectApi | None = None
+    target: Target,
+    out: BinaryIO,
+    *,
+    typed: bool = False,
+    api: ObjectApi | None = None,
+    workers: int | None = 1,
 ) -> ConvertResult:
-    """Write one item (FULL) or change (INCREMENTAL) per line to the binary stream ``out``."""
+    """Write one item (FULL) or change (INCREMENTAL) per line to the binary stream ``out``.
+
+    ``workers``: processes that decode and encode a FULL export's items (1, the default: all
+    in this process; None: one per CPU, up to 8, for exports of :data:`PARALLEL_MIN_ITEMS`
+    items or more). The lines come out in the export's order either way. Workers are spawned,
+    so a script calling this with workers must guard its top level with
+    ``if __name__ == "__main__":`` (as every use of :mod:`multiprocessing` must).
+    """
     export = open_export(target, api=api)
     rows = 0
     if export.incremental:
@@ -283,28 +299,33 @@ def write_jsonl(
             out.write(orjson.dumps(_change_json(change, typed), option=_NEWLINE))
             rows += 1
         return ConvertResult("jsonl", rows, changes=True)
-    dumps = orjson.dumps
-
-    def typed_line(record: dict[str, Any]) -> bytes:
-        return dumps(record["Item"], option=_NEWLINE)
-
-    def plain_line(record: dict[str, Any]) -> bytes:
-        return dumps(json_safe_item(record["Item"]), option=_NEWLINE)
-
-    # Lines are gathered into ~1 MB writes: few, large writes whatever the stream buffers.
-    batch: list[bytes] = []
-    size = 0
-    for encoded in iter_records(export, typed_line if typed else plain_line):
-        batch.append(encoded)
-        size += len(encoded)
-        if size >= 1 << 20:
-            out.write(b"".join(batch))
-            rows += len(batch)
-            batch.clear()
-            size = 0
-    out.write(b"".join(batch))
-    rows += len(batch)
+    encode = _typed_line if typed else _plain_line
+    for data, count in encoded_batches(export, encode, workers=_workers(export, workers)):
+        out.write(data)
+        rows += count
     return ConvertResult("jsonl", rows, changes=False)
+
+
+def _typed_line(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record["Item"], option=_NEWLINE)
+
+
+def _plain_line(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(json_safe_item(record["Item"]), option=_NEWLINE)
+
+
+#: Below this many items, starting worker processes costs more than it saves.
+PARALLEL_MIN_ITEMS = 200_000
+
+
+def _workers(export: OpenedExport, workers: int | None) -> int:
+    """``workers`` as asked, else one per CPU for exports big enough to repay the start-up."""
+    if workers is not None:
+        if workers < 1:
+            raise ConfigError(f"workers must be 1 or more, not {workers}")
+        return workers
+    items = sum(entry.item_count for entry in export.files)
+    return min(os.cpu_count() or 1, 8) if items >= PARALLEL_MIN_ITEMS else 1
 
 
 def _change_json(change: Change, typed: bool) -> dict[str, Any]:

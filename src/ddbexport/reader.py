@@ -40,10 +40,13 @@ are not what AWS writes raise :class:`ExportReadError`, naming the file and line
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import zlib
 from binascii import Error as Base64Error
 from binascii import a2b_base64
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -319,37 +322,155 @@ def _read_data_file(
     key = export.folder.resolve(entry.key)
     url = export.store.url(key)
     ion = export.summary.output_format == "ION"
+    line = _LineCount()
+    try:
+        for lines in _unzipped_chunks(export, key, url, line, split=True):
+            yield from _converted(lines, ion, convert, line)
+    except _RECORD_ERRORS as exc:
+        raise _record_error(exc, url, line.number, export.summary.export_type) from None
+
+
+class _LineCount:
+    """The number of the line being read, shared by the reading and the converting code."""
+
+    def __init__(self, number: int = 0) -> None:
+        self.number = number
+
+
+def _unzipped_chunks(
+    export: OpenedExport, key: str, url: str, line: _LineCount, *, split: bool
+) -> Iterator[list[bytes]]:
+    """The file's decompressed lines, a chunk at a time; with ``split`` false each chunk is one
+    bytes object of whole lines (for a worker process to split)."""
     try:
         stream = export.store.open(key)
     except OSError as exc:  # a copy on disk without the file (S3 raises AwsError itself)
         raise ExportReadError(f"{url}: cannot open it: {exc.strerror or exc}") from None
-    number = 0
     try:
         with closing(stream) as raw, gzip.open(raw, "rb") as unzipped:
-            for lines in _line_batches(unzipped):
-                for line in lines:
-                    number += 1
-                    if not line or line.isspace():
-                        continue
-                    if ion:
-                        text = line.decode("utf-8").strip()
-                        if text == "$ion_1_0":
-                            continue
-                        yield convert(read_record(text))
-                    else:
-                        yield convert(orjson.loads(line))
+            yield from _line_batches(unzipped) if split else _whole_line_chunks(unzipped)
     except (OSError, EOFError, zlib.error) as exc:
-        where = f" after line {number}" if number else ""
+        where = f" after line {line.number}" if line.number else ""
         raise ExportReadError(f"{url}: cannot read it as gzip{where}: {exc}") from None
-    except (orjson.JSONDecodeError, IonError, UnicodeDecodeError) as exc:
-        raise ExportReadError(f"{url} line {number}: not a record: {exc}") from None
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ExportReadError(
-            f"{url} line {number}: not an {export.summary.export_type} record "
-            f"(missing or misshapen {exc})"
-        ) from None
-    except (ValueError, ArithmeticError, Base64Error) as exc:
-        raise ExportReadError(f"{url} line {number}: bad attribute value: {exc}") from None
+
+
+def _converted(
+    lines: list[bytes], ion: bool, convert: Callable[[dict[str, Any]], _T], line: _LineCount
+) -> Iterator[_T]:
+    for text in lines:
+        line.number += 1
+        if not text or text.isspace():
+            continue
+        if ion:
+            decoded = text.decode("utf-8").strip()
+            if decoded == "$ion_1_0":
+                continue
+            yield convert(read_record(decoded))
+        else:
+            yield convert(orjson.loads(text))
+
+
+_RECORD_ERRORS = (
+    orjson.JSONDecodeError,
+    IonError,
+    UnicodeDecodeError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    ValueError,
+    ArithmeticError,
+    Base64Error,
+)
+
+
+def _record_error(exc: Exception, url: str, number: int, export_type: str) -> ExportReadError:
+    if isinstance(exc, orjson.JSONDecodeError | IonError | UnicodeDecodeError):
+        return ExportReadError(f"{url} line {number}: not a record: {exc}")
+    if isinstance(exc, KeyError | TypeError | AttributeError):
+        return ExportReadError(
+            f"{url} line {number}: not an {export_type} record (missing or misshapen {exc})"
+        )
+    return ExportReadError(f"{url} line {number}: bad attribute value: {exc}")
+
+
+# ---------------------------------------------------------------------------- encoded in parallel
+
+
+def encoded_batches(
+    export: OpenedExport, encode: Callable[[dict[str, Any]], bytes], *, workers: int = 1
+) -> Iterator[tuple[bytes, int]]:
+    """Every record of ``export``, each turned into bytes by ``encode``, in file order, as
+    ``(joined bytes, records)`` batches of about a megabyte.
+
+    With ``workers`` > 1 the decoding and encoding — nearly all the work — runs in that many
+    worker processes while this one decompresses and writes, chunk by chunk and in order; at
+    most two chunks per worker are in flight, so memory stays flat. ``encode`` must be a
+    module-level function (it is sent to the workers by name).
+
+    Raises:
+        ExportReadError: as :func:`iter_records`.
+    """
+    if workers <= 1:
+        yield from _serial_batches(export, encode)
+        return
+    ion = export.summary.output_format == "ION"
+    export_type = export.summary.export_type
+    context = multiprocessing.get_context("spawn")  # fork would copy boto3's threads and locks
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pending: deque[Future[tuple[bytes, int]]] = deque()
+    try:
+        for entry in export.files:
+            if entry.item_count == 0:
+                continue
+            key = export.folder.resolve(entry.key)
+            url = export.store.url(key)
+            line = _LineCount()
+            for chunk in _unzipped_chunks(export, key, url, line, split=False):
+                job = _Chunk(url, export_type, ion, line.number, chunk[0], encode)
+                line.number += chunk[0].count(b"\n") + 1
+                pending.append(pool.submit(_encode_chunk, job))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        # A bad record, or a reader that stopped early: the chunks still queued are not needed.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _serial_batches(
+    export: OpenedExport, encode: Callable[[dict[str, Any]], bytes]
+) -> Iterator[tuple[bytes, int]]:
+    batch: list[bytes] = []
+    size = 0
+    for encoded in _records(export, encode):
+        batch.append(encoded)
+        size += len(encoded)
+        if size >= CHUNK_BYTES:
+            yield b"".join(batch), len(batch)
+            batch.clear()
+            size = 0
+    if batch:
+        yield b"".join(batch), len(batch)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    url: str
+    export_type: str
+    ion: bool
+    first_line: int  # lines before this chunk in its file
+    data: bytes
+    encode: Callable[[dict[str, Any]], bytes]
+
+
+def _encode_chunk(job: _Chunk) -> tuple[bytes, int]:
+    line = _LineCount(job.first_line)
+    try:
+        encoded = list(_converted(job.data.split(b"\n"), job.ion, job.encode, line))
+    except _RECORD_ERRORS as exc:
+        raise _record_error(exc, job.url, line.number, job.export_type) from None
+    return b"".join(encoded), len(encoded)
 
 
 def _line_batches(stream: gzip.GzipFile) -> Iterator[list[bytes]]:
@@ -360,6 +481,20 @@ def _line_batches(stream: gzip.GzipFile) -> Iterator[list[bytes]]:
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         yield lines
+    if rest:
+        yield [rest]
+
+
+def _whole_line_chunks(stream: gzip.GzipFile) -> Iterator[list[bytes]]:
+    # As _line_batches, unsplit: one bytes object of whole lines per chunk (no trailing newline).
+    rest = b""
+    while chunk := stream.read(CHUNK_BYTES):
+        head, newline, tail = (rest + chunk).rpartition(b"\n")
+        if newline:
+            yield [head]
+            rest = tail
+        else:
+            rest = tail
     if rest:
         yield [rest]
 

@@ -452,4 +452,5 @@ from . import (  # noqa: E402, F401
     cli_policy,
     cli_read,
     cli_restore,
+    cli_snapshot,
 )

@@ -289,6 +289,8 @@ def rebuild(ctx: click.Context, /, prefix: str, **given: Any) -> None:
         click.echo(f"recorded {record.table} {record.export_id} ({state})")
     for problem in result.problems:
         click.echo(f"PROBLEM {problem}", err=True)
+    for found in result.snapshots:
+        click.echo(f"skipped {found} (a snapshot, not an export)")
     click.echo(
         f"{len(result.written)} record(s) written, {broken} failed verification, "
         f"{len(result.problems)} unreadable"

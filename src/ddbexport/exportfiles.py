@@ -28,6 +28,8 @@ FILES = "manifest-files.json"
 CHECKSUM_SUFFIXES = (".md5", ".checksum")
 #: The schema sidecar ddbexport writes into each export folder.
 SCHEMA_SIDECAR = "ddbexport-schema.json"
+#: The key a snapshot's ``manifest-summary.json`` carries its provenance under (no AWS export).
+SNAPSHOT_FIELD = "ddbexportSnapshot"
 
 _EXPORT_ID = re.compile(r"^[0-9]{14}-[0-9a-f]{8}$")
 # "AWSDynamoDB/" at the start of a key or after a "/", followed by an export id or "data/".

@@ -16,7 +16,14 @@ from .aws import AwsApi, AwsSettings
 from .catalog import Catalog, CatalogRecord, record_from_summary
 from .config import Config
 from .errors import ConfigError
-from .exportfiles import SUMMARY, ExportFolder, ManifestError, parse_files, parse_folder
+from .exportfiles import (
+    SNAPSHOT_FIELD,
+    SUMMARY,
+    ExportFolder,
+    ManifestError,
+    parse_files,
+    parse_folder,
+)
 from .ion import IonError, read_record
 from .prune import PruneDecision, objects_of, plan_prune
 from .resolve import make_plan
@@ -245,6 +252,8 @@ class RebuildResult:
 
     written: list[CatalogRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: Snapshots found among the exports: not exports, so not catalogued.
+    snapshots: list[str] = field(default_factory=list)
 
 
 def rebuild_catalog(
@@ -274,6 +283,9 @@ def rebuild_catalog(
             checked = verify_export(store, folder)
             if checked.summary is None:
                 result.problems.append(f"s3://{bucket}/{info.key}: {checked.problems[0]}")
+                continue
+            if SNAPSHOT_FIELD in checked.summary.raw:
+                result.snapshots.append(f"s3://{bucket}/{folder.path}/")
                 continue
             before = existing.get(checked.summary.export_arn)
             record = record_from_summary(

@@ -635,14 +635,14 @@ def test_property_table_to_export_to_items(sandbox: Sandbox) -> None:
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(_items)
-    def check(attributes: list[dict[str, Any]]) -> None:
+    @given(_items, st.sampled_from(["DYNAMODB_JSON", "ION"]))
+    def check(attributes: list[dict[str, Any]], export_format: str) -> None:
         name = f"prop-{next(tables)}"
         arn = _create_table(name)
         items = [{"pk": f"item-{index}", **item} for index, item in enumerate(attributes)]
         _put(name, items)
         sandbox.advance(60)
-        target = _export(sandbox, arn, S3Prefix=name)
+        target = _export(sandbox, arn, S3Prefix=name, ExportFormat=export_format)
         got = sorted(iter_items(target, api=api), key=lambda item: item["pk"])
         assert got == items
 

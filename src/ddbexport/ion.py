@@ -9,7 +9,6 @@ Only this subset of Ion is read; anything else is a clear :class:`IonError`.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -88,6 +87,10 @@ class _Reader:
         raise self.fail("unexpected value")
 
     def string(self) -> str:
+        return self.quoted('"')
+
+    def quoted(self, quote: str) -> str:
+        """The text between ``quote`` marks at the cursor, with Ion's escapes decoded."""
         start = self.at
         self.at += 1
         while self.at < len(self.text):
@@ -95,25 +98,20 @@ class _Reader:
             if char == "\\":
                 self.at += 2
                 continue
-            if char == '"':
+            if char == quote:
                 self.at += 1
                 try:
-                    decoded = json.loads(self.text[start : self.at])
-                except ValueError:
-                    raise self.fail("bad string escape") from None
-                return str(decoded)
+                    return _unescape(self.text[start + 1 : self.at - 1])
+                except IonError as error:
+                    self.at = start
+                    raise self.fail(str(error)) from None
             self.at += 1
         raise self.fail("unterminated string")
 
     def symbol(self) -> str:
         self.skip_space()
         if self.peek("'"):
-            end = self.at + 1
-            while end < len(self.text) and self.text[end] != "'":
-                end += 2 if self.text[end] == "\\" else 1
-            raw = self.text[self.at + 1 : end]
-            self.at = end + 1
-            return raw.replace("\\'", "'").replace("\\\\", "\\")
+            return self.quoted("'")
         if self.peek('"'):
             return self.string()
         match = _SYMBOL.match(self.text, self.at)
@@ -151,6 +149,59 @@ class _Reader:
                 continue
             self.expect("]")
             return values
+
+
+# Ion's escapes (amazon-ion text spec): the single-character ones, \xHH, \uHHHH, \UHHHHHHHH, and
+# a backslash before a newline, which joins lines. ion-java and ion-python write control
+# characters as \0, \a, \v, \x1F, none of which JSON can decode.
+_ESCAPE = re.compile(
+    r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(\r\n|.)|$)", re.S
+)
+_SIMPLE_ESCAPES = {
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "n": "\n",
+    "f": "\f",
+    "r": "\r",
+    "v": "\v",
+    "?": "?",
+    "/": "/",
+    "'": "'",
+    '"': '"',
+    "\\": "\\",
+    "\n": "",
+    "\r": "",
+    "\r\n": "",
+}
+
+
+def _unescape(raw: str) -> str:
+    """Decode the escapes of an Ion quoted string or symbol (quotes already removed)."""
+    if "\\" not in raw:
+        return raw
+
+    def decode(match: re.Match[str]) -> str:
+        hex_digits = match.group(1) or match.group(2) or match.group(3)
+        if hex_digits:
+            code = int(hex_digits, 16)
+            if code > 0x10FFFF:
+                raise IonError(f"escape {match.group()!r} is beyond Unicode")
+            return chr(code)
+        single = match.group(4)
+        if single is None or single not in _SIMPLE_ESCAPES:
+            raise IonError(f"bad escape {match.group()!r}")
+        return _SIMPLE_ESCAPES[single]
+
+    text = _ESCAPE.sub(decode, raw)
+    # \uD83D\uDE00 spells one character as a UTF-16 surrogate pair.
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        try:
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            raise IonError("lone surrogate in an escape") from None
+    return text
 
 
 def _decimal_text(text: str) -> str:

@@ -68,11 +68,43 @@ _ION_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ION_KEYWORDS = {"true", "false", "null", "nan"}
 
 
+# How ion-java and ion-python escape text: named escapes where Ion has one, \xHH for the other
+# control characters, everything else (non-ASCII included) as UTF-8.
+_ION_NAMED_ESCAPES = {
+    "\0": "\\0",
+    "\a": "\\a",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\v": "\\v",
+    "\f": "\\f",
+    "\r": "\\r",
+    "\\": "\\\\",
+}
+
+
+def _ion_quoted(text: str, quote: str) -> str:
+    escaped = []
+    for char in text:
+        if char == quote:
+            escaped.append("\\" + quote)
+        elif char in _ION_NAMED_ESCAPES:
+            escaped.append(_ION_NAMED_ESCAPES[char])
+        elif char < " ":
+            escaped.append(f"\\x{ord(char):02X}")
+        else:
+            escaped.append(char)
+    return quote + "".join(escaped) + quote
+
+
+def _ion_string(text: str) -> str:
+    return _ion_quoted(text, '"')
+
+
 def _ion_symbol(name: str) -> str:
     if _ION_IDENTIFIER.fullmatch(name) and name not in _ION_KEYWORDS:
         return name
-    escaped = name.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"
+    return _ion_quoted(name, "'")
 
 
 def _ion_decimal(number: str) -> str:
@@ -89,7 +121,7 @@ def ion_value(typed: Mapping[str, Any]) -> str:
     """One DynamoDB-JSON typed value as Ion text (AWS's ION export mapping)."""
     ((kind, value),) = typed.items()
     if kind == "S":
-        return _compact(value)
+        return _ion_string(value)
     if kind == "N":
         return _ion_decimal(str(value))
     if kind == "B":
@@ -99,7 +131,7 @@ def ion_value(typed: Mapping[str, Any]) -> str:
     if kind == "NULL":
         return "null"
     if kind == "SS":
-        return "$dynamodb_SS::[" + ",".join(_compact(v) for v in value) + "]"
+        return "$dynamodb_SS::[" + ",".join(_ion_string(v) for v in value) + "]"
     if kind == "NS":
         return "$dynamodb_NS::[" + ",".join(_ion_decimal(v) for v in value) + "]"
     if kind == "BS":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from ddbexport.catalog import CatalogRecord
-from ddbexport.chain import ChainError, find_chain, merge, ordered_items
+from ddbexport.chain import ChainError, find_chain, merge
 
 ARN = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -118,8 +119,40 @@ def test_merge_applies_changes_in_write_order_between_baseline_and_instant() -> 
         since=at,
         until=at + timedelta(hours=1),
     )
-    assert list(ordered_items(result)) == [_item("a", "2"), _item("c", "1")]
+    assert list(result.items) == [_item("a", "2"), _item("c", "1")]
     assert (result.applied, result.skipped) == (3, 2)
+
+
+def test_merge_streams_the_baseline_instead_of_holding_it() -> None:
+    """A table of any size merges in memory for its changed keys only: each baseline item is
+    passed on as soon as it is read."""
+    read = 0
+
+    def baseline() -> Iterator[dict[str, Any]]:
+        nonlocal read
+        for index in range(1_000_000):
+            read += 1
+            yield _item(f"k{index:07d}", "1")
+
+    at = T0 + timedelta(hours=1)
+    changes = [_Change({"pk": {"S": "k0000000"}}, None, at + timedelta(minutes=1))]
+    result = merge(baseline(), changes, key_names=["pk"], since=at, until=at + timedelta(hours=1))
+    assert next(result.items) == _item("k0000001", "1")
+    assert read == 2
+
+
+def test_number_keys_match_by_value_not_spelling() -> None:
+    at = T0 + timedelta(hours=1)
+    typed = {"pk": {"N": "1.0"}, "v": {"S": "old"}}
+    newer = {"pk": {"N": "1"}, "v": {"S": "new"}}
+    result = merge(
+        [typed],
+        [_Change({"pk": {"N": "1"}}, newer, at + timedelta(minutes=1))],
+        key_names=["pk"],
+        since=at,
+        until=at + timedelta(hours=1),
+    )
+    assert list(result.items) == [newer]
 
 
 def test_a_change_without_write_time_is_refused() -> None:

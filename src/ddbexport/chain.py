@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from .catalog import CatalogRecord
@@ -141,19 +142,30 @@ class Change(Protocol):
 
 @dataclass(slots=True)
 class MergeResult:
-    """The table's items as of the chain's instant, and what the merge did."""
+    """The table's items as of the chain's instant (streamed), and what the merge did."""
 
-    items: dict[str, TypedItem] = field(default_factory=dict)
+    items: Iterator[TypedItem]
     applied: int = 0
     skipped: int = 0
 
 
 def item_key(item: Mapping[str, Any], key_names: Sequence[str]) -> str:
-    """A canonical text for an item's primary key (typed values)."""
+    """A canonical text for an item's primary key (typed values): numbers by value, so that
+    ``1.0`` in one export and ``1`` in another are the same item."""
     try:
-        return json.dumps({name: item[name] for name in key_names}, sort_keys=True)
+        key = {name: _canonical(item[name]) for name in key_names}
     except KeyError as exc:
         raise ChainError(f"an item has no key attribute {exc.args[0]!r}") from None
+    return json.dumps(key, sort_keys=True)
+
+
+def _canonical(typed: Any) -> Any:
+    if isinstance(typed, Mapping) and set(typed) == {"N"}:
+        try:
+            return {"N": str(Decimal(str(typed["N"])).normalize())}
+        except InvalidOperation:
+            raise ChainError(f"a key number {typed['N']!r} is not a number") from None
+    return typed
 
 
 def merge(
@@ -166,23 +178,42 @@ def merge(
 ) -> MergeResult:
     """Apply ``changes`` (from every incremental export of the chain) to the baseline's items:
     in write-timestamp order, those written after ``since`` (the baseline's export time) and
-    no later than ``until``. A change without a write time cannot be placed and is refused."""
-    result = MergeResult()
-    for item in baseline:
-        result.items[item_key(item, key_names)] = item
-    ordered = sorted(changes, key=_write_time)
-    for change in ordered:
+    no later than ``until``. A change without a write time cannot be placed and is refused.
+
+    Only each key's last change is held; the baseline streams through (see :func:`apply_latest`).
+    """
+    latest: dict[str, Change] = {}
+    applied = skipped = 0
+    for change in sorted(changes, key=_write_time):
         written = _write_time(change)
         if written <= since or written > until:
-            result.skipped += 1
+            skipped += 1
             continue
-        key = item_key(change.keys, key_names)
-        if change.new_image is None:
-            result.items.pop(key, None)
-        else:
-            result.items[key] = dict(change.new_image)
-        result.applied += 1
-    return result
+        latest[item_key(change.keys, key_names)] = change
+        applied += 1
+    return MergeResult(apply_latest(baseline, latest, key_names), applied, skipped)
+
+
+def apply_latest(
+    baseline: Iterable[TypedItem], latest: dict[str, Change], key_names: Sequence[str]
+) -> Iterator[TypedItem]:
+    """The baseline's items with each key's last change applied, one item at a time.
+
+    Memory grows with the number of changed keys, never with the table: each baseline item is
+    passed on (or replaced, or dropped when its last change deleted it) as it is read; items the
+    baseline lacks follow, in key order. ``latest`` is consumed (key → that key's last change).
+    """
+    for item in baseline:
+        change = latest.pop(item_key(item, key_names), None)
+        if change is None:
+            yield item
+        elif change.new_image is not None:
+            yield dict(change.new_image)
+    for key in sorted(latest):
+        image = latest[key].new_image
+        if image is not None:
+            yield dict(image)
+    latest.clear()
 
 
 def _write_time(change: Change) -> datetime:
@@ -191,9 +222,3 @@ def _write_time(change: Change) -> datetime:
             f"a change of {dict(change.keys)} has no write timestamp: it cannot be ordered"
         )
     return change.write_time
-
-
-def ordered_items(result: MergeResult) -> Iterator[TypedItem]:
-    """The merged items in key order (stable output for files and tests)."""
-    for key in sorted(result.items):
-        yield result.items[key]

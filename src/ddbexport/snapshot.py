@@ -19,8 +19,10 @@ always gets the same id (and ``restore`` the same ClientToken). Data files list 
 unless the snapshot was written to S3, where S3 gives them: the ETag of a file uploaded later
 depends on how it is uploaded and encrypted, and a wrong one would fail ``verify``.
 
-Memory: one entry per key for the merged items, and one for the changes waiting to be applied
-(only each key's newest change in the range is kept); files are read and written streaming.
+Memory: one entry per key changed in the chain (only each key's newest change in the range is
+kept); the baseline's items stream through, each replaced or dropped as it is read, so a large
+table with few changes needs little memory. Files are read and written streaming. Items come in
+the baseline's order, then the items it lacks in key order.
 
 Nothing is left half-written: files are written under a temporary name and renamed into place
 (a folder on disk), or uploaded data first and ``manifest-summary.json`` last, and removed again on
@@ -50,8 +52,17 @@ import orjson
 from . import convert
 from .aws import AwsApi, AwsSettings
 from .catalog import RECORDS, CatalogRecord
-from .chain import FULL, INCREMENTAL, Chain, ChainError, Gap, find_chain, item_key, merge
-from .chain import ordered_items as merged_in_key_order
+from .chain import (
+    FULL,
+    INCREMENTAL,
+    Chain,
+    ChainError,
+    Change,
+    Gap,
+    apply_latest,
+    find_chain,
+    item_key,
+)
 from .config import Config
 from .errors import AwsError, ConfigError
 from .exportfiles import (
@@ -769,6 +780,6 @@ def _merge(chain: Chain, baseline: OpenedExport, incrementals: Sequence[OpenedEx
     if not pending or key_names is None:
         # Nothing to apply: the baseline's items go straight through, one at a time.
         return _Merged(baseline_items, applied, skipped, notes)
-    result = merge(baseline_items, pending.values(), key_names=key_names, since=since, until=until)
+    latest: dict[str, Change] = dict(pending)
     pending.clear()
-    return _Merged(merged_in_key_order(result), applied, skipped, notes)
+    return _Merged(apply_latest(baseline_items, latest, key_names), applied, skipped, notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
+import urllib3.exceptions
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from ddbexport.aws import AwsApi
@@ -923,3 +926,52 @@ def test_client_token_matches_the_model_pattern_and_is_deterministic(dynamodb: A
     assert client_token(RUN_ID, other_arn) != client_token("20261129T030000Z-1a2b3c4d", other_arn)
     for run_id in ("a$b", "nightly", RUN_ID):
         assert re.search(pattern, client_token(run_id, TABLE_ARN))
+
+
+class _DroppedConnection:
+    """A raw HTTP body that gives some bytes, then loses the connection."""
+
+    def __init__(self, error: Exception) -> None:
+        self.sent = False
+        self.error = error
+
+    def read(self, *_: object, **__: object) -> bytes:
+        if not self.sent:
+            self.sent = True
+            return b"first bytes"
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead"),
+        urllib3.exceptions.ReadTimeoutError(None, "/k", "Read timed out."),  # type: ignore[arg-type]
+    ],
+)
+def test_a_connection_lost_while_reading_an_object_is_retryable(error: Exception) -> None:
+    """botocore raises its streaming errors from read(), after GetObject has returned: the
+    adapter's stream translates them too, naming the object."""
+    s3 = _client("s3")
+    with Stubber(s3) as stub:
+        body = StreamingBody(_DroppedConnection(error), content_length=1000)  # type: ignore[arg-type]
+        stub.add_response("get_object", {"Body": body}, {"Bucket": "b", "Key": "k"})
+        stream = AwsApi(s3=s3).open_object("b", "k")
+        assert stream.read(11) == b"first bytes"
+        with pytest.raises(RetryableAwsError, match="GetObject s3://b/k") as caught:
+            stream.read(100)
+    assert caught.value.code == "ConnectionError"
+    stream.close()
+
+
+def test_an_object_shorter_than_announced_is_retryable() -> None:
+    s3 = _client("s3")
+    with Stubber(s3) as stub:
+        body = StreamingBody(io.BytesIO(b"short"), content_length=1000)
+        stub.add_response("get_object", {"Body": body}, {"Bucket": "b", "Key": "k"})
+        stream = AwsApi(s3=s3).open_object("b", "k")
+        with pytest.raises(RetryableAwsError, match="GetObject s3://b/k"):
+            stream.read()

@@ -70,6 +70,17 @@ def test_a_gap_is_refused_unless_accepted() -> None:
     assert [str(gap) for gap in chain.gaps] == ["2026-11-01T01:00:00Z to 2026-11-01T01:30:00Z"]
 
 
+def test_an_instant_inside_a_gap_says_so_even_when_gaps_are_accepted() -> None:
+    records = [_full(0), _window(0, 1), _window(1.5, 2)]
+    in_gap = T0 + timedelta(hours=1, minutes=10)
+    with pytest.raises(
+        ChainError,
+        match=r"01:10:00Z falls in a gap no export covers \(2026-11-01T01:00:00Z to "
+        r"2026-11-01T01:30:00Z\)",
+    ):
+        find_chain(records, as_of=in_gap, allow_gaps=True)
+
+
 def test_failed_exports_are_never_links() -> None:
     records = [_full(0), _full(1, good=False), _window(0, 1), _window(1, 2, good=False)]
     with pytest.raises(ChainError, match="reach 2026-11-01T01:00:00Z, before 2026-11-01T02:00"):

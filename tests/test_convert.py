@@ -499,6 +499,24 @@ def test_cli_read_bad_input_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("to", ["jsonl", "csv", "parquet"])
+def test_cli_read_to_an_unwritable_place_exits_2(tmp_path: Path, to: str) -> None:
+    missing = tmp_path / "no" / "such" / "folder" / "items.out"
+    code, _, err = _read(fixture_folder(FULL_ID), "--to", to, "-o", str(missing))
+    assert code == 2
+    assert f"the folder {missing.parent} does not exist" in err
+    assert "Traceback" not in err
+    code, _, err = _read(fixture_folder(FULL_ID), "--to", to, "-o", str(tmp_path))
+    assert code == 2
+    assert "is a folder" in err or "is a directory" in err  # said by us or by click
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    code, _, err = _read(fixture_folder(FULL_ID), "--to", to, "-o", str(a_file / "items.out"))
+    assert code == 2
+    assert "is not a folder" in err
+    assert a_file.read_text() == "x"
+
+
 def test_cli_read_a_corrupt_export_exits_1(tmp_path: Path) -> None:
     folder = write_export(tmp_path, [{"pk": {"S": "a"}}], partitions=1)
     next(folder.glob("data/*.gz")).write_bytes(b"garbage")

@@ -414,7 +414,7 @@ def test_a_corrupt_file_is_named_with_its_line(tmp_path: Path) -> None:
     with pytest.raises(ExportReadError, match=rf"{data.name} line 1: bad attribute value"):
         list(iter_items(str(folder)))
     data.write_bytes(gzip.compress(b'{"Keys":{"pk":{"S":"1"}}}\n'))
-    with pytest.raises(ExportReadError, match=r"line 1: not an FULL_EXPORT record.*Item"):
+    with pytest.raises(ExportReadError, match=r"line 1: not a record of a FULL_EXPORT.*Item"):
         list(iter_items(str(folder)))
     data.write_bytes(b"not gzip at all")
     with pytest.raises(ExportReadError, match=rf"{data.name}: cannot read it as gzip"):

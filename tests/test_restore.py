@@ -6,7 +6,7 @@ import gzip
 import json
 import shlex
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -652,6 +652,42 @@ def test_an_unknown_import_arn_is_bad_input(sandbox: Sandbox, tmp_path: Path) ->
     with pytest.raises(ConfigError, match="no such import"):
         restore(target, "orders-copy", api=api, import_arn="arn:aws:dynamodb:x:1:table/t/import/1")
     assert api.requests == []
+
+
+def test_an_ended_import_given_back_for_the_same_token_is_not_taken_for_a_new_one(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Restore, delete the copy, restore again within 8 hours: AWS answers the second ImportTable
+    with the first import (same ClientToken). That is said, and --new-import starts a new one."""
+    target = _export(sandbox, tmp_path)
+    earlier = {"ImportStatus": "COMPLETED", "StartTime": datetime.now(UTC) - timedelta(hours=2)}
+    api = ScriptedImports(earlier)
+    with pytest.raises(ConfigError, match=r"remembered for 8 hours.*--new-import") as caught:
+        restore(target, "orders-copy", api=api, wait=True, **FAST)
+    assert "COMPLETED" in str(caught.value)
+    assert api.describes == 0
+
+    # An import that ended within the call (as an emulator may do) is this call's own.
+    quick = ScriptedImports({"ImportStatus": "COMPLETED", "StartTime": datetime.now(UTC)})
+    assert restore(target, "orders-copy", api=quick).status == "COMPLETED"
+
+    fresh = ScriptedImports({"ImportStatus": "IN_PROGRESS"})
+    restore(target, "orders-copy", api=fresh, new_import=True)
+    again = ScriptedImports({"ImportStatus": "IN_PROGRESS"})
+    restore(target, "orders-copy", api=again, new_import=True)
+    export_id = target.rstrip("/").rsplit("/", 1)[-1]
+    tokens = {api.requests[0]["ClientToken"], fresh.requests[0]["ClientToken"]}
+    tokens.add(again.requests[0]["ClientToken"])
+    assert len(tokens) == 3
+    assert api.requests[0]["ClientToken"] == restore_client_token(export_id, "orders-copy")
+
+    monkeypatch.setattr(ddbexport.cli_restore, "_aws_api", lambda *_: ScriptedImports(earlier))
+    code, _, err = _cli("restore", target, "--table", "orders-copy")
+    assert code == 2
+    assert "nothing new was started" in err
+    code, _, err = _cli("restore", target, "--table", "x", "--new-import", "--import-arn", "a")
+    assert code == 2
+    assert "not both" in err
 
 
 # ---------------------------------------------------------------------------- pure definitions

@@ -370,6 +370,22 @@ def test_force_replaces_a_non_empty_folder(catalogued: Path, tmp_path: Path) -> 
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ddbexport.toml", "snap"]
 
 
+def test_a_dot_output_names_the_current_folder(
+    catalogued: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "here"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    code, _, stderr = _cli(catalogued, "--table", "test", "-o", ".", "--allow-gaps")
+    assert code == 0, stderr
+    assert [path.name for path in out.iterdir()] == ["AWSDynamoDB"]
+    (out / "sub").mkdir()
+    monkeypatch.chdir(out / "sub")
+    code, _, stderr = _cli(catalogued, "--table", "test", "-o", "..", "--allow-gaps", "--force")
+    assert code == 0, stderr
+    assert [path.name for path in out.iterdir()] == ["AWSDynamoDB"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

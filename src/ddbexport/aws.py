@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -105,7 +106,11 @@ def map_aws_errors(operation: str) -> Iterator[None]:
         ) from None
     except botocore.exceptions.ProfileNotFound as exc:
         raise ConfigError(f"AWS profile not found: {exc}") from None
-    except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
+    except (
+        botocore.exceptions.ConnectionError,
+        botocore.exceptions.HTTPClientError,
+        botocore.exceptions.IncompleteReadError,
+    ) as exc:
         # Endpoint, proxy, TLS, timeout and streaming failures: the network may recover.
         raise RetryableAwsError(
             f"{operation}: {exc}", code="ConnectionError", operation=operation
@@ -145,6 +150,32 @@ class AwsSettings:
     profile: str | None = None
     endpoint_url: str | None = None
     max_attempts: int = 5
+
+
+class _ObjectStream(io.RawIOBase):
+    """An S3 object's body whose read errors are ours: a connection dropped mid-object
+    (botocore's ResponseStreamingError, ReadTimeoutError, IncompleteReadError) becomes a
+    :class:`RetryableAwsError` naming the object, like any other failed call."""
+
+    def __init__(self, body: Any, operation: str) -> None:
+        super().__init__()
+        self._body = body
+        self._operation = operation
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with map_aws_errors(self._operation):
+            data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._body.close()
+        super().close()
 
 
 class AwsApi:
@@ -483,7 +514,7 @@ class AwsApi:
         """
         with map_aws_errors("GetObject"):
             body: Any = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
-        return cast(BinaryIO, body)  # botocore's StreamingBody reads like a binary file
+        return cast(BinaryIO, _ObjectStream(body, f"GetObject s3://{bucket}/{key}"))
 
     def list_objects(self, bucket: str, prefix: str) -> list[ObjectInfo]:
         """Every object under ``prefix`` (all pages of ListObjectsV2)."""

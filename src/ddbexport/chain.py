@@ -114,6 +114,24 @@ def find_chain(
         reached = window.to_time
     target = as_of if as_of is not None else reached
     if reached < target:
+        resumes = min(
+            (
+                r.from_time
+                for r in records
+                if r.good
+                and r.export_type == INCREMENTAL
+                and r.from_time is not None
+                and r.from_time > reached
+            ),
+            default=None,
+        )
+        if resumes is not None:
+            raise ChainError(
+                f"{format_instant(target)} falls in a gap no export covers "
+                f"({format_instant(reached)} to {format_instant(resumes)}): writes made then are "
+                "missing, so the table as of that instant is unknown; ask for a time before the "
+                "gap (or after it, accepting the gap)"
+            )
         raise ChainError(
             f"the exports reach {format_instant(reached)}, before {format_instant(target)}: "
             "export the rest first, or ask for an earlier time"

@@ -135,6 +135,11 @@ def _finish_command(
     metavar="ARN",
     help="Follow an import started earlier (e.g. without --wait) instead of starting one.",
 )
+@click.option(
+    "--new-import",
+    is_flag=True,
+    help="Start a new import even if one of this export into NEW ended in the last 8 hours.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the ImportTable request; start nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @global_options
@@ -156,6 +161,7 @@ def restore(
     bucket_owner: str | None,
     no_verify: bool,
     import_arn: str | None,
+    new_import: bool,
     dry_run: bool,
     as_json: bool,
     **given: Any,
@@ -191,6 +197,7 @@ def restore(
         "bucket_owner": bucket_owner,
         "drop_local_indexes": drop_local_indexes,
         "verify": not no_verify,
+        "new_import": new_import,
     }
     if dry_run:
         plan = restoring.plan_restore(target, table_name, **settings)

@@ -138,6 +138,8 @@ def convert(
         raise ConfigError("Parquet output needs a file (-o PATH): it cannot go to a stream")
     if to == "parquet":
         _pyarrow()  # fail before anything is read or written
+    if isinstance(output, Path):
+        check_output_path(output)
     export = open_export(target, api=api)
     if not isinstance(output, Path):
         return _write(export, to, output, typed, workers)
@@ -146,13 +148,34 @@ def convert(
         if to == "parquet":
             result = write_parquet(export, temporary, typed=typed)
         else:
-            with temporary.open("wb") as stream:
+            try:
+                stream = temporary.open("wb")
+            except OSError as exc:
+                raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
+            with stream:
                 result = _write(export, to, stream, typed, workers)
-        temporary.replace(output)
+        try:
+            temporary.replace(output)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
     finally:
         with suppress(FileNotFoundError):
             temporary.unlink()
     return result
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse an output file that cannot be written, before anything is read.
+
+    Raises:
+        ConfigError: its folder does not exist (or is not a folder), or it is a folder.
+    """
+    parent = output.parent
+    if not parent.is_dir():
+        what = "does not exist" if not parent.exists() else "is not a folder"
+        raise ConfigError(f"output {output}: the folder {parent} {what}; create it first")
+    if output.is_dir():
+        raise ConfigError(f"output {output} is a folder; give a file name (e.g. {output}/items)")
 
 
 def _write(

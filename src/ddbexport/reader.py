@@ -388,7 +388,7 @@ def _record_error(exc: Exception, url: str, number: int, export_type: str) -> Ex
         return ExportReadError(f"{url} line {number}: not a record: {exc}")
     if isinstance(exc, KeyError | TypeError | AttributeError):
         return ExportReadError(
-            f"{url} line {number}: not an {export_type} record (missing or misshapen {exc})"
+            f"{url} line {number}: not a record of a {export_type} (missing or misshapen {exc})"
         )
     return ExportReadError(f"{url} line {number}: bad attribute value: {exc}")
 

@@ -24,9 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -379,13 +381,15 @@ def import_request(
     }
 
 
-def restore_client_token(export_id: str, table_name: str) -> str:
+def restore_client_token(export_id: str, table_name: str, nonce: str = "") -> str:
     """The ImportTable ClientToken of restoring one export into one table (SHA-256, hex).
 
     Deterministic so that repeating a start (a retried call, a re-run after a lost response)
-    within AWS's 8-hour window returns the same import instead of starting a second one.
+    within AWS's 8-hour window returns the same import instead of starting a second one. A
+    ``nonce`` makes a new token: a new import even when an earlier one is still remembered.
     """
-    return hashlib.sha256(f"ddbexport-restore/{export_id}/{table_name}".encode()).hexdigest()
+    text = f"ddbexport-restore/{export_id}/{table_name}" + (f"/{nonce}" if nonce else "")
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def sse_specification(
@@ -555,6 +559,7 @@ def plan_restore(
     drop_local_indexes: bool = False,
     verify: bool = True,
     check_table: bool = True,
+    new_import: bool = False,
 ) -> RestorePlan:
     """Read the export and decide the ImportTable request; nothing is started.
 
@@ -566,6 +571,8 @@ def plan_restore(
         bucket_owner: the bucket's account, for a bucket in another account.
         verify: check the export is whole before importing it (cheap checks: manifests,
             checksums, listed files) and that its ``data/`` folder holds nothing else.
+        new_import: use a fresh ClientToken, so that AWS starts a new import even when it still
+            remembers (for 8 hours) an ended import of this export into this table name.
 
     Raises:
         ConfigError: the target is not an S3 full export, is not whole, the table exists, the
@@ -614,7 +621,9 @@ def plan_restore(
         data_prefix=data_prefix,
         input_format=summary.output_format,
         table_parameters=params,
-        client_token=restore_client_token(summary.export_id, table_name),
+        client_token=restore_client_token(
+            summary.export_id, table_name, secrets.token_hex(8) if new_import else ""
+        ),
         bucket_owner=bucket_owner,
     )
     return RestorePlan(
@@ -915,6 +924,7 @@ def restore(
     drop_local_indexes: bool = False,
     verify: bool = True,
     import_arn: str | None = None,
+    new_import: bool = False,
 ) -> RestoreResult:
     """Import the FULL export ``target`` into the new table ``table_name``.
 
@@ -934,6 +944,8 @@ def restore(
     """
     if poll_s <= 0 or timeout_s <= 0:
         raise ConfigError("the poll interval and the timeout must be longer than zero")
+    if new_import and import_arn is not None:
+        raise ConfigError("--new-import starts an import and --import-arn follows one: not both")
     plan = plan_restore(
         target,
         table_name,
@@ -946,6 +958,7 @@ def restore(
         drop_local_indexes=drop_local_indexes,
         verify=verify,
         check_table=import_arn is None,
+        new_import=new_import,
     )
     if import_arn is None:
         description = _start(api, plan)
@@ -999,8 +1012,9 @@ def restore(
 
 
 def _start(api: RestoreApi, plan: RestorePlan) -> dict[str, Any]:
+    called = datetime.now(UTC)
     try:
-        return api.import_table(plan.request)
+        description = api.import_table(plan.request)
     except AwsError as exc:
         if exc.code == "ResourceInUseException":
             # Created between the check and the call: still bad input, still nothing started.
@@ -1014,6 +1028,40 @@ def _start(api: RestoreApi, plan: RestorePlan) -> dict[str, Any]:
                 "--import-arn, or restore into another table name"
             ) from None
         raise
+    if _an_earlier_import(description, called):
+        raise ConfigError(
+            f"AWS returned an earlier import of this export into {plan.table!r}, started at "
+            f"{description['StartTime']} and {description['ImportStatus']} "
+            f"({description.get('ImportArn')}): an import's ClientToken is remembered for 8 "
+            "hours, so nothing new was started. Run again with --new-import to start a new import"
+        )
+    return description
+
+
+#: How much earlier than our call an import must have started to be taken for an earlier one
+#: (clocks differ; an emulator may finish an import within the call).
+_EARLIER_IMPORT_SLACK = timedelta(minutes=1)
+
+
+def _an_earlier_import(description: Mapping[str, Any], called: datetime) -> bool:
+    """Whether ImportTable gave back an import that had ended before this call.
+
+    A new import is IN_PROGRESS. An ended one that started before the call is an earlier import
+    with the same ClientToken, which AWS returns for 8 hours instead of starting anything.
+    """
+    if description.get("ImportStatus") not in TERMINAL_STATUSES:
+        return False
+    started = description.get("StartTime")
+    if isinstance(started, str):
+        try:
+            started = datetime.fromisoformat(started)
+        except ValueError:
+            return False
+    if not isinstance(started, datetime):
+        return False
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return started < called - _EARLIER_IMPORT_SLACK
 
 
 def _check_same_import(plan: RestorePlan, import_arn: str, description: Mapping[str, Any]) -> None:

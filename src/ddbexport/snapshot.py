@@ -343,6 +343,8 @@ def write_snapshot(
     Raises:
         ConfigError, ExportReadError, AwsError: as :func:`snapshot`.
     """
+    if not (isinstance(output, str) and output.startswith("s3://")):
+        output = Path(os.path.abspath(output))  # "." or "out/.." name a folder, not a file
     fmt = output_format(output, to)
     to_s3 = isinstance(output, str) and output.startswith("s3://")
     if api is None and (locate is None or to_s3):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from .errors import ConfigError
 from .journal import RunJournal, default_state_dir
 from .models import ExportPlan
 from .preflight import CheckReport, PreflightApi, apply_cheap_checks, check_plan
-from .report import RunReport
+from .report import RunReport, TableResult
 from .resolve import make_plan
 from .runner import EventHandler, Runner
 
@@ -44,6 +45,7 @@ def plan(
     run_id: str | None = None,
     now: datetime | None = None,
     state_dir: Path | None = None,
+    rebaseline: bool | Collection[str] = False,
 ) -> ExportPlan:
     """Resolve the config's tables and compute every export request; nothing is started.
 
@@ -56,6 +58,8 @@ def plan(
         now: the current time; by default the service's clock (the local one, corrected by the
             HTTP Date of AWS's responses).
         state_dir: where run journals are kept; a journaled run id keeps its export time.
+        rebaseline: incremental tables (all, or those named) take a new full export and
+            restart their chains.
     """
     export_api = _api_for(config, api, aws)
     return make_plan(
@@ -65,6 +69,7 @@ def plan(
         as_of=as_of,
         run_id=run_id,
         run_export_time=journaled_export_time(state_dir or default_state_dir(), run_id),
+        rebaseline=rebaseline,
     )
 
 
@@ -107,6 +112,7 @@ def run(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], datetime] | None = None,
+    rebaseline: bool | Collection[str] = False,
 ) -> RunReport:
     """Export every table the config selects, as of one shared instant, and report the outcome.
 
@@ -124,6 +130,12 @@ def run(
         on_plan: receives the plan before anything starts (e.g. to show the run id).
         clock, sleep, now: time sources, injectable for tests; ``now`` defaults to the service's
             clock, as for :func:`plan`.
+        rebaseline: as for :func:`plan`.
+
+    Incremental tables export one link of their chain at a time: after a round of exports, the
+    tables whose window COMPLETED and whose backlog holds more windows are planned again from
+    the catalog and exported in another round (journaled as ``<run id>.<round>``), until every
+    backlog is exported, a window fails, or :data:`MAX_ROUNDS` is reached.
 
     Raises:
         ConfigError: bad input; nothing was started.
@@ -140,25 +152,70 @@ def run(
         as_of=as_of,
         run_id=run_id,
         run_export_time=journaled_export_time(state_dir, run_id),
+        rebaseline=rebaseline,
     )
     if isinstance(export_api, PreflightApi):
         export_plan = apply_cheap_checks(export_plan, export_api, explicit_time=as_of is not None)
     if on_plan is not None:
         on_plan(export_plan)
-    journal = RunJournal(state_dir, export_plan.run_id)
-    journal.record_run(export_plan.export_time)
-    runner = Runner(
-        export_api,
-        settings,
-        journal=journal,
-        enable_pitr=enable_pitr,
-        aftercare=make_aftercare(config, export_api, now),
-        on_event=on_event,
-        clock=clock,
-        sleep=sleep,
-        now=now,
+
+    def run_round(round_plan: ExportPlan, journal_id: str) -> RunReport:
+        journal = RunJournal(state_dir, journal_id)
+        journal.record_run(round_plan.export_time)
+        runner = Runner(
+            export_api,
+            settings,
+            journal=journal,
+            enable_pitr=enable_pitr,
+            aftercare=make_aftercare(config, export_api, now),
+            on_event=on_event,
+            clock=clock,
+            sleep=sleep,
+            now=now,
+        )
+        return runner.run(replace(round_plan, run_id=export_plan.run_id))
+
+    first = report = run_round(export_plan, export_plan.run_id)
+    results = list(report.tables)
+    current = export_plan
+    for round_number in range(2, MAX_ROUNDS + 1):
+        more = _backlogged(current, report)
+        if not more or report.interrupted:
+            break
+        current = make_plan(
+            config,
+            export_api,
+            now=now,
+            run_id=f"{export_plan.run_id}.{round_number}",
+            only=more,
+        )
+        report = run_round(current, current.run_id)
+        results += [result for result in report.tables if result.status != "WAITING"]
+    if report is first:
+        return first
+    return replace(
+        report,
+        started_at=first.started_at,
+        tables=tuple(sorted(results, key=_result_order)),
     )
-    return runner.run(export_plan)
+
+
+#: Rounds of one run at most: a backlog of 7 days in 24-hour windows needs 8.
+MAX_ROUNDS = 10
+
+
+def _backlogged(plan: ExportPlan, report: RunReport) -> set[str]:
+    """Incremental tables whose window COMPLETED soundly and that have more windows to go."""
+    sound = {(result.table, result.from_time) for result in report.tables if result.sound}
+    return {
+        request.table
+        for request in plan.requests
+        if request.later and (request.table, request.from_time) in sound
+    }
+
+
+def _result_order(result: TableResult) -> tuple[str, datetime]:
+    return (result.table, result.from_time or result.export_time)
 
 
 def make_aftercare(config: Config, api: ExportApi, now: Callable[[], datetime]) -> Aftercare | None:

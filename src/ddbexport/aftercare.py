@@ -169,7 +169,13 @@ class Aftercare:
             s3_bucket=request.bucket,
             s3_prefix=request.prefix or None,
             export_folder=folder.path,
-            export_time=description.export_time or request.export_time,
+            export_time=(
+                None
+                if request.from_time is not None
+                else description.export_time or request.export_time
+            ),
+            from_time=request.from_time,
+            to_time=request.to_time,
             start_time=description.start_time,
             end_time=description.end_time,
             item_count=description.item_count,

@@ -412,6 +412,27 @@ class AwsApi:
                 break
         return None
 
+    def exports_in_progress(self, table_arn: str) -> list[str]:
+        """ARNs of the table's exports still IN_PROGRESS (ListExports lists the newest first;
+        at most four pages are read, far more than the exports one table can have running)."""
+        found: list[str] = []
+        token: str | None = None
+        for _ in range(4):
+            kwargs: dict[str, Any] = {"TableArn": table_arn, "MaxResults": 25}
+            if token:
+                kwargs["NextToken"] = token
+            with map_aws_errors("ListExports"):
+                page = self.dynamodb.list_exports(**kwargs)
+            found += [
+                summary["ExportArn"]
+                for summary in page.get("ExportSummaries", [])
+                if summary.get("ExportStatus") == "IN_PROGRESS"
+            ]
+            token = page.get("NextToken")
+            if not token:
+                break
+        return found
+
     # ------------------------------------------------------------------ PITR
 
     def describe_pitr(self, table: str) -> PitrWindow:
@@ -706,6 +727,7 @@ def _jsonable(value: Any) -> Any:
 
 def export_description(raw: dict[str, Any]) -> ExportDescription:
     """Build an :class:`ExportDescription` from the API's ``ExportDescription`` mapping."""
+    window = raw.get("IncrementalExportSpecification") or {}
     return ExportDescription(
         export_arn=raw.get("ExportArn", ""),
         status=raw.get("ExportStatus", "IN_PROGRESS"),
@@ -722,6 +744,9 @@ def export_description(raw: dict[str, Any]) -> ExportDescription:
         s3_prefix=raw.get("S3Prefix"),
         export_type=raw.get("ExportType") or "FULL_EXPORT",
         export_manifest=raw.get("ExportManifest"),
+        from_time=_as_datetime(window.get("ExportFromTime")),
+        to_time=_as_datetime(window.get("ExportToTime")),
+        view=window.get("ExportViewType"),
     )
 
 

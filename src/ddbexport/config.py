@@ -23,6 +23,8 @@ from .timeparse import DURATION_HELP, parse_duration, parse_instant
 
 ExportFormat = Literal["DYNAMODB_JSON", "ION"]
 SseAlgorithm = Literal["AES256", "KMS"]
+ExportMode = Literal["full", "incremental"]
+ExportView = Literal["NEW_AND_OLD_IMAGES", "NEW_IMAGE"]
 
 PREFIX_PLACEHOLDERS = ("table", "date", "time", "run_id")
 DEFAULT_PREFIX = "{table}/{date}"
@@ -73,6 +75,18 @@ def _check_prefix(value: str | None) -> str | None:
     return value
 
 
+def _check_full_every(value: str | None) -> str | None:
+    if value is None or value == "never":
+        return value
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"full_every: {exc}; or 'never'") from None
+    if seconds < 3600:
+        raise ValueError(f"full_every {value!r} is shorter than an hour; use e.g. '7d' or 'never'")
+    return value
+
+
 def _check_owner(value: str | None) -> str | None:
     if value is not None and not _ACCOUNT_PATTERN.fullmatch(value):
         raise ValueError(f"bucket_owner {value!r} must be a 12-digit AWS account id")
@@ -92,10 +106,17 @@ class Destination(_Model):
     sse: SseAlgorithm | None = None
     kms_key: str | None = Field(default=None, min_length=1, max_length=2048)
     bucket_owner: str | None = None
+    #: ``incremental``: a full export (baseline), then chained windows of changes.
+    mode: ExportMode | None = None
+    #: The ExportViewType of incremental windows.
+    view: ExportView | None = None
+    #: Incremental mode: take a new baseline after this long (``7d``), or ``never``.
+    full_every: str | None = None
 
     _bucket = field_validator("bucket")(_check_bucket)
     _prefix = field_validator("prefix")(_check_prefix)
     _owner = field_validator("bucket_owner")(_check_owner)
+    _full_every = field_validator("full_every")(_check_full_every)
 
 
 class Defaults(Destination):
@@ -104,6 +125,9 @@ class Defaults(Destination):
     prefix: str | None = DEFAULT_PREFIX
     format: ExportFormat | None = "DYNAMODB_JSON"
     sse: SseAlgorithm | None = "AES256"
+    mode: ExportMode | None = "full"
+    view: ExportView | None = "NEW_AND_OLD_IMAGES"
+    full_every: str | None = "7d"
 
 
 class TableSelector(Destination):
@@ -333,9 +357,25 @@ class Config(_Model):
             if effective.bucket is None:
                 raise ValueError(f"{where}: no bucket; set defaults.bucket or bucket here")
             _check_sse(effective, where)
+            if effective.mode == "incremental":
+                _check_incremental(effective, self.catalog, where)
         if not self.tables:
             _check_sse(self.defaults, "defaults")
         return self
+
+
+def _check_incremental(destination: Destination, catalog: CatalogSettings, where: str) -> None:
+    if not catalog.enabled:
+        raise ValueError(
+            f"{where}: mode = 'incremental' keeps each table's chain of exports in the catalog; "
+            "set [catalog] enabled = true"
+        )
+    if "{run_id}" in (destination.prefix or ""):
+        raise ValueError(
+            f"{where}: mode = 'incremental' cannot use {{run_id}} in prefix: a window must be "
+            "written to the same place whichever run exports it (two runs then get the same "
+            "export back instead of making two); use {table}, {date} and {time}"
+        )
 
 
 def _check_sse(destination: Destination, where: str) -> None:

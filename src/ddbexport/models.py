@@ -45,18 +45,42 @@ class ExportRequest:
     bucket_owner: str | None = None
     #: From DescribeTable; feeds the polling policy's first guess of the duration.
     size_bytes: int = 0
+    #: An incremental export of the writes in ``[from_time, to_time)`` (``export_time`` is then
+    #: ``to_time``: the instant the export brings the chain to).
+    from_time: datetime | None = None
+    to_time: datetime | None = None
+    view: str | None = None
+    #: Incremental mode: why this export (e.g. why a full one), and the windows planned after
+    #: it, which start once it has COMPLETED.
+    reason: str | None = None
+    later: tuple[tuple[datetime, datetime], ...] = ()
+    #: A link of an incremental table's chain: its ClientToken names the export (table and
+    #: time or window), not the run.
+    chained: bool = False
+
+    @property
+    def export_type(self) -> str:
+        """``INCREMENTAL_EXPORT`` for a window, else ``FULL_EXPORT``."""
+        return "INCREMENTAL_EXPORT" if self.from_time is not None else "FULL_EXPORT"
 
     def api_kwargs(self) -> dict[str, Any]:
         """The keyword arguments for boto3's ``export_table_to_point_in_time``."""
         kwargs: dict[str, Any] = {
             "TableArn": self.table_arn,
-            "ExportTime": self.export_time,
             "ClientToken": self.client_token,
             "S3Bucket": self.bucket,
             "S3SseAlgorithm": self.sse,
             "ExportFormat": self.format,
-            "ExportType": "FULL_EXPORT",
+            "ExportType": self.export_type,
         }
+        if self.from_time is not None:
+            kwargs["IncrementalExportSpecification"] = {
+                "ExportFromTime": self.from_time,
+                "ExportToTime": self.to_time,
+                "ExportViewType": self.view or "NEW_AND_OLD_IMAGES",
+            }
+        else:
+            kwargs["ExportTime"] = self.export_time
         if self.prefix:
             # No prefix means the bucket's root: S3Prefix is left out, not sent empty.
             kwargs["S3Prefix"] = self.prefix
@@ -77,7 +101,16 @@ class ExportRequest:
             "sse": self.sse,
             "kms_key": self.kms_key,
             "bucket_owner": self.bucket_owner,
+            "export_type": self.export_type,
             "export_time": format_instant(self.export_time),
+            "from_time": format_instant(self.from_time) if self.from_time else None,
+            "to_time": format_instant(self.to_time) if self.to_time else None,
+            "view": self.view,
+            "reason": self.reason,
+            "later": [
+                {"from_time": format_instant(start), "to_time": format_instant(end)}
+                for start, end in self.later
+            ],
             "client_token": self.client_token,
         }
 
@@ -99,6 +132,8 @@ class ExportPlan:
     export_time: datetime
     requests: tuple[ExportRequest, ...]
     problems: tuple[PlanProblem, ...] = ()
+    #: Incremental tables with nothing to export this run, and why (not failures).
+    waiting: tuple[PlanProblem, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view of the plan."""
@@ -109,6 +144,7 @@ class ExportPlan:
             "problems": [
                 {"table": p.table, "code": p.code, "message": p.message} for p in self.problems
             ],
+            "waiting": [{"table": w.table, "message": w.message} for w in self.waiting],
         }
 
 
@@ -131,6 +167,9 @@ class ExportDescription:
     s3_prefix: str | None = None
     export_type: str = "FULL_EXPORT"
     export_manifest: str | None = None
+    from_time: datetime | None = None
+    to_time: datetime | None = None
+    view: str | None = None
 
     @property
     def duration_s(self) -> float | None:

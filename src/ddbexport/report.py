@@ -12,7 +12,8 @@ from typing import Any
 from .timeparse import format_instant
 
 #: Terminal statuses a table can end a run with.
-TABLE_STATUSES = ("COMPLETED", "FAILED", "TIMED_OUT", "INTERRUPTED")
+#: WAITING: an incremental table with nothing to export this run (``note`` says why).
+TABLE_STATUSES = ("COMPLETED", "FAILED", "TIMED_OUT", "INTERRUPTED", "WAITING")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,11 @@ class TableResult:
     catalog_key: str | None = None
     schema_key: str | None = None
     warnings: tuple[str, ...] = ()
+    export_type: str = "FULL_EXPORT"
+    #: An incremental window ``[from_time, to_time)``.
+    from_time: datetime | None = None
+    to_time: datetime | None = None
+    note: str | None = None
 
     @property
     def sound(self) -> bool:
@@ -70,7 +76,11 @@ class TableResult:
             "start_time": _instant(self.start_time),
             "end_time": _instant(self.end_time),
             "describe_calls": self.describe_calls,
+            "export_type": self.export_type,
             "export_time": format_instant(self.export_time),
+            "from_time": _instant(self.from_time),
+            "to_time": _instant(self.to_time),
+            "note": self.note,
             "client_token": self.client_token,
             "error": self.error.to_dict() if self.error else None,
             "verification": self.verification,
@@ -108,10 +118,12 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all completed and sound, 130 interrupted, 1 otherwise (the CLI's exit status)."""
+        """0 every export completed and sound (incremental tables may be WAITING), 130
+        interrupted, 1 otherwise (the CLI's exit status)."""
         if self.interrupted:
             return 130
-        return 0 if all(result.sound for result in self.tables) else 1
+        fine = all(result.sound or result.status == "WAITING" for result in self.tables)
+        return 0 if fine else 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

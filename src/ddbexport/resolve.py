@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from .api import ExportApi
 from .config import Config
 from .errors import AccessDenied, AwsError, ConfigError
+from .incremental import apply_incremental
 from .models import ExportPlan, PlanProblem, TableInfo
 from .plan import (
     Selection,
@@ -58,6 +59,8 @@ def make_plan(
     as_of: datetime | None = None,
     run_id: str | None = None,
     run_export_time: datetime | None = None,
+    rebaseline: bool | Collection[str] = False,
+    only: Collection[str] | None = None,
 ) -> ExportPlan:
     """Resolve the config's selectors against the account and plan one export per table.
 
@@ -71,6 +74,9 @@ def make_plan(
         run_id: the run id; by default derived from the config and the export time.
         run_export_time: the export time this run id was first run with (from its journal).
             A run id fixes its export time, so that running it again sends identical requests.
+        rebaseline: incremental tables (all: ``True``, or those named) take a new full export
+            and restart their chain (see :mod:`ddbexport.incremental`).
+        only: plan these selected tables only (the others are left out of the plan).
 
     Raises:
         ConfigError: no tables are configured, a pattern or tag selector matches nothing, or the
@@ -81,6 +87,7 @@ def make_plan(
             "no tables to export: add [[tables]] to the config, or pass --tablelist or "
             "--tables-from-ssm"
         )
+    given_as_of = as_of
     if run_id is not None:
         _check_run_id(run_id)
         fixed = run_export_time or export_time_of_run_id(run_id)
@@ -99,8 +106,35 @@ def make_plan(
     export_time = (as_of or current).replace(microsecond=0)
     check_export_time(export_time, current)
     run_id = run_id or derive_run_id(config, export_time)
+    if only is not None:
+        selections = [selection for selection in selections if selection.table in only]
+        unresolved = [problem for problem in unresolved if problem.table in only]
     plan = build_plan(selections, described, export_time=export_time, run_id=run_id)
-    return replace(plan, problems=plan.problems + tuple(unresolved))
+    plan = replace(plan, problems=plan.problems + tuple(unresolved))
+    incremental = {
+        selection.table: selection.destination
+        for selection in selections
+        if selection.destination.mode == "incremental"
+    }
+    if rebaseline is True and not incremental:
+        raise ConfigError("--rebaseline applies to incremental tables; this config selects none")
+    if not isinstance(rebaseline, bool):
+        stray = sorted(set(rebaseline) - set(incremental))
+        if stray:
+            raise ConfigError(
+                f"--rebaseline {', '.join(stray)}: not an incremental table of this config"
+            )
+    if not incremental:
+        return plan
+    if given_as_of is not None:
+        names = ", ".join(sorted(incremental))
+        raise ConfigError(
+            f"--as-of applies to full exports; incremental tables ({names}) export the next "
+            "window of their chain, up to what PITR can serve"
+        )
+    return apply_incremental(
+        plan, config, api, incremental, now=current.astimezone(UTC), rebaseline=rebaseline
+    )
 
 
 def resolve_tables(

@@ -190,7 +190,18 @@ class Runner:
             )
             for problem in plan.problems
         ]
-        results.sort(key=lambda result: result.table)
+        results += [
+            TableResult(
+                table=waiting.table,
+                table_arn="",
+                status="WAITING",
+                export_time=plan.export_time,
+                client_token="",
+                note=waiting.message,
+            )
+            for waiting in plan.waiting
+        ]
+        results.sort(key=lambda result: (result.table, result.from_time or result.export_time))
         return RunReport(
             run_id=plan.run_id,
             export_time=plan.export_time,
@@ -296,6 +307,15 @@ class Runner:
             self._on_invalid_export_time(track, exc)
             return
         except ExportConflict as exc:
+            if request.chained:
+                self._fail(
+                    track,
+                    exc.code,
+                    f"{exc}. This export of the table's chain was already started with other "
+                    "settings (format, prefix, bucket or encryption changed since); it is "
+                    "remembered for 8 hours, or take a new baseline with --rebaseline",
+                )
+                return
             self._fail(
                 track,
                 exc.code,
@@ -500,13 +520,18 @@ class Runner:
             return True
         if description.status == "FAILED":
             message = description.failure_message or "the export ended FAILED"
-            if track.resumed and not track.retried:
+            # An incremental table's exports carry tokens of its chain, not of this run: the
+            # failure is catalogued and the next run plans the same window again.
+            chained = track.request.chained
+            if track.resumed and not track.retried and not chained:
                 self._retry_failed(track, message)
                 return True
             self._after(track, description)
             code = description.failure_code or "ExportFailed"
             advice = ""
-            if self._journal is not None:
+            if chained:
+                advice = "; the next run exports it again"
+            elif self._journal is not None:
                 advice = f"; run again with --run-id {self._run_id} to retry it"
             self._fail(track, code, f"export {description.export_arn} failed: {message}{advice}")
             return True
@@ -604,6 +629,9 @@ class Runner:
             catalog_key=track.aftercare.catalog_key if track.aftercare else None,
             schema_key=track.aftercare.schema_key if track.aftercare else None,
             warnings=_aftercare_notes(track.aftercare) if track.aftercare else (),
+            export_type=request.export_type,
+            from_time=request.from_time,
+            to_time=request.to_time,
         )
 
     def _emit(self, track: _Track, kind: str, message: str = "") -> None:

@@ -70,6 +70,7 @@ def test_all_tables_complete_with_full_report(clock: SimClock) -> None:
         "FAILED": 0,
         "TIMED_OUT": 0,
         "INTERRUPTED": 0,
+        "WAITING": 0,
         "total": 3,
         "not_sound": 0,
     }

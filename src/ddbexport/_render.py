@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from .models import ExportPlan
+from .models import ExportPlan, ExportRequest
 from .report import RunReport
 from .runner import RunEvent
 from .timeparse import format_duration, format_instant
@@ -27,6 +27,7 @@ _STATUS_STYLE = {
     "INTERRUPTED": "yellow",
     "IN_PROGRESS": "cyan",
     "PENDING": "dim",
+    "WAITING": "dim",
 }
 
 
@@ -38,31 +39,54 @@ def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
         f"{len(plan.requests)} export(s)"
     )
     table = Table(show_lines=False)
-    for column in ("table", "table ARN", "bucket", "prefix", "format", "SSE", "client token"):
+    columns = ["table", "table ARN", "bucket", "prefix", "format", "SSE", "client token"]
+    chained = any(request.chained for request in plan.requests)
+    if chained:
+        columns.insert(1, "export")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for request in plan.requests:
         sse = request.sse + (f" ({request.kms_key})" if request.kms_key else "")
         bucket = request.bucket + (
             f" (owner {request.bucket_owner})" if request.bucket_owner else ""
         )
-        table.add_row(
-            *map(
-                escape,
-                (
-                    request.table,
-                    request.table_arn,
-                    bucket,
-                    request.prefix or "(none)",
-                    request.format,
-                    sse,
-                    request.client_token,
-                ),
-            )
-        )
+        cells = [
+            request.table,
+            request.table_arn,
+            bucket,
+            request.prefix or "(none)",
+            request.format,
+            sse,
+            request.client_token,
+        ]
+        if chained:
+            cells.insert(1, export_label(request))
+        table.add_row(*map(escape, cells))
     console.print(table)
+    for request in plan.requests:
+        if request.later:
+            spans = ", ".join(
+                f"{format_instant(start)} to {format_instant(end)}" for start, end in request.later
+            )
+            console.print(escape(f"{request.table}: then, once it has completed: {spans}"))
+    for waiting in plan.waiting:
+        console.print(
+            f"[dim]{escape(f'{waiting.table}: nothing to export yet: {waiting.message}')}[/]"
+        )
     for problem in plan.problems:
         detail = escape(f"cannot export {problem.table}: {problem.code}: {problem.message}")
         console.print(f"[red]{detail}[/]")
+
+
+def export_label(request: ExportRequest) -> str:
+    """What a request exports: ``full as of T`` or ``window F to T (VIEW)``."""
+    if request.from_time is not None and request.to_time is not None:
+        return (
+            f"window {format_instant(request.from_time)} to {format_instant(request.to_time)} "
+            f"({request.view})"
+        )
+    label = f"full as of {format_instant(request.export_time)}"
+    return label + (f" ({request.reason})" if request.reason else "")
 
 
 def render_summary(report: RunReport, report_path: Path | None) -> None:
@@ -76,6 +100,11 @@ def render_summary(report: RunReport, report_path: Path | None) -> None:
         if result.start_time and result.end_time:
             duration = format_duration((result.end_time - result.start_time).total_seconds())
         detail = result.export_arn or ""
+        if result.from_time is not None and result.to_time is not None:
+            window = f"{format_instant(result.from_time)} to {format_instant(result.to_time)}"
+            detail = f"window {window}: {detail}"
+        if result.note:
+            detail = result.note
         if result.error:
             detail = f"{result.error.code}: {result.error.message}"
         style = _STATUS_STYLE.get(result.status, "")

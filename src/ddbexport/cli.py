@@ -136,6 +136,23 @@ def table_source_options(function: F) -> F:
     return table_list_options(function)
 
 
+rebaseline_option = click.option(
+    "--rebaseline",
+    "rebaseline",
+    multiple=True,
+    metavar="TABLE|all",
+    help="Incremental tables: take a new full export and restart the chain (repeatable).",
+)
+
+
+def _rebaseline(values: tuple[str, ...]) -> bool | frozenset[str]:
+    if not values:
+        return False
+    if "all" in values:
+        return True
+    return frozenset(values)
+
+
 state_dir_option = click.option(
     "--state-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -250,6 +267,7 @@ def _prepare(
 @global_options
 @table_source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@rebaseline_option
 @state_dir_option
 @click.pass_context
 @handle_errors
@@ -261,6 +279,7 @@ def plan(
     as_of: str | None,
     run_id: str | None,
     as_json: bool,
+    rebaseline: tuple[str, ...],
     state_dir: Path | None,
     **given: Any,
 ) -> None:
@@ -268,7 +287,12 @@ def plan(
     options = _merge_global(ctx, **given)
     run_input, api, export_time = _prepare(options, tablelist, tables_from_ssm, as_of)
     export_plan = plan_exports(
-        run_input.config, api=api, as_of=export_time, run_id=run_id, state_dir=state_dir
+        run_input.config,
+        api=api,
+        as_of=export_time,
+        run_id=run_id,
+        state_dir=state_dir,
+        rebaseline=_rebaseline(rebaseline),
     )
     if as_json:
         click.echo(json.dumps(export_plan.to_dict(), indent=2))
@@ -294,6 +318,7 @@ def plan(
 )
 @click.option("--timeout", metavar="DURATION", help="Give up tracking after this long, e.g. 6h.")
 @click.option("--enable-pitr", is_flag=True, help="Turn on point-in-time recovery where it is off.")
+@rebaseline_option
 @state_dir_option
 @click.pass_context
 @handle_errors
@@ -309,6 +334,7 @@ def run(
     poll: str | None,
     timeout: str | None,
     enable_pitr: bool,
+    rebaseline: tuple[str, ...],
     state_dir: Path | None,
     **given: Any,
 ) -> None:
@@ -338,6 +364,7 @@ def run(
             poll=poll,
             timeout_s=timeout_s,
             enable_pitr=enable_pitr,
+            rebaseline=_rebaseline(rebaseline),
             state_dir=state_dir or default_state_dir(),
             on_event=display.on_event,
             on_plan=display.begin,

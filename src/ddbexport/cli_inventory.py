@@ -31,6 +31,7 @@ from .config import Config, load_config_file
 from .errors import ConfigError
 from .status import OK
 from .timeparse import format_duration, format_instant, parse_duration
+from .windows import cursor_of, cursor_to_dict
 
 EXIT_STALE = 3
 
@@ -142,6 +143,58 @@ def list_command(
         _console().print(view)
     for key in listing.unreadable:
         click.echo(f"warning: {key} is not a catalog record", err=True)
+
+
+# ---------------------------------------------------------------------------- chain
+
+
+@cli.command()
+@click.option("--table", required=True, metavar="NAME", help="The table whose chain to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the chain as JSON.")
+@global_options
+@click.pass_context
+@handle_errors
+def chain(ctx: click.Context, /, table: str, as_json: bool, **given: Any) -> None:
+    """Show a table's chain: its baseline and the incremental windows that continue it."""
+    options = _merge_global(ctx, **given)
+    config = _config(options, None, None)
+    listing = inventory.list_exports(config, _aws_api(options, config), table=table)
+    arns = sorted({record.table_arn for record in listing.records})
+    if not arns:
+        raise ConfigError(f"the catalog holds no export of table {table!r}")
+    chains = [cursor_to_dict(arn, cursor_of(listing.records, arn)) for arn in arns]
+    if as_json:
+        _print_json(chains if len(chains) > 1 else chains[0])
+    else:
+        for shown in chains:
+            _print_chain(shown)
+    for key in listing.unreadable:
+        click.echo(f"warning: {key} is not a catalog record", err=True)
+
+
+def _print_chain(shown: dict[str, Any]) -> None:
+    console = _console()
+    baseline = shown["baseline"]
+    if baseline is None:
+        console.print(escape(f"{shown['table_arn']}: no good full export, so no chain yet"))
+        return
+    view = Table(title=escape(f"{shown['table_arn']}: chain up to {shown['end']}"))
+    for column in ("link", "from", "to", "items", "export folder"):
+        view.add_column(column, overflow="fold")
+    view.add_row(
+        "baseline", "", baseline["export_time"], str(baseline["items"] or ""), baseline["folder"]
+    )
+    for number, link in enumerate(shown["links"], start=1):
+        view.add_row(
+            f"window {number}",
+            link["from_time"],
+            link["to_time"],
+            str(link["items"] if link["items"] is not None else ""),
+            escape(link["folder"]),
+        )
+    console.print(view)
+    for ignored in shown["ignored"]:
+        console.print(escape(f"not in the chain ({ignored['kind']}): {ignored['reason']}"))
 
 
 # ---------------------------------------------------------------------------- status

@@ -182,6 +182,36 @@ class ChainCursor:
     ignored: tuple[IgnoredRecord, ...] = ()
 
 
+def cursor_to_dict(table_arn: str, cursor: ChainCursor) -> dict[str, Any]:
+    """A JSON-ready view of a table's chain: baseline, links in order, end, ignored exports."""
+
+    def export(record: CatalogRecord) -> dict[str, Any]:
+        return {
+            "export_arn": record.export_arn,
+            "export_type": record.export_type,
+            "export_time": _instant(record.export_time),
+            "from_time": _instant(record.from_time),
+            "to_time": _instant(record.to_time),
+            "folder": f"s3://{record.s3_bucket}/{record.export_folder}/",
+            "items": record.item_count,
+        }
+
+    return {
+        "table_arn": table_arn,
+        "baseline": export(cursor.baseline) if cursor.baseline else None,
+        "links": [export(link) for link in cursor.links],
+        "end": _instant(cursor.end),
+        "ignored": [
+            {**export(item.record), "kind": item.kind, "reason": item.reason}
+            for item in cursor.ignored
+        ],
+    }
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return format_instant(moment) if moment is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class FullExport:
     """A full export to take (a new baseline)."""

@@ -10,7 +10,11 @@ from moto import mock_aws
 
 from ddbexport.testing import SimClock
 
+from . import moto_jsonata
 from .helpers import REGION
+
+# The pipeline's definition has JSONata states; moto needs an evaluator to execute them.
+moto_jsonata.install()
 
 
 @pytest.fixture(autouse=True)

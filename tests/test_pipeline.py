@@ -118,12 +118,20 @@ def _deploy_definition(config: Config) -> str:
     )
 
 
-def _execute(machine: str, payload: dict[str, Any], name: str = "run-1") -> dict[str, Any]:
+def _execute(
+    machine: str, payload: dict[str, Any], name: str = "run-1", *, start: bool = True
+) -> dict[str, Any]:
+    """Start an execution (or, with ``start=False``, find one started already) and wait."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    execution = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))
+    if start:
+        execution_arn = sfn.start_execution(
+            stateMachineArn=machine, name=name, input=json.dumps(payload)
+        )["executionArn"]
+    else:
+        execution_arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        described = sfn.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING":
             return dict(described)
         time.sleep(0.1)

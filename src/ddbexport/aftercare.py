@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from .catalog import Catalog, CatalogRecord, record_from_summary
+from .chainstate import chain_key, chain_state, write_chain_state
 from .errors import AwsError, ConfigError
 from .exportfiles import SCHEMA_SIDECAR, ExportFolder, ExportSummary, parse_folder
 from .models import ExportDescription, ExportRequest
@@ -118,9 +119,33 @@ class Aftercare:
                 )
             except AwsError as exc:
                 warnings.append(f"could not write the catalog record: {exc}")
+            else:
+                if request.chained:
+                    self._write_chain(request, record, warnings)
         for warning in warnings:
             log.warning("%s: %s", request.table, warning)
         return AftercareResult(verification, catalog_key, schema_key, tuple(warnings))
+
+    def _write_chain(
+        self, request: ExportRequest, record: CatalogRecord, warnings: list[str]
+    ) -> None:
+        """Rewrite the table's chain object from the catalog, for the pipeline to read."""
+        assert self._catalog is not None
+        try:
+            records, _ = self._catalog.records(request.bucket, request.table)
+            state = chain_state(
+                records, request.table, request.table_arn, last=record, now=self._now()
+            )
+            write_chain_state(
+                self._api,
+                request.bucket,
+                chain_key(self._catalog.prefix, request.table),
+                state,
+                kms_key=request.kms_key,
+                bucket_owner=request.bucket_owner,
+            )
+        except AwsError as exc:
+            warnings.append(f"could not write the chain object: {exc}")
 
     def _save_schema(
         self, request: ExportRequest, folder: ExportFolder, warnings: list[str]

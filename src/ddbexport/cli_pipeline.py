@@ -111,6 +111,12 @@ def destroy(ctx: click.Context, /, stack_name: str | None, poll: str, **given: A
 @click.option("--as-of", metavar="ISO8601", help="Export time (default: the execution's start).")
 @click.option("--follow", is_flag=True, help="Wait for the execution and show every table.")
 @click.option("--poll", default="10s", show_default=True, help="How often to check (--follow).")
+@click.option(
+    "--rebaseline",
+    multiple=True,
+    metavar="TABLE",
+    help="Incremental table: take a new full export and restart its chain (repeatable).",
+)
 @global_options
 @click.pass_context
 @handle_errors
@@ -122,6 +128,7 @@ def invoke(
     as_of: str | None,
     follow: bool,
     poll: str,
+    rebaseline: tuple[str, ...],
     **given: Any,
 ) -> None:
     """Start the deployed pipeline now; with --follow, wait and report each table."""
@@ -141,6 +148,7 @@ def invoke(
         follow=follow,
         poll_s=_poll(poll),
         progress=lambda line: click.echo(line, err=True),
+        rebaseline=rebaseline,
     )
     click.echo(result.execution_arn)
     if not follow:

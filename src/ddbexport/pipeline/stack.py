@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ddbexport.aws import AwsApi
+from ddbexport.chainstate import chain_key, read_chain_state, write_chain_state
 from ddbexport.config import Config
-from ddbexport.errors import AwsError, DdbExportError
+from ddbexport.errors import AwsError, ConfigError, DdbExportError
 
 from .names import records_prefix, with_stack_name
-from .synth import synth
+from .synth import synth, table_settings
 from .template import STATE_MACHINE, Synthesis
 
 #: CloudFormation's limit for TemplateBody; larger templates go through S3.
@@ -238,6 +239,37 @@ class InvokeResult:
     error: str | None = None
 
 
+def request_rebaseline(config: Config, api: AwsApi, tables: Collection[str]) -> None:
+    """Mark the chain objects of ``tables`` (incremental tables of ``config``) so that the
+    pipeline's next run takes a new full export of each.
+
+    Raises:
+        ConfigError: a name that is not an incremental table of the config.
+    """
+    settings = {setting.table: setting for setting in table_settings(config, api)}
+    incremental = {
+        name for name, setting in settings.items() if setting.destination.mode == "incremental"
+    }
+    stray = sorted(set(tables) - incremental)
+    if stray:
+        raise ConfigError(
+            f"--rebaseline {', '.join(stray)}: not an incremental table of this config"
+        )
+    for table in sorted(tables):
+        destination = settings[table].destination
+        assert destination.bucket is not None
+        key = chain_key(config.catalog.prefix, table)
+        state = read_chain_state(api, destination.bucket, key) or {"version": 1, "table": table}
+        write_chain_state(
+            api,
+            destination.bucket,
+            key,
+            {**state, "rebaseline": True},
+            kms_key=destination.kms_key,
+            bucket_owner=destination.bucket_owner,
+        )
+
+
 def invoke(
     config: Config,
     api: AwsApi,
@@ -250,15 +282,23 @@ def invoke(
     timeout_s: float = 24 * 3600.0,
     progress: Progress = _quiet,
     sleep: Sleep = time.sleep,
+    rebaseline: Collection[str] = (),
 ) -> InvokeResult:
     """Start an execution now (as of ``as_of``, else its start) and, with ``follow``, wait for it
-    and read each table's record."""
+    and read each table's record.
+
+    ``rebaseline``: incremental tables whose chain object is marked first, so that this run
+    takes a new full export of them and restarts their chains.
+    """
     name = with_stack_name(config, stack).pipeline.stack_name
     if api.describe_stack(name) is None:
         raise StackError(f"stack {name!r} does not exist: run ddbexport deploy first")
     machine = api.stack_resource(name, STATE_MACHINE)
     if not machine:
         raise StackError(f"stack {name!r} has no state machine (is it still being created?)")
+    if rebaseline:
+        request_rebaseline(config, api, rebaseline)
+        progress(f"new baseline asked for: {', '.join(sorted(rebaseline))}")
     run = run_id or "manual-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     payload: dict[str, Any] = {}
     if as_of is not None:

@@ -40,6 +40,8 @@ from typing import Any
 from ddbexport.config import RunSettings
 from ddbexport.errors import ConfigError
 
+from .links import link_states
+
 #: The export time's parts, split out of an ISO-8601 timestamp.
 _SPLIT_TIME = "States.StringSplit($.time, '-T:.Z')"
 RECORDS_PREFIX = "ddbexport-catalog/runs"
@@ -171,9 +173,32 @@ class DefinitionSettings:
     records_prefix: str = RECORDS_PREFIX
     #: The catalog's prefix in each export's bucket, or None when the catalog is off.
     catalog_prefix: str | None = None
+    #: Some table is in incremental mode: the definition holds the states of its links.
+    incremental: bool = False
 
 
-def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
+#: What one link of an incremental table adds to its child's history besides polls: about 20
+#: states on its path (chain and PITR reads, plan, export, records, chain write), rounded up;
+#: and, when every Task uses its retries once, the start's 56 attempts, DescribeExport's 48 and
+#: 8 for each of the four reads and writes.
+_LINK_EVENTS = 60
+_LINK_RETRIES = (
+    _attempts(_retry_start(0)) + _attempts(_retry_describe(0)) + 4 * _attempts(_RETRY_READ)
+)
+
+
+def max_waits(links: int = 1) -> int:
+    """Polls each export of a child may make when the child exports up to ``links`` of them
+    (an incremental table's catch-up): 1,752 for one export, 411 each for four."""
+    if links <= 1:
+        return MAX_WAITS
+    per_link = _LINK_EVENTS + _LINK_RETRIES * _RETRY_EVENTS
+    return (HISTORY_EVENTS - _OTHER_EVENTS - links * per_link) // (
+        links * (_POLL_EVENTS + _RETRY_EVENTS)
+    )
+
+
+def wait_schedule(settings: RunSettings, *, links: int = 1) -> tuple[int, ...]:
     """Waits between DescribeExport calls, adding up to at least the run's timeout.
 
     Adaptive polling: the first check after ``poll_first``, then waits doubling from
@@ -181,19 +206,24 @@ def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
     interval. The definition indexes this list by attempt; a table still exporting after the
     last wait is recorded TIMED_OUT (its export goes on in AWS), as the local runner does.
 
+    ``links``: the most exports one child makes (an incremental table's catch-up), which
+    share its history.
+
     Raises:
-        ConfigError: the schedule needs more than :data:`MAX_WAITS` polls, more than a child
+        ConfigError: the schedule needs more than :func:`max_waits` polls, more than a child
             execution's history can hold.
     """
+    limit = max_waits(links)
+    per = "per table" if links <= 1 else f"per export ({links} exports per incremental table)"
     fixed = settings.poll.mode == "fixed"
     if fixed:
         interval = max(round(settings.poll.fixed_interval_s), 1)
         count = max(math.ceil(settings.timeout_s / interval), 1)
-        if count > MAX_WAITS:
-            fewest = math.ceil(settings.timeout_s / MAX_WAITS)
+        if count > limit:
+            fewest = math.ceil(settings.timeout_s / limit)
             raise ConfigError(
                 f"run.poll fixed:{interval}s with run.timeout {settings.timeout_s:.0f}s needs "
-                f"{count:,} polls per table; a pipeline execution holds at most {MAX_WAITS:,} "
+                f"{count:,} polls {per}; a pipeline execution holds at most {limit:,} "
                 f"(Step Functions' {HISTORY_EVENTS:,}-event history, with room for retries). "
                 f"Poll every {fewest}s or more, lower run.timeout, or use poll = 'adaptive'"
             )
@@ -206,10 +236,10 @@ def wait_schedule(settings: RunSettings) -> tuple[int, ...]:
         waits.append(wait)
         total += wait
         step = min(step * 2, settings.poll_max_s)
-        if len(waits) > MAX_WAITS:
+        if len(waits) > limit:
             raise ConfigError(
                 f"run.poll_max {settings.poll_max_s:.0f}s with run.timeout "
-                f"{settings.timeout_s:.0f}s needs more than {MAX_WAITS:,} polls per table; a "
+                f"{settings.timeout_s:.0f}s needs more than {limit:,} polls {per}; a "
                 "pipeline execution holds at most that many (Step Functions' "
                 f"{HISTORY_EVENTS:,}-event history, with room for retries). Raise run.poll_max "
                 "or lower run.timeout"
@@ -404,6 +434,11 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
         {"Variable": "$.entry.template", "StringEquals": t.ident, "Next": f"Prefix {t.ident}"}
         for t in settings.templates
     ]
+    if settings.incremental:
+        # Only incremental entries carry a mode; the Choice is one the table passes anyway.
+        prefix_choices.insert(
+            0, {"Variable": "$.entry.mode", "IsPresent": True, "Next": "Read chain"}
+        )
     states: dict[str, Any] = {
         # The entry's checks share the ARN's Choice: a table costs no extra transition.
         "Check entry": {
@@ -475,6 +510,7 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
             "Finished?": {
                 "Type": "Choice",
                 "Choices": [
+                    *(_LINK_ENDINGS if settings.incremental else []),
                     {
                         "Variable": "$.described.description.ExportStatus",
                         "StringEquals": "COMPLETED",
@@ -533,7 +569,21 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 ],
                 "Next": after_record,
             },
-            **(_catalog_states(settings.catalog_prefix) if settings.catalog_prefix else {}),
+            **(
+                _catalog_states(settings.catalog_prefix, settings.incremental)
+                if settings.catalog_prefix
+                else {}
+            ),
+            **(
+                link_states(
+                    catalog_prefix=settings.catalog_prefix,
+                    templates={t.ident: t.source for t in settings.templates},
+                    retry_start=_retry_start(retry),
+                    retry_read=_RETRY_READ,
+                )
+                if settings.incremental and settings.catalog_prefix
+                else {}
+            ),
             "Result": {
                 "Type": "Pass",
                 "Parameters": {"table.$": "$.record.table", "status.$": "$.record.status"},
@@ -548,7 +598,20 @@ _EXPORT_ID = "States.ArrayGetItem(States.StringSplit($.export.arn, '/'), 3)"
 _DESCRIBED = "$.described.description."
 
 
-def _catalog_states(prefix: str) -> dict[str, Any]:
+#: "Finished?" sends an incremental table's link to its own ending states.
+_LINK_ENDINGS: list[dict[str, Any]] = [
+    {
+        "And": [
+            {"Variable": "$.link", "IsPresent": True},
+            {"Variable": "$.described.description.ExportStatus", "StringEquals": status},
+        ],
+        "Next": state,
+    }
+    for status, state in (("COMPLETED", "Link completed"), ("FAILED", "Link failed"))
+]
+
+
+def _catalog_states(prefix: str, incremental: bool = False) -> dict[str, Any]:
     """A COMPLETED export's catalog record, as the local runner writes it but not yet
     verified (``verification`` null): ``ddbexport catalog rebuild`` or ``verify`` checks it.
 
@@ -589,11 +652,16 @@ def _catalog_states(prefix: str) -> dict[str, Any]:
         "Catalogue?": {
             "Type": "Choice",
             "Choices": [
+                *(
+                    [{"Variable": "$.link", "IsPresent": True, "Next": "Link outcome"}]
+                    if incremental
+                    else []
+                ),
                 {
                     "Variable": "$.record.status",
                     "StringEquals": "COMPLETED",
                     "Next": "Export folder",
-                }
+                },
             ],
             "Default": "Result",
         },

@@ -64,30 +64,9 @@ def synth(config: Config, api: ExportApi | None = None) -> Synthesis:
     """The pipeline for ``config`` (see :func:`ddbexport.pipeline.template.synthesize`).
 
     Raises:
-        ConfigError: as :func:`table_settings`, or a table in incremental mode, which only the
-            local runner exports so far.
+        ConfigError: as :func:`table_settings`.
     """
-    check_no_incremental(config)
     return synthesize(config, table_settings(config, api))
-
-
-def check_no_incremental(config: Config) -> None:
-    """Refuse a config with incremental tables: the pipeline would export them in full.
-
-    Raises:
-        ConfigError: naming the selectors in incremental mode.
-    """
-    incremental = [
-        f"tables[{index}] ({selector.describe()})"
-        for index, selector in enumerate(config.tables)
-        if effective_destination(config.defaults, selector).mode == "incremental"
-    ]
-    if incremental:
-        raise ConfigError(
-            f"{', '.join(incremental)}: mode = 'incremental' is exported by the local runner "
-            "(`ddbexport run`) only; the pipeline does not chain incremental exports yet. "
-            "Deploy a config whose tables are all in full mode"
-        )
 
 
 def write_synthesis(synthesis: Synthesis, folder: Path) -> list[Path]:

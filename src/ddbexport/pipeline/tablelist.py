@@ -14,6 +14,7 @@ from typing import Any
 
 from ddbexport.config import Destination
 from ddbexport.errors import ConfigError
+from ddbexport.timeparse import parse_duration
 
 from .statemachine import PrefixTemplate, templates_for
 
@@ -66,6 +67,13 @@ def _entry(setting: TableSetting, template_ids: dict[str, str]) -> dict[str, Any
         entry["bucket_owner"] = destination.bucket_owner
     if setting.table_arn:
         entry["table_arn"] = setting.table_arn
+    if destination.mode == "incremental":
+        every = destination.full_every
+        entry["mode"] = "incremental"
+        entry["view"] = destination.view or "NEW_AND_OLD_IMAGES"
+        entry["full_every_s"] = (
+            None if every in (None, "never") else round(parse_duration(str(every)))
+        )
     return entry
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ddbexport.config import Config
 
+from .links import MAX_LINKS
 from .names import parameter_name, records_bucket, records_prefix, table_list_key
 from .policy import role_policy
 from .statemachine import DefinitionSettings, build_definition, wait_schedule
@@ -50,6 +51,7 @@ def records_kms_key(config: Config, tables: Sequence[TableSetting]) -> str | Non
 def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
     """The template, the definition and the table list for ``config`` and its resolved tables."""
     table_list = compile_table_list(tables)
+    incremental = any(table.destination.mode == "incremental" for table in tables)
     pipeline = config.pipeline
     topic = pipeline.notify_email is not None or pipeline.notify_topic_arn is not None
     topic_ref: Any = pipeline.notify_topic_arn or {"Ref": "Topic"}
@@ -58,7 +60,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             table_list_parameter=parameter_name(config),
             records_bucket=records_bucket(config, tables),
             max_concurrency=config.run.max_concurrency,
-            waits=wait_schedule(config.run),
+            waits=wait_schedule(config.run, links=MAX_LINKS if incremental else 1),
             templates=table_list.templates,
             kms_key=records_kms_key(config, tables),
             topic_arn=TOPIC_ARN if topic else None,
@@ -68,6 +70,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             else table_list_key(config, table_list.value),
             records_prefix=records_prefix(config),
             catalog_prefix=config.catalog.prefix if config.catalog.enabled else None,
+            incremental=incremental,
         )
     )
     resources: dict[str, Any] = {}

@@ -1,0 +1,464 @@
+"""The states that export an incremental table's next links in the pipeline. Pure.
+
+A child execution for a table whose entry says ``"mode": "incremental"`` leaves the common path
+at the ``Prefix`` Choice and:
+
+1. reads the table's chain object (:mod:`ddbexport.chainstate`; none yet: no baseline) and its
+   PITR window (DescribeContinuousBackups);
+2. plans the next link in one JSONata state, by the rules of :func:`ddbexport.windows.plan_table`
+   and with its constants: the horizon is LatestRestorableDateTime minus the lag, floored to
+   the grid; a full export when there is no baseline, when ``full_every`` has elapsed or a
+   rebaseline was asked for; a ``PitrGap`` failure when the chain ends before the PITR window;
+   else the window from the chain's end, at most 24 hours, at least 15 minutes (shorter:
+   WAITING). Its ClientToken is the one the local runner computes for the same export;
+3. exports it and follows it with the common polling states;
+4. on its end writes the table's record, the export's catalog record and the new chain object,
+   then goes on with the next window while the backlog holds one, at most :data:`MAX_LINKS`
+   links per execution (the rest goes on next run).
+
+Only the date arithmetic and the optional request fields need JSONata (per-state
+``QueryLanguage``); everything else stays JSONPath like the rest of the definition.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from ddbexport.windows import IncrementalSettings
+
+#: Links one execution exports per table at most: a backlog of three days and a remainder.
+MAX_LINKS = 4
+
+_DEFAULTS = IncrementalSettings()
+_MS = 1000
+
+
+def _jsonata(expression: str) -> str:
+    return "{% " + " ".join(expression.split()) + " %}"
+
+
+def _template_parts(templates: Mapping[str, str]) -> dict[str, list[list[str]]]:
+    """Each prefix template (id → template text) as ``[["l", literal] | ["p", placeholder],
+    …]`` for the plan's JSONata."""
+    parts: dict[str, list[list[str]]] = {}
+    for ident, source in templates.items():
+        pieces: list[list[str]] = []
+        for literal, field, _, _ in string.Formatter().parse(source):
+            if literal:
+                pieces.append(["l", literal])
+            if field is not None:
+                pieces.append(["p", field])
+        parts[ident] = pieces
+    return parts
+
+
+def _plan_expression(templates: Mapping[str, str]) -> str:
+    grid = int(_DEFAULTS.grid.total_seconds()) * _MS
+    lag = int(_DEFAULTS.lag.total_seconds()) * _MS
+    shortest = int(_DEFAULTS.min_window.total_seconds()) * _MS
+    longest = int(_DEFAULTS.max_window.total_seconds()) * _MS
+    parts = json.dumps(_template_parts(templates), separators=(",", ":"))
+    return f"""(
+    $in := $states.input;
+    $e := $in.entry;
+    $arn := $in.arn.value;
+    $p := $in.pitr;
+    $ms := function($t) {{ $type($t) = "number" ? $round($t * 1000) : $toMillis($t) }};
+    $iso := function($m) {{ $fromMillis($m, "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01]Z") }};
+    $on := $p.PointInTimeRecoveryStatus = "ENABLED" and $exists($p.LatestRestorableDateTime);
+    $horizon := $on ? $floor(($ms($p.LatestRestorableDateTime) - {lag}) / {grid}) * {grid} : 0;
+    $earliest := $on ? $ms($p.EarliestRestorableDateTime) : 0;
+    $c := $in.chain;
+    $chained := $type($c) = "object" and $c.table_arn = $arn and $type($c.end) = "string"
+        and $type($c.baseline_time) = "string";
+    $again := $type($c) = "object" and $c.rebaseline = true;
+    $end := $chained ? $ms($c.end) : 0;
+    $base := $chained ? $ms($c.baseline_time) : 0;
+    $every := $e.full_every_s;
+    $why := $again ? "new baseline asked for (rebaseline)"
+        : $not($chained) ? "no baseline yet: the chain starts with a full export" : "";
+    $gap := $why = "" and $end < $earliest;
+    $why := ($why = "" and $not($gap) and $type($every) = "number"
+        and $horizon - $base >= $every * 1000)
+        ? "full_every has elapsed since the baseline at " & $iso($base) : $why;
+    $to := $min([$end + {longest}, $horizon]);
+    $action := $not($on) ? "nopitr"
+        : $why != "" ? ($horizon < $earliest ? "wait"
+            : ($chained and $base >= $horizon) ? "wait" : "full")
+        : $gap ? "gap"
+        : ($to - $end >= {shortest}) ? "window" : "wait";
+    $full := $action = "full";
+    $moment := $full ? $horizon : $to;
+    $key := $full ? "full/" & $iso($horizon) : $iso($end) & "/" & $iso($to);
+    $attempt := ($type($c) = "object" and $type($c.failed) = "object" and $c.failed.key = $key)
+        ? $c.failed.attempts + 1 : 1;
+    $name := $full ? "ddbexport-full/" & $arn & "/" & $iso($horizon)
+        : "ddbexport-incremental/" & $arn & "/" & $iso($end) & "/" & $iso($to);
+    $date := $fromMillis($moment, "[Y0001]/[M01]/[D01]");
+    $clock := $fromMillis($moment, "[H01][m01][s01]");
+    $parts := {parts};
+    $pieces := $lookup($parts, $e.template);
+    $raw := $type($pieces) = "array"
+        ? $join($map($pieces, function($x) {{
+            $x[0] = "l" ? $x[1] : $x[1] = "table" ? $e.tablename : $x[1] = "date" ? $date
+            : $x[1] = "time" ? $clock : ""
+        }}))
+        : ($type($e.prefix) = "string" ? $e.prefix : "");
+    $links := $type($in.links) = "number" ? $in.links : 0;
+    $merge([$in, {{
+        "links": $links + 1,
+        "link": {{
+            "action": $action,
+            "reason": $action = "nopitr" ? "point-in-time recovery is off; exports need it"
+                : $action = "gap" ? "the chain ends at " & $iso($end)
+                    & ", before the start of the PITR window (EarliestRestorableDateTime "
+                    & $iso($earliest) & "); the writes in between can no longer be exported. "
+                    & "Take a new full export: ddbexport invoke --rebaseline " & $e.tablename
+                : $action = "wait" ? ($why != ""
+                    ? "a full export is due (" & $why & ") but the PITR window cannot serve "
+                        & "a newer one yet"
+                    : "next window from " & $iso($end) & " is shorter than 15 minutes: a later "
+                        & "run exports it")
+                : $why,
+            "export_type": $full ? "FULL_EXPORT" : "INCREMENTAL_EXPORT",
+            "time": $iso($moment),
+            "from": $full ? null : $iso($end),
+            "to": $full ? null : $iso($to),
+            "view": $type($e.view) = "string" ? $e.view : "{_DEFAULTS.view}",
+            "key": $key,
+            "attempt": $attempt,
+            "token": $hash($attempt > 1 ? $name & "/" & $string($attempt) : $name, "SHA-256"),
+            "prefix": $replace($raw, /^\\/+|\\/+$/, ""),
+            "more": $action = "window" and $horizon - $to >= {shortest},
+            "chain": $chained ? $c : null
+        }}
+    }}])
+)"""
+
+
+_EXPORT_ARGUMENTS = """$merge([
+    {
+        "TableArn": $states.input.arn.value,
+        "ClientToken": $states.input.link.token,
+        "S3Bucket": $states.input.entry.bucketname,
+        "ExportFormat": $states.input.entry.format,
+        "S3SseAlgorithm": $states.input.entry.sse,
+        "ExportType": $states.input.link.export_type
+    },
+    $states.input.link.prefix != "" ? {"S3Prefix": $states.input.link.prefix} : {},
+    $exists($states.input.entry.kms_key) ? {"S3SseKmsKeyId": $states.input.entry.kms_key} : {},
+    $exists($states.input.entry.bucket_owner)
+        ? {"S3BucketOwner": $states.input.entry.bucket_owner} : {},
+    $states.input.link.export_type = "FULL_EXPORT"
+        ? {"ExportTime": $states.input.link.time}
+        : {"IncrementalExportSpecification": {
+            "ExportFromTime": $states.input.link.from,
+            "ExportToTime": $states.input.link.to,
+            "ExportViewType": $states.input.link.view
+        }}
+])"""
+
+
+def _put_arguments(key: str, body: str) -> str:
+    """putObject's arguments into the table's bucket, encrypted and owner-checked as the
+    exports are."""
+    return f"""$merge([
+    {{
+        "Bucket": $states.input.entry.bucketname,
+        "Key": {key},
+        "Body": $string({body}),
+        "ContentType": "application/json"
+    }},
+    $exists($states.input.entry.kms_key)
+        ? {{"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": $states.input.entry.kms_key}}
+        : {{"ServerSideEncryption": "AES256"}},
+    $exists($states.input.entry.bucket_owner)
+        ? {{"ExpectedBucketOwner": $states.input.entry.bucket_owner}} : {{}}
+])"""
+
+
+def _ended_expression(status: str) -> str:
+    """The table's record, the export's catalog record and the new chain object, once the
+    link's export ended COMPLETED or FAILED."""
+    completed = status == "COMPLETED"
+    chain_update = (
+        """$l.export_type = "FULL_EXPORT"
+            ? {"baseline_export_arn": $arn0, "baseline_time": $l.time, "end": $l.time}
+            : {"end": $l.to}"""
+        if completed
+        else """{}"""
+    )
+    failed = "null" if completed else """{"key": $l.key, "attempts": $l.attempt}"""
+    failure = (
+        "null"
+        if completed
+        else """{"code": $exists($d.FailureCode) ? $d.FailureCode : "ExportFailed",
+            "message": $exists($d.FailureMessage) ? $d.FailureMessage : ""}"""
+    )
+    return f"""(
+    $in := $states.input;
+    $l := $in.link;
+    $d := $in.described.description;
+    $arn0 := $in.export.arn;
+    $id := $split($arn0, "/")[3];
+    $folder := ($l.prefix = "" ? "" : $l.prefix & "/") & "AWSDynamoDB/" & $id;
+    $base := $type($l.chain) = "object" ? $l.chain : {{}};
+    $merge([$in, {{
+        "record": {{
+            "table": $in.entry.tablename,
+            "table_arn": $in.arn.value,
+            "status": "{status}",
+            "run_id": $in.run.run_id,
+            "export_time": $l.time,
+            "export_type": $l.export_type,
+            "from_time": $l.from,
+            "to_time": $l.to,
+            "s3_bucket": $in.entry.bucketname,
+            "s3_prefix": $l.prefix,
+            "export": $d
+        }},
+        "catalog": {{
+            "table": $in.entry.tablename,
+            "table_arn": $in.arn.value,
+            "export_arn": $arn0,
+            "export_type": $l.export_type,
+            "status": "{status}",
+            "s3_bucket": $in.entry.bucketname,
+            "s3_prefix": $l.prefix = "" ? null : $l.prefix,
+            "export_folder": $folder,
+            "export_time": $l.export_type = "FULL_EXPORT" ? $l.time : null,
+            "from_time": $l.from,
+            "to_time": $l.to,
+            "start_time": $d.StartTime,
+            "end_time": $d.EndTime,
+            "item_count": $d.ItemCount,
+            "billed_size_bytes": $d.BilledSizeBytes,
+            "output_format": $in.entry.format,
+            "manifest_summary_key": {'$folder & "/manifest-summary.json"' if completed else "null"},
+            "manifest_files_key": {'$folder & "/manifest-files.json"' if completed else "null"},
+            "run_id": $in.run.run_id,
+            "verification": null,
+            "failure": {failure},
+            "recorded_at": $states.context.State.EnteredTime,
+            "source": "pipeline"
+        }},
+        "chain": $merge([$base, {{
+            "version": 1,
+            "table": $in.entry.tablename,
+            "table_arn": $in.arn.value,
+            "failed": {failed},
+            "rebaseline": {"false" if completed else "$base.rebaseline = true"},
+            "updated_at": $states.context.State.EnteredTime,
+            "source": "pipeline"
+        }}, {chain_update}]),
+        "link": $merge([$l, {{"more": {"$l.more" if completed else "false"}}}])
+    }}])
+)"""
+
+
+def _not_due_expression() -> str:
+    """The table's record when the plan exports nothing: WAITING, or FAILED (PITR off, gap)."""
+    return """(
+    $in := $states.input;
+    $l := $in.link;
+    $merge([$in, {
+        "record": $merge([{
+            "table": $in.entry.tablename,
+            "table_arn": $in.arn.value,
+            "status": $l.action = "wait" ? "WAITING" : "FAILED",
+            "run_id": $in.run.run_id,
+            "export_time": $l.time,
+            "s3_bucket": $in.entry.bucketname,
+            "note": $l.reason
+        }, $l.action = "wait" ? {} : {"error": {
+            "Error": $l.action = "gap" ? "PitrGap" : "PointInTimeRecoveryUnavailable",
+            "Cause": $l.reason
+        }}])
+    }])
+)"""
+
+
+def _catch(next_state: str, field: str = "error") -> list[dict[str, Any]]:
+    return [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "Output": _jsonata(f'$merge([$states.input, {{"{field}": $states.errorOutput}}])'),
+            "Next": next_state,
+        }
+    ]
+
+
+def link_states(
+    *,
+    catalog_prefix: str,
+    templates: Mapping[str, str],
+    retry_start: list[dict[str, Any]],
+    retry_read: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The states of the incremental path (see the module's description)."""
+    chain_key = (
+        f'"{catalog_prefix.strip("/")}/chains/table=" & $states.input.entry.tablename & ".json"'
+    )
+    catalog_key = (
+        f'"{catalog_prefix.strip("/")}/exports/table=" & $states.input.entry.tablename & "/" '
+        '& $split($states.input.export.arn, "/")[3] & ".json"'
+    )
+    owner = (
+        '$exists($states.input.entry.bucket_owner) ? {"ExpectedBucketOwner": '
+        "$states.input.entry.bucket_owner} : {}"
+    )
+    return {
+        "Read chain": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+            "Arguments": _jsonata(
+                f'$merge([{{"Bucket": $states.input.entry.bucketname, "Key": {chain_key}}}, '
+                f"{owner}])"
+            ),
+            "Output": _jsonata('$merge([$states.input, {"chain": $parse($states.result.Body)}])'),
+            "Retry": retry_read,
+            "Catch": [
+                {
+                    # AWS names it S3.NoSuchKeyException (moto: s3.NoSuchKeyException).
+                    "ErrorEquals": [
+                        "S3.NoSuchKeyException",
+                        "S3.NoSuchKey",
+                        "s3.NoSuchKeyException",
+                    ],
+                    "Output": _jsonata('$merge([$states.input, {"chain": null}])'),
+                    "Next": "PITR window",
+                },
+                *_catch("Chain unreadable"),
+            ],
+            "Next": "PITR window",
+        },
+        "Chain unreadable": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": _jsonata(
+                """$merge([$states.input, {"record": {
+                    "table": $states.input.entry.tablename,
+                    "table_arn": $states.input.arn.value,
+                    "status": "FAILED",
+                    "run_id": $states.input.run.run_id,
+                    "s3_bucket": $states.input.entry.bucketname,
+                    "error": $states.input.error
+                }}])"""
+            ),
+            "Next": "Write table record",
+        },
+        "PITR window": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:describeContinuousBackups",
+            "Arguments": _jsonata('{"TableName": $states.input.arn.value}'),
+            "Output": _jsonata(
+                '$merge([$states.input, {"pitr": $states.result.ContinuousBackupsDescription'
+                ".PointInTimeRecoveryDescription}])"
+            ),
+            "Retry": retry_read,
+            "Catch": _catch("Not started"),
+            "Next": "Plan link",
+        },
+        "Plan link": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": _jsonata(_plan_expression(templates)),
+            "Next": "Link due?",
+        },
+        "Link due?": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Or": [
+                        {"Variable": "$.link.action", "StringEquals": "full"},
+                        {"Variable": "$.link.action", "StringEquals": "window"},
+                    ],
+                    "Next": "Export link",
+                }
+            ],
+            "Default": "Link not due",
+        },
+        "Link not due": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": _jsonata(_not_due_expression()),
+            "Next": "Write table record",
+        },
+        "Export link": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:exportTableToPointInTime",
+            "Arguments": _jsonata(_EXPORT_ARGUMENTS),
+            "Output": _jsonata(
+                '$merge([$states.input, {"export": {"arn": '
+                "$states.result.ExportDescription.ExportArn}, "
+                '"prefix": {"value": $states.input.link.prefix}}])'
+            ),
+            "Retry": retry_start,
+            "Catch": _catch("Not started"),
+            "Next": "First poll",
+        },
+        "Link completed": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": _jsonata(_ended_expression("COMPLETED")),
+            "Next": "Write table record",
+        },
+        "Link failed": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": _jsonata(_ended_expression("FAILED")),
+            "Next": "Write table record",
+        },
+        "Link outcome": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.catalog.export_arn",
+                    "IsPresent": True,
+                    "Next": "Write link catalog record",
+                }
+            ],
+            "Default": "Result",
+        },
+        "Write link catalog record": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Arguments": _jsonata(_put_arguments(catalog_key, "$states.input.catalog")),
+            "Output": "{% $states.input %}",
+            "Retry": retry_read,
+            "Catch": _catch("Write chain", "catalog_error"),
+            "Next": "Write chain",
+        },
+        "Write chain": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Arguments": _jsonata(_put_arguments(chain_key, "$states.input.chain")),
+            # The next link is planned from the chain just written; the last one's record
+            # and catalog record are not carried into it.
+            "Output": _jsonata('$merge([$states.input, {"catalog": null}])'),
+            "Retry": retry_read,
+            "Catch": _catch("Result", "chain_error"),
+            "Next": "More links?",
+        },
+        "More links?": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.link.more", "BooleanEquals": True},
+                        {"Variable": "$.links", "NumericLessThan": MAX_LINKS},
+                    ],
+                    "Next": "PITR window",
+                }
+            ],
+            "Default": "Result",
+        },
+    }

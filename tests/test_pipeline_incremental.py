@@ -1,0 +1,245 @@
+"""Incremental tables through the executed state machine (moto's interpreter, JSONata patched
+in) on the sandbox, and through the local runner on the same chain."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+import ddbexport
+
+from ddbexport.aws import AwsApi, AwsSettings
+from ddbexport.catalog import Catalog
+from ddbexport.config import Config, validate_config
+from ddbexport.pipeline.stack import request_rebaseline
+from ddbexport.sandbox import Sandbox
+from ddbexport.timeparse import format_instant
+from ddbexport.windows import cursor_of, full_client_token, window_client_token
+
+from .helpers import BUCKET, REGION
+from .test_pipeline import _deploy_definition, _execute, _records, _tables, executing_sandbox
+
+TABLE = "orders"
+START_OF_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with executing_sandbox() as box:
+        _tables(box, TABLE)
+        box.advance(30 * 60)
+        yield box
+
+
+def _config(**table: Any) -> Config:
+    return validate_config(
+        {
+            "region": REGION,
+            "defaults": {"bucket": BUCKET, "prefix": "inc/{table}/{date}"},
+            "tables": [{"name": TABLE, "mode": "incremental", **table}],
+            "run": {"poll_first": "1s", "poll_min": "1s", "poll_max": "2s", "timeout": "10m"},
+            "pipeline": {"limit_retry": "1s"},
+        },
+        source="test",
+    )
+
+
+def _chain() -> dict[str, Any]:
+    body = boto3.client("s3", region_name=REGION).get_object(
+        Bucket=BUCKET, Key=f"ddbexport-catalog/chains/table={TABLE}.json"
+    )["Body"]
+    return dict(json.loads(body.read()))
+
+
+def _catalog_windows() -> list[tuple[Any, Any]]:
+    records, unreadable = Catalog(AwsApi(AwsSettings(REGION)), "ddbexport-catalog").records(
+        BUCKET, TABLE
+    )
+    assert unreadable == []
+    return sorted(
+        (r.from_time, r.to_time)
+        for r in records
+        if r.export_type == "INCREMENTAL_EXPORT" and r.good
+    )
+
+
+def test_the_pipeline_takes_a_baseline_then_chains_windows(sandbox: Sandbox) -> None:
+    machine = _deploy_definition(_config())
+    first = _execute(machine, {}, name="run-1")
+    assert first["status"] == "SUCCEEDED", first
+    record = _records("run-1")[TABLE]
+    assert record["status"] == "COMPLETED", record
+    assert record["export_type"] == "FULL_EXPORT"
+    chain = _chain()
+    assert chain["baseline_time"] == chain["end"] == record["export_time"]
+
+    sandbox.advance(3 * 3600)
+    second = _execute(machine, {}, name="run-2")
+    assert second["status"] == "SUCCEEDED", second
+    window = _records("run-2")[TABLE]
+    assert window["export_type"] == "INCREMENTAL_EXPORT", window
+    assert window["from_time"] == chain["end"]
+    assert _chain()["end"] == window["to_time"]
+    assert _catalog_windows()
+
+
+
+def _local_run(sandbox: Sandbox, config: Config, tmp_path: Path) -> ddbexport.RunReport:
+    return ddbexport.run(
+        config,
+        api=AwsApi(AwsSettings(REGION)),
+        state_dir=tmp_path / "state",
+        clock=sandbox.monotonic,
+        sleep=sandbox.sleep,
+        now=sandbox.now,
+    )
+
+
+def _arn() -> str:
+    return f"arn:aws:dynamodb:{REGION}:123456789012:table/{TABLE}"
+
+
+def test_both_runners_continue_each_others_chain_with_the_same_tokens(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Pipeline baseline, local window, pipeline window, local window: one chain, no gap, no
+    overlap, and every export's token the one the other runner would have sent."""
+    config = _config()
+    machine = _deploy_definition(config)
+    assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
+    baseline = _records("run-1")[TABLE]
+    assert baseline["export"]["ClientToken"] == full_client_token(
+        _arn(), datetime.fromisoformat(baseline["export_time"])
+    )
+    sandbox.advance(3600)
+    local = _local_run(sandbox, config, tmp_path)
+    assert local.exit_code == 0, local.to_dict()
+    (first,) = local.tables
+    assert first.from_time == datetime.fromisoformat(baseline["export_time"])
+    assert _chain()["end"] == format_instant(first.to_time)
+
+    sandbox.advance(3600)
+    assert _execute(machine, {}, name="run-2")["status"] == "SUCCEEDED"
+    second = _records("run-2")[TABLE]
+    assert second["from_time"] == format_instant(first.to_time)
+    assert second["export"]["ClientToken"] == window_client_token(
+        _arn(),
+        datetime.fromisoformat(second["from_time"]),
+        datetime.fromisoformat(second["to_time"]),
+    )
+    sandbox.advance(3600)
+    (third,) = _local_run(sandbox, config, tmp_path).tables
+    assert format_instant(third.from_time) == second["to_time"]
+
+    windows = _catalog_windows()
+    assert len(windows) == 3
+    assert all(b[0] == a[1] for a, b in itertools.pairwise(windows))
+    records, _ = Catalog(AwsApi(AwsSettings(REGION)), "ddbexport-catalog").records(BUCKET, TABLE)
+    cursor = cursor_of(records, _arn())
+    assert cursor.end == windows[-1][1]
+    assert cursor.ignored == ()
+
+
+def test_a_backlog_is_caught_up_in_one_execution(sandbox: Sandbox) -> None:
+    machine = _deploy_definition(_config())
+    assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
+    base = _chain()["end"]
+    sandbox.advance(2 * 24 * 3600 + 3 * 3600)
+    result = _execute(machine, {}, name="run-2")
+    assert result["status"] == "SUCCEEDED", result
+    windows = _catalog_windows()
+    assert len(windows) == 3, windows
+    assert format_instant(windows[0][0]) == base
+    assert [b - a for a, b in windows[:2]] == [timedelta(hours=24)] * 2
+    assert all(b[0] == a[1] for a, b in itertools.pairwise(windows))
+    assert _chain()["end"] == format_instant(windows[-1][1])
+
+
+def test_a_failed_link_is_tried_again_with_a_token_of_its_own(sandbox: Sandbox) -> None:
+    machine = _deploy_definition(_config())
+    assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
+    end = _chain()["end"]
+    sandbox.advance(2 * 3600)
+    sandbox.fail_exports_of(TABLE, "S3AccessDenied", "no access")
+    failed = _execute(machine, {}, name="run-2")
+    assert failed["status"] == "FAILED"
+    record = _records("run-2")[TABLE]
+    assert (record["status"], record["from_time"]) == ("FAILED", end)
+    chain = _chain()
+    assert chain["end"] == end  # the chain did not move
+    assert chain["failed"]["attempts"] == 1
+    sandbox.service.faults.failing_tables.clear()
+    assert _execute(machine, {}, name="run-3")["status"] == "SUCCEEDED"
+    again = _records("run-3")[TABLE]
+    assert again["from_time"] == end
+    if again["to_time"] == record["to_time"]:
+        assert again["export"]["ClientToken"] == window_client_token(
+            _arn(),
+            datetime.fromisoformat(again["from_time"]),
+            datetime.fromisoformat(again["to_time"]),
+            attempt=2,
+        )
+    assert _chain()["failed"] is None
+
+
+def test_a_pitr_gap_fails_the_table_until_a_rebaseline(sandbox: Sandbox) -> None:
+    config = _config()
+    machine = _deploy_definition(config)
+    assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    for enabled in (False, True):
+        ddb.update_continuous_backups(
+            TableName=TABLE,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": enabled},
+        )
+    sandbox.advance(40 * 60)
+    stopped = _execute(machine, {}, name="run-2")
+    assert stopped["status"] == "FAILED"
+    record = _records("run-2")[TABLE]
+    assert record["error"]["Error"] == "PitrGap", record
+    assert "--rebaseline orders" in record["error"]["Cause"]
+
+    request_rebaseline(config, AwsApi(AwsSettings(REGION)), [TABLE])
+    assert _chain()["rebaseline"] is True
+    assert _execute(machine, {}, name="run-3")["status"] == "SUCCEEDED"
+    full = _records("run-3")[TABLE]
+    assert full["export_type"] == "FULL_EXPORT"
+    chain = _chain()
+    assert chain["rebaseline"] is False
+    assert chain["baseline_time"] == chain["end"] == full["export_time"]
+
+
+def test_nothing_to_export_yet_is_waiting_not_a_failure(sandbox: Sandbox) -> None:
+    # Just past a grid line, counting PITR's 5-minute lag and the planner's 5 minutes: the
+    # next 15-minute window is a quarter of an hour away, far more than the test takes.
+    behind = (sandbox.now() - timedelta(minutes=10) - START_OF_EPOCH) % timedelta(minutes=15)
+    sandbox.advance((timedelta(minutes=15) - behind + timedelta(seconds=30)).total_seconds())
+    machine = _deploy_definition(_config())
+    assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
+    result = _execute(machine, {}, name="run-2")
+    assert result["status"] == "SUCCEEDED", result
+    record = _records("run-2")[TABLE]
+    assert record["status"] == "WAITING"
+    assert "shorter than 15 minutes" in record["note"]
+
+
+def test_two_executions_at_once_export_the_window_once(sandbox: Sandbox) -> None:
+    machine = _deploy_definition(_config())
+    assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
+    sandbox.advance(2 * 3600)
+    before = len(sandbox.service.exports)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    for name in ("run-a", "run-b"):
+        sfn.start_execution(stateMachineArn=machine, name=name, input="{}")
+    results = [_execute(machine, {}, name=name, start=False) for name in ("run-a", "run-b")]
+    assert [r["status"] for r in results] == ["SUCCEEDED", "SUCCEEDED"]
+    a, b = _records("run-a")[TABLE], _records("run-b")[TABLE]
+    assert a["export"]["ExportArn"] == b["export"]["ExportArn"]
+    assert len(sandbox.service.exports) == before + 1

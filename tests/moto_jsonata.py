@@ -2,23 +2,44 @@
 
 moto 5.x ships the LocalStack ASL interpreter without its JVM bridge: ``_eval_jsonata`` in
 ``moto/stepfunctions/parser/asl/jsonata/jsonata.py`` stays ``None``, so a JSONata state fails
-with ``TypeError``. This evaluates JSONata with the pure-Python ``jsonata-python`` (a port of the
-same JSONata library), and adds what Step Functions offers beyond JSONata (``$hash``,
-``$uuid``, ``$random``, ``$parse``), which moto stubs out. Installed once by ``conftest.py``.
+with ``TypeError``. :func:`install` evaluates JSONata with the pure-Python ``jsonata-python`` (a
+port of the same JSONata library) and adds what Step Functions offers beyond JSONata
+(``$hash``, ``$uuid``, ``$random``, ``$parse``), which moto stubs out. ``conftest.py`` calls it.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import random
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import moto.stepfunctions.parser.asl.component.intrinsic.jsonata as moto_functions
+import moto.stepfunctions.parser.asl.eval.states as moto_states
+import moto.stepfunctions.parser.asl.eval.variable_store as moto_variables
+import moto.stepfunctions.parser.asl.jsonata.jsonata as moto_jsonata
 from jsonata import Jsonata
+from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+    StatesErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
+    StringJSONata,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
-import moto.stepfunctions.parser.asl.component.intrinsic.jsonata as _mi
-import moto.stepfunctions.parser.asl.jsonata.jsonata as _mj
-
-_HASHES = {
+_HASHES: dict[str, Callable[..., Any]] = {
     "MD5": hashlib.md5,
     "SHA-1": hashlib.sha1,
     "SHA-256": hashlib.sha256,
@@ -27,120 +48,89 @@ _HASHES = {
 }
 
 
-def _sfn_hash(value, algorithm):
-    # Same semantics as moto's own States.Hash intrinsic (hash_func.py): string
-    # input, one of MD5/SHA-1/SHA-256/SHA-384/SHA-512, lowercase hex digest.
-    if not isinstance(value, str):
-        raise ValueError(f"$hash expects a string, got {type(value).__name__}")
-    if algorithm not in _HASHES:
-        raise ValueError(f"$hash: unsupported algorithm {algorithm!r}")
-    return _HASHES[algorithm](value.encode()).hexdigest()
+def _hash(value: Any, algorithm: Any) -> str:
+    """Step Functions' ``$hash(value, algorithm)``: a string's digest in lowercase hex (as
+    moto's own ``States.Hash`` computes it)."""
+    if not isinstance(value, str) or algorithm not in _HASHES:
+        raise ValueError(f"$hash({value!r}, {algorithm!r}): a string and one of {list(_HASHES)}")
+    return str(_HASHES[algorithm](value.encode()).hexdigest())
 
 
-def _sfn_random(seed=None):
-    # AWS: $random([seed]) -> float in [0,1); seeded is deterministic.
+def _random(seed: Any = None) -> float:
     return random.Random(seed).random() if seed is not None else random.random()
 
 
-def _sfn_uuid():
-    return str(uuid.uuid4())
-
-
-def _to_plain_json(value):
-    # jsonata-python returns JList (a list subclass) for arrays; round-trip
-    # through json to hand moto plain dict/list/str/number/bool/None.
-    return json.loads(json.dumps(value))
-
-
-def _eval_jsonata(expression: str):
+def _evaluate(expression: str) -> Any:
     try:
-        expr = Jsonata(expression)
-        expr.register_lambda("hash", _sfn_hash)
-        expr.register_lambda("uuid", _sfn_uuid)
-        expr.register_lambda("random", _sfn_random)
-        expr.register_lambda("parse", lambda s: json.loads(s))
-        result = expr.evaluate(None)
-        return _to_plain_json(result)
-    except Exception as ex:  # mirror moto's JVM bridge contract
-        raise _mj.JSONataException("UNKNOWN", str(ex)) from ex
+        compiled = Jsonata(expression)
+        compiled.register_lambda("hash", _hash)
+        compiled.register_lambda("uuid", lambda: str(uuid.uuid4()))
+        compiled.register_lambda("random", _random)
+        compiled.register_lambda("parse", json.loads)
+        # jsonata-python hands back its own list type: plain JSON values for moto.
+        return json.loads(json.dumps(compiled.evaluate(None)))
+    except Exception as exc:
+        raise moto_jsonata.JSONataException("UNKNOWN", str(exc)) from exc
 
 
-def _encode_jsonata_variable_declarations(bindings):
-    # moto writes string variables as f'"{value}"' (no escaping), so an Assign'd
-    # string containing " or \\ or a newline breaks *every* later JSONata
-    # expression (all variables are prepended to each one). json.dumps escapes.
-    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+def _declarations(bindings: Mapping[str, Any]) -> str:
+    # moto writes string variables unescaped, which breaks every later expression once one
+    # holds a quote or a backslash: write them as JSON.
     return "".join(
-        f"{ref}:={to_json_str(value, separators=(',', ':'))};"
-        for ref, value in bindings.items()
+        f"{name}:={to_json_str(value, separators=(',', ':'))};" for name, value in bindings.items()
     )
 
 
-def _map_errors_to_query_evaluation_error() -> None:
-    # Runtime JSONata errors surface as States.Runtime (TypeError/JSONataException) in moto;
-    # AWS reports States.QueryEvaluationError. Re-raise them as that.
-    from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEvent, FailureEventException)
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
-        StatesErrorNameType)
-    from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringJSONata
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-
-    orig = StringJSONata._eval_body
-    if getattr(orig, "_jsonata_patched", False):
+def _raise_query_evaluation_errors() -> None:
+    """A JSONata runtime error is ``States.QueryEvaluationError`` on AWS (moto: Runtime)."""
+    original = StringJSONata._eval_body
+    if getattr(original, "patched", False):
         return
 
-    def _eval_body(self, env):
+    def evaluate_body(self: Any, env: Any) -> None:
         try:
-            orig(self, env)
-        except _mj.JSONataException as ex:
+            original(self, env)
+        except moto_jsonata.JSONataException as exc:
             name = StatesErrorName(typ=StatesErrorNameType.StatesQueryEvaluationError)
             details = EvaluationFailedEventDetails(
                 error=name.error_name,
-                cause=f"An error occurred while evaluating the JSONata expression '{self.expression}': {ex.details}",
+                cause=f"evaluating the JSONata expression {self.expression!r}: {exc.details}",
             )
-            raise FailureEventException(failure_event=FailureEvent(
-                env=env, error_name=name, event_type=HistoryEventType.EvaluationFailed,
-                event_details=EventDetails(evaluationFailedEventDetails=details),
-            )) from ex
+            raise FailureEventException(
+                failure_event=FailureEvent(
+                    env=env,
+                    error_name=name,
+                    event_type=HistoryEventType.EvaluationFailed,
+                    event_details=EventDetails(evaluationFailedEventDetails=details),
+                )
+            ) from exc
 
-    _eval_body._jsonata_patched = True
-    StringJSONata._eval_body = _eval_body
+    evaluate_body.patched = True  # type: ignore[attr-defined]
+    StringJSONata._eval_body = evaluate_body
 
 
-def _fix_preprocessor_scope_leak() -> None:
-    # Preprocessor._query_language_per_scope is a *class-level* list; a definition
-    # rejected mid-parse (e.g. JSONata->JSONPath downgrade) leaves entries behind and
-    # every later create_state_machine in the process inherits JSONata mode.
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-    orig_init = Preprocessor.__init__
-    if getattr(orig_init, "_jsonata_patched", False):
+def _keep_query_language_per_parse() -> None:
+    """moto keeps the query-language scope in a class attribute: a definition refused while
+    being parsed leaves the next one parsed in the wrong language."""
+    original = Preprocessor.__init__
+    if getattr(original, "patched", False):
         return
 
-    def __init__(self, *a, **k):
-        orig_init(self, *a, **k)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
         self._query_language_per_scope = []
 
-    __init__._jsonata_patched = True
-    Preprocessor.__init__ = __init__
+    init.patched = True  # type: ignore[attr-defined]
+    Preprocessor.__init__ = init  # type: ignore[method-assign]
 
 
 def install() -> None:
-    # 1) the evaluator: module global read by eval_jsonata_expression() on every call
-    _mj._eval_jsonata = _eval_jsonata
-    # 2) moto prepends `$hash:=function(){"...not supported"}` / `$uuid:=...` to
-    #    expressions that mention them; those local bindings would shadow the
-    #    registered lambdas, so drop the stubs ($partition/$range are real
-    #    JSONata and work as-is; $parse stub uses $eval, replace it too).
+    """Make moto evaluate JSONata (idempotent)."""
+    moto_jsonata._eval_jsonata = _evaluate
+    # moto prepends stubs for these ($hash returns "not supported"), which would shadow ours.
     for name in ("$hash", "$uuid", "$parse"):
-        _mi._DECLARATION_BY_VARIABLE_REFERENCE.pop(name, None)
-    # 3) escape string variables properly (imported by name in three modules)
-    import moto.stepfunctions.parser.asl.eval.states as _st
-    import moto.stepfunctions.parser.asl.eval.variable_store as _vs
-    for mod in (_mj, _st, _vs):
-        mod.encode_jsonata_variable_declarations = _encode_jsonata_variable_declarations
-    # 4) optional fidelity fixes
-    _map_errors_to_query_evaluation_error()
-    _fix_preprocessor_scope_leak()
+        moto_functions._DECLARATION_BY_VARIABLE_REFERENCE.pop(name, None)
+    for module in (moto_jsonata, moto_states, moto_variables):
+        module.encode_jsonata_variable_declarations = _declarations  # type: ignore[attr-defined]
+    _raise_query_evaluation_errors()
+    _keep_query_language_per_parse()

@@ -20,7 +20,7 @@ from ddbexport.aws import AwsApi, AwsSettings
 from ddbexport.catalog import Catalog, CatalogRecord
 from ddbexport.chain import find_chain
 from ddbexport.cli import cli
-from ddbexport.config import Config, parse_config_text
+from ddbexport.config import Config, RunSettings, TableSelector, parse_config_text
 from ddbexport.errors import ConfigError
 from ddbexport.pipeline.synth import synth
 from ddbexport.report import RunReport
@@ -376,18 +376,23 @@ def test_cli_plan_run_rebaseline_and_chain(sandbox: Sandbox, tmp_path: Path) -> 
     assert "--as-of applies to full exports" in err
 
 
-def test_the_pipeline_refuses_incremental_tables_rather_than_export_them_in_full(
-    tmp_path: Path,
-) -> None:
-    with pytest.raises(ConfigError, match=r"tables\[0\] \(name 'orders'\): mode = 'incremental'"):
-        synth(_config())
-    config_file = tmp_path / "ddbexport.toml"
-    config_file.write_text(
-        f'[defaults]\nbucket = "{BUCKET}"\n[[tables]]\nname = "{TABLE}"\nmode = "incremental"\n'
+def test_the_pipeline_role_reads_pitr_windows_and_chain_objects_of_incremental_tables() -> None:
+    template = synth(_config().model_copy(update={"run": RunSettings()})).template
+    policy = template["Resources"]["StateMachineRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]
+    by_sid = {statement["Sid"]: statement for statement in policy["Statement"]}
+    assert by_sid["ReadPitrWindows"]["Action"] == ["dynamodb:DescribeContinuousBackups"]
+    chains = f"arn:${{AWS::Partition}}:s3:::{BUCKET}/ddbexport-catalog/chains/*"
+    assert by_sid["ReadAndWriteChains"]["Resource"] == [{"Fn::Sub": chains}]
+    assert by_sid["ListChains"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["ddbexport-catalog/chains/*"]}
+    }
+    full_mode = _config().model_copy(
+        update={"tables": (TableSelector(name=TABLE),), "run": RunSettings()}
     )
-    code, _, err = _cli("config-check", "-c", str(config_file))
-    assert code == 0  # a config for local runs is fine; the pipeline part is a warning
-    assert "pipeline does not chain incremental exports yet" in err
-    code, _, err = _cli("config-check", "-c", str(config_file), "--pipeline")
-    assert code == 2
-    assert "pipeline does not chain incremental exports yet" in err
+    full_only = synth(full_mode).template
+    statements = full_only["Resources"]["StateMachineRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]["Statement"]
+    assert "ReadPitrWindows" not in {statement["Sid"] for statement in statements}

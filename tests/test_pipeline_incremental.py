@@ -14,7 +14,6 @@ import boto3
 import pytest
 
 import ddbexport
-
 from ddbexport.aws import AwsApi, AwsSettings
 from ddbexport.catalog import Catalog
 from ddbexport.config import Config, validate_config
@@ -88,7 +87,6 @@ def test_the_pipeline_takes_a_baseline_then_chains_windows(sandbox: Sandbox) -> 
     assert window["from_time"] == chain["end"]
     assert _chain()["end"] == window["to_time"]
     assert _catalog_windows()
-
 
 
 def _local_run(sandbox: Sandbox, config: Config, tmp_path: Path) -> ddbexport.RunReport:

@@ -243,6 +243,7 @@ def _policy(
             "Resource": "*",
         },
     ]
+    statements += _chain_statements(config, tables, wide=wide)
     keys = [t.destination.kms_key for t in tables if t.destination.kms_key]
     statements += kms_statements("EncryptExports", keys, ["kms:GenerateDataKey", "kms:Decrypt"])
     if topic:
@@ -263,6 +264,43 @@ def _policy(
                 ["kms:GenerateDataKey*", "kms:Decrypt"],
             )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _chain_statements(
+    config: Config, tables: Sequence[TableSetting], *, wide: bool
+) -> list[dict[str, Any]]:
+    """Incremental tables: their PITR windows, and their chain objects read and written
+    (``s3:ListBucket`` on the chain folder only: without it S3 answers a chain object that does
+    not exist yet with AccessDenied instead of NoSuchKey)."""
+    incremental = [t for t in tables if t.destination.mode == "incremental"]
+    if not incremental or not config.catalog.enabled:
+        return []
+    folder = f"{config.catalog.prefix}/chains"
+    buckets = list(dict.fromkeys(str(t.destination.bucket) for t in incremental))
+    return [
+        {
+            "Sid": "ReadPitrWindows",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeContinuousBackups"],
+            "Resource": _table_grants(incremental, every_table=wide),
+        },
+        {
+            "Sid": "ReadAndWriteChains",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [
+                {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{folder}/*"}
+                for bucket in buckets
+            ],
+        },
+        {
+            "Sid": "ListChains",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{b}"} for b in buckets],
+            "Condition": {"StringLike": {"s3:prefix": [f"{folder}/*"]}},
+        },
+    ]
 
 
 def _read_table_list(config: Config, bucket: str, in_s3: bool) -> dict[str, Any]:

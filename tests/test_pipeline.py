@@ -309,8 +309,15 @@ def test_same_outcomes_as_the_local_runner(sandbox: Sandbox, tmp_path: Path) -> 
         {"pipeline": {"trigger": "rule", "schedule": "rate(6 hours)"}},
         {"pipeline": {"notify_email": "ops@example.com", "timezone": "Europe/Paris"}},
         {"defaults": {"bucket": BUCKET, "sse": "KMS", "kms_key": "alias/exports", "format": "ION"}},
+        {
+            "tables": [
+                {"name": "orders", "mode": "incremental"},
+                {"name": "users", "prefix": "u/{date}/{run_id}"},
+                {"name": "events", "mode": "incremental", "view": "NEW_IMAGE", "prefix": "e/{date}"},
+            ]
+        },
     ],
-    ids=["scheduler", "rule", "sns", "kms-ion"],
+    ids=["scheduler", "rule", "sns", "kms-ion", "incremental"],
 )
 def test_synth_writes_templates_cfn_lint_accepts(tmp_path: Path, extra: dict[str, Any]) -> None:
     """`ddbexport synth` writes both files; cfn-lint and statelint report nothing."""

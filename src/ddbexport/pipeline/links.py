@@ -108,6 +108,7 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
         }}))
         : ($type($e.prefix) = "string" ? $e.prefix : "");
     $links := $type($in.links) = "number" ? $in.links : 0;
+    $view := $type($e.view) = "string" ? $e.view : "{_DEFAULTS.view}";
     $merge([$in, {{
         "links": $links + 1,
         "link": {{
@@ -127,7 +128,12 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
             "time": $iso($moment),
             "from": $full ? null : $iso($end),
             "to": $full ? null : $iso($to),
-            "view": $type($e.view) = "string" ? $e.view : "{_DEFAULTS.view}",
+            "view": $view,
+            "spec": $full ? null : {{
+                "ExportFromTime": $iso($end),
+                "ExportToTime": $iso($to),
+                "ExportViewType": $view
+            }},
             "key": $key,
             "attempt": $attempt,
             "token": $hash($attempt > 1 ? $name & "/" & $string($attempt) : $name, "SHA-256"),
@@ -139,45 +145,82 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
 )"""
 
 
-_EXPORT_ARGUMENTS = """$merge([
-    {
-        "TableArn": $states.input.arn.value,
-        "ClientToken": $states.input.link.token,
-        "S3Bucket": $states.input.entry.bucketname,
-        "ExportFormat": $states.input.entry.format,
-        "S3SseAlgorithm": $states.input.entry.sse,
-        "ExportType": $states.input.link.export_type
-    },
-    $states.input.link.prefix != "" ? {"S3Prefix": $states.input.link.prefix} : {},
-    $exists($states.input.entry.kms_key) ? {"S3SseKmsKeyId": $states.input.entry.kms_key} : {},
-    $exists($states.input.entry.bucket_owner)
-        ? {"S3BucketOwner": $states.input.entry.bucket_owner} : {},
-    $states.input.link.export_type = "FULL_EXPORT"
-        ? {"ExportTime": $states.input.link.time}
-        : {"IncrementalExportSpecification": {
-            "ExportFromTime": $states.input.link.from,
-            "ExportToTime": $states.input.link.to,
-            "ExportViewType": $states.input.link.view
-        }}
-])"""
+#: Optional request fields: each with the Choice condition that says it is wanted, and the
+#: arguments it adds. Arguments stay objects (no field may be absent in one), so a Task is
+#: generated per combination, the most specific first, as for full exports.
+_Option = tuple[str, dict[str, Any], dict[str, str]]
+
+_KMS_PUT: _Option = (
+    "KMS",
+    {"Variable": "$.entry.kms_key", "IsPresent": True},
+    {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "{% $states.input.entry.kms_key %}"},
+)
+_OWNER_PUT: _Option = (
+    "owner",
+    {"Variable": "$.entry.bucket_owner", "IsPresent": True},
+    {"ExpectedBucketOwner": "{% $states.input.entry.bucket_owner %}"},
+)
+_EXPORT_OPTIONS: list[_Option] = [
+    (
+        "window",
+        {"Variable": "$.link.export_type", "StringEquals": "INCREMENTAL_EXPORT"},
+        {"IncrementalExportSpecification": "{% $states.input.link.spec %}"},
+    ),
+    (
+        "prefix",
+        {"Not": {"Variable": "$.link.prefix", "StringEquals": ""}},
+        {"S3Prefix": "{% $states.input.link.prefix %}"},
+    ),
+    (
+        "KMS",
+        {"Variable": "$.entry.kms_key", "IsPresent": True},
+        {"S3SseKmsKeyId": "{% $states.input.entry.kms_key %}"},
+    ),
+    (
+        "owner",
+        {"Variable": "$.entry.bucket_owner", "IsPresent": True},
+        {"S3BucketOwner": "{% $states.input.entry.bucket_owner %}"},
+    ),
+]
 
 
-def _put_arguments(key: str, body: str) -> str:
-    """putObject's arguments into the table's bucket, encrypted and owner-checked as the
-    exports are."""
-    return f"""$merge([
-    {{
-        "Bucket": $states.input.entry.bucketname,
-        "Key": {key},
-        "Body": $string({body}),
-        "ContentType": "application/json"
-    }},
-    $exists($states.input.entry.kms_key)
-        ? {{"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": $states.input.entry.kms_key}}
-        : {{"ServerSideEncryption": "AES256"}},
-    $exists($states.input.entry.bucket_owner)
-        ? {{"ExpectedBucketOwner": $states.input.entry.bucket_owner}} : {{}}
-])"""
+def _variants(
+    name: str,
+    options: list[_Option],
+    task: dict[str, Any],
+    arguments: dict[str, Any],
+    *,
+    otherwise: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Choice named ``name`` and one Task per combination of ``options``: the Task's
+    ``Arguments`` are ``arguments`` plus those of the options it has (``otherwise``: the
+    arguments of a combination without the first option)."""
+    states: dict[str, Any] = {}
+    combos = sorted(
+        (
+            tuple(option for bit, option in enumerate(options) if mask >> bit & 1)
+            for mask in range(2 ** len(options))
+        ),
+        key=lambda combo: -len(combo),
+    )
+    choices = []
+    for combo in combos:
+        label = ", ".join(option[0] for option in combo)
+        state = f"{name} ({label})" if label else name
+        extra: dict[str, Any] = {}
+        for option in combo:
+            extra |= option[2]
+        if otherwise is not None and options[0] not in combo:
+            extra |= otherwise
+        states[state] = {**task, "Arguments": {**arguments, **extra}}
+        if combo:
+            conditions = [option[1] for option in combo]
+            rule = {"And": conditions} if len(conditions) > 1 else dict(conditions[0])
+            choices.append({**rule, "Next": state})
+    return {
+        f"{name}?": {"Type": "Choice", "Choices": choices, "Default": name},
+        **states,
+    }
 
 
 def _ended_expression(status: str) -> str:
@@ -259,6 +302,16 @@ def _ended_expression(status: str) -> str:
 )"""
 
 
+def _put(key: str, body: str) -> dict[str, str]:
+    """putObject's arguments for a JSON object in the table's bucket."""
+    return {
+        "Bucket": "{% $states.input.entry.bucketname %}",
+        "Key": _jsonata(key),
+        "Body": _jsonata(f"$string({body})"),
+        "ContentType": "application/json",
+    }
+
+
 def _not_due_expression() -> str:
     """The table's record when the plan exports nothing: WAITING, or FAILED (PITR off, gap)."""
     return """(
@@ -306,19 +359,16 @@ def link_states(
         f'"{catalog_prefix.strip("/")}/exports/table=" & $states.input.entry.tablename & "/" '
         '& $split($states.input.export.arn, "/")[3] & ".json"'
     )
-    owner = (
-        '$exists($states.input.entry.bucket_owner) ? {"ExpectedBucketOwner": '
-        "$states.input.entry.bucket_owner} : {}"
-    )
     return {
         "Read chain": {
             "Type": "Task",
             "QueryLanguage": "JSONata",
             "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
-            "Arguments": _jsonata(
-                f'$merge([{{"Bucket": $states.input.entry.bucketname, "Key": {chain_key}}}, '
-                f"{owner}])"
-            ),
+            # No ExpectedBucketOwner: reading checks nothing a write could leak.
+            "Arguments": {
+                "Bucket": "{% $states.input.entry.bucketname %}",
+                "Key": _jsonata(chain_key),
+            },
             "Output": _jsonata('$merge([$states.input, {"chain": $parse($states.result.Body)}])'),
             "Retry": retry_read,
             "Catch": [
@@ -355,7 +405,7 @@ def link_states(
             "Type": "Task",
             "QueryLanguage": "JSONata",
             "Resource": "arn:aws:states:::aws-sdk:dynamodb:describeContinuousBackups",
-            "Arguments": _jsonata('{"TableName": $states.input.arn.value}'),
+            "Arguments": {"TableName": "{% $states.input.arn.value %}"},
             "Output": _jsonata(
                 '$merge([$states.input, {"pitr": $states.result.ContinuousBackupsDescription'
                 ".PointInTimeRecoveryDescription}])"
@@ -378,7 +428,7 @@ def link_states(
                         {"Variable": "$.link.action", "StringEquals": "full"},
                         {"Variable": "$.link.action", "StringEquals": "window"},
                     ],
-                    "Next": "Export link",
+                    "Next": "Export link?",
                 }
             ],
             "Default": "Link not due",
@@ -389,20 +439,32 @@ def link_states(
             "Output": _jsonata(_not_due_expression()),
             "Next": "Write table record",
         },
-        "Export link": {
-            "Type": "Task",
-            "QueryLanguage": "JSONata",
-            "Resource": "arn:aws:states:::aws-sdk:dynamodb:exportTableToPointInTime",
-            "Arguments": _jsonata(_EXPORT_ARGUMENTS),
-            "Output": _jsonata(
-                '$merge([$states.input, {"export": {"arn": '
-                "$states.result.ExportDescription.ExportArn}, "
-                '"prefix": {"value": $states.input.link.prefix}}])'
-            ),
-            "Retry": retry_start,
-            "Catch": _catch("Not started"),
-            "Next": "First poll",
-        },
+        **_variants(
+            "Export link",
+            _EXPORT_OPTIONS,
+            {
+                "Type": "Task",
+                "QueryLanguage": "JSONata",
+                "Resource": "arn:aws:states:::aws-sdk:dynamodb:exportTableToPointInTime",
+                "Output": _jsonata(
+                    '$merge([$states.input, {"export": {"arn": '
+                    "$states.result.ExportDescription.ExportArn}, "
+                    '"prefix": {"value": $states.input.link.prefix}}])'
+                ),
+                "Retry": retry_start,
+                "Catch": _catch("Not started"),
+                "Next": "First poll",
+            },
+            {
+                "TableArn": "{% $states.input.arn.value %}",
+                "ClientToken": "{% $states.input.link.token %}",
+                "S3Bucket": "{% $states.input.entry.bucketname %}",
+                "ExportFormat": "{% $states.input.entry.format %}",
+                "S3SseAlgorithm": "{% $states.input.entry.sse %}",
+                "ExportType": "{% $states.input.link.export_type %}",
+            },
+            otherwise={"ExportTime": "{% $states.input.link.time %}"},
+        ),
         "Link completed": {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
@@ -421,33 +483,43 @@ def link_states(
                 {
                     "Variable": "$.catalog.export_arn",
                     "IsPresent": True,
-                    "Next": "Write link catalog record",
+                    "Next": "Write link catalog record?",
                 }
             ],
             "Default": "Result",
         },
-        "Write link catalog record": {
-            "Type": "Task",
-            "QueryLanguage": "JSONata",
-            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
-            "Arguments": _jsonata(_put_arguments(catalog_key, "$states.input.catalog")),
-            "Output": "{% $states.input %}",
-            "Retry": retry_read,
-            "Catch": _catch("Write chain", "catalog_error"),
-            "Next": "Write chain",
-        },
-        "Write chain": {
-            "Type": "Task",
-            "QueryLanguage": "JSONata",
-            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
-            "Arguments": _jsonata(_put_arguments(chain_key, "$states.input.chain")),
-            # The next link is planned from the chain just written; the last one's record
-            # and catalog record are not carried into it.
-            "Output": _jsonata('$merge([$states.input, {"catalog": null}])'),
-            "Retry": retry_read,
-            "Catch": _catch("Result", "chain_error"),
-            "Next": "More links?",
-        },
+        **_variants(
+            "Write link catalog record",
+            [_KMS_PUT, _OWNER_PUT],
+            {
+                "Type": "Task",
+                "QueryLanguage": "JSONata",
+                "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                "Output": "{% $states.input %}",
+                "Retry": retry_read,
+                "Catch": _catch("Write chain?", "catalog_error"),
+                "Next": "Write chain?",
+            },
+            _put(catalog_key, "$states.input.catalog"),
+            otherwise={"ServerSideEncryption": "AES256"},
+        ),
+        **_variants(
+            "Write chain",
+            [_KMS_PUT, _OWNER_PUT],
+            {
+                "Type": "Task",
+                "QueryLanguage": "JSONata",
+                "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                # The next link is planned from the chain just written; the last one's
+                # catalog record is not carried into it.
+                "Output": _jsonata('$merge([$states.input, {"catalog": null}])'),
+                "Retry": retry_read,
+                "Catch": _catch("Result", "chain_error"),
+                "Next": "More links?",
+            },
+            _put(chain_key, "$states.input.chain"),
+            otherwise={"ServerSideEncryption": "AES256"},
+        ),
         "More links?": {
             "Type": "Choice",
             "Choices": [

@@ -199,6 +199,30 @@ def test_incremental_exports_bill_at_least_ten_megabytes() -> None:
     assert incremental_export_cost(3 * GB, prices) == pytest.approx(0.30)
 
 
+def test_an_incremental_table_pays_for_its_baselines_and_a_minimum_per_window() -> None:
+    """40 GB, 24 runs a day, full_every 7d, keep_last 2, default prices.
+
+    Runs: 24 x 30 = 720 a month, each one window (at most 96 a day, so all 720).
+    Baselines: 30 days / 7 days = 4.3 -> 5 a month.
+    Exports: 5 x 40 GB x $0.10 = $20; windows 720 x 10,000,000 B / 2^30 x $0.10 = $0.6706.
+    Storage: 2 kept baselines x 40 GB x 0.5 = 40 GB -> 40 x $0.023 = $0.92.
+    The same table in full mode: 720 x 40 GB x $0.10 = $2,880.
+    """
+    config = _config(retention={"keep_last": 2})
+    definition = _definition(config)
+    table = TableInput("events", 40 * GB, incremental=True, full_every_s=7 * 86_400)
+    (incremental,) = estimate(config, [table], definition, runs=24).tables
+    assert incremental.exports_per_month == 5 + 720
+    assert incremental.export_cost == pytest.approx(20 + 720 * 10_000_000 / GB * 0.10)
+    assert incremental.stored_gb == pytest.approx(40)
+    (full,) = estimate(config, [TableInput("events", 40 * GB)], definition, runs=24).tables
+    assert full.export_cost == pytest.approx(2880)
+    never = TableInput("events", 40 * GB, incremental=True, full_every_s=None)
+    result = estimate(config, [never], definition, runs=200)
+    assert result.tables[0].exports_per_month == 1 + 30 * 96  # one window per 15 minutes
+    assert any("incremental table(s)" in note for note in result.notes)
+
+
 def test_prices_must_be_positive() -> None:
     with pytest.raises(ValueError, match="export_gb must be greater than 0"):
         Prices(export_gb=0)

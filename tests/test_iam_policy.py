@@ -193,8 +193,9 @@ def _run_recording_calls(
     [
         '[[tables]]\nname = "orders"\n[[tables]]\nname = "users"\nbucket = "other-bucket"\n',
         '[[tables]]\ntags = { backup = "daily" }\n',
+        '[[tables]]\nname = "orders"\nmode = "incremental"\n',
     ],
-    ids=["named", "tags"],
+    ids=["named", "tags", "incremental"],
 )
 def test_local_policy_covers_every_call_of_a_real_run(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tables: str

@@ -241,3 +241,28 @@ def test_two_executions_at_once_export_the_window_once(sandbox: Sandbox) -> None
     a, b = _records("run-a")[TABLE], _records("run-b")[TABLE]
     assert a["export"]["ExportArn"] == b["export"]["ExportArn"]
     assert len(sandbox.service.exports) == before + 1
+
+
+def test_kms_key_bucket_owner_and_view_reach_every_link(sandbox: Sandbox) -> None:
+    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    machine = _deploy_definition(
+        _config(sse="KMS", kms_key=key, bucket_owner="123456789012", view="NEW_IMAGE", prefix="")
+    )
+    first = _execute(machine, {}, name="run-1")
+    assert first["status"] == "SUCCEEDED", _records("run-1")
+    sandbox.advance(2 * 3600)
+    assert _execute(machine, {}, name="run-2")["status"] == "SUCCEEDED"
+    full, window = sorted(
+        (e.request for e in sandbox.service.exports.values()),
+        key=lambda request: request.get("ExportType", ""),
+    )
+    for request in (full, window):
+        assert request["S3SseKmsKeyId"] == key
+        assert request["S3BucketOwner"] == "123456789012"
+        assert "S3Prefix" not in request  # no prefix: the bucket's root
+    assert "IncrementalExportSpecification" not in full
+    assert window["IncrementalExportSpecification"]["ExportViewType"] == "NEW_IMAGE"
+    assert "ExportTime" not in window
+    s3 = boto3.client("s3", region_name=REGION)
+    chain = s3.head_object(Bucket=BUCKET, Key=f"ddbexport-catalog/chains/table={TABLE}.json")
+    assert chain["ServerSideEncryption"] == "aws:kms"

@@ -25,7 +25,7 @@ from .models import PlanProblem, TableInfo
 from .pipeline.tablelist import TableSetting
 from .pipeline.template import synthesize
 from .resolve import parallel_map, resolve_tables
-from .timeparse import format_duration
+from .timeparse import format_duration, parse_duration
 
 _PRICE = click.FloatRange(min=0, min_open=True)
 
@@ -110,8 +110,14 @@ def estimate(
     result = estimate_costs(
         config,
         [
-            TableInput(info.name, info.size_bytes, duration)
-            for (info, _), (duration, _) in zip(found, previous, strict=True)
+            TableInput(
+                info.name,
+                info.size_bytes,
+                duration,
+                incremental=setting.destination.mode == "incremental",
+                full_every_s=_full_every_s(setting.destination.full_every),
+            )
+            for (info, setting), (duration, _) in zip(found, previous, strict=True)
         ],
         definition,
         runs=runs_per_day,
@@ -199,3 +205,7 @@ def _render(result: Estimate) -> None:
     )
     for note in result.notes:
         console.print(escape(note))
+
+
+def _full_every_s(text: str | None) -> float | None:
+    return None if text in (None, "never") else parse_duration(str(text))

@@ -133,6 +133,9 @@ class TableInput:
     size_bytes: int
     #: How long the table's latest full export ran, when known.
     previous_duration_s: float | None = None
+    #: Incremental mode: a window per run, a new baseline every ``full_every_s`` (None: never).
+    incremental: bool = False
+    full_every_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,15 +454,18 @@ def estimate(
         duration_s, source = expected_duration(table, assumptions)
         size_gb = table.size_bytes / GB
         per_run = child_walk(definition, duration_s).transitions + parent / len(tables)
-        stored_gb = kept.exports * size_gb * assumptions.compressed_fraction
+        fulls, windows = _exports_per_month(table, runs_per_month, assumptions.days_per_month)
+        kept_fulls = min(kept.exports, max(fulls, 1)) if table.incremental else kept.exports
+        stored_gb = kept_fulls * size_gb * assumptions.compressed_fraction
         estimates.append(
             TableEstimate(
                 table=table.name,
                 size_bytes=table.size_bytes,
                 export_duration_s=duration_s,
                 duration_source=source,
-                exports_per_month=runs_per_month,
-                export_cost=runs_per_month * size_gb * prices.export_gb,
+                exports_per_month=fulls + windows,
+                export_cost=fulls * size_gb * prices.export_gb
+                + windows * incremental_export_cost(0, prices),
                 transitions_per_run=per_run,
                 transitions_per_month=runs_per_month * per_run,
                 transitions_cost=runs_per_month * per_run / 1000 * prices.transitions_1k,
@@ -475,8 +481,22 @@ def estimate(
         prices=prices,
         assumptions=assumptions,
         parent_transitions_per_run=parent,
-        notes=_notes(config, prices, assumptions, kept, estimates),
+        notes=_notes(
+            config, prices, assumptions, kept, estimates, sum(t.incremental for t in tables)
+        ),
     )
+
+
+def _exports_per_month(table: TableInput, runs: int, days: int) -> tuple[int, int]:
+    """(full exports, incremental windows) a month: a full export per run, or, for an
+    incremental table, a window per run (at most one per 15 minutes) and a baseline every
+    ``full_every`` (one a month when it never renews, the first one)."""
+    if not table.incremental:
+        return runs, 0
+    windows = min(runs, days * 24 * 4)
+    if table.full_every_s is None:
+        return 1, windows
+    return min(runs, max(1, math.ceil(days * 86_400 / table.full_every_s))), windows
 
 
 def _notes(
@@ -485,6 +505,7 @@ def _notes(
     assumptions: Assumptions,
     kept: Kept,
     tables: Sequence[TableEstimate],
+    incremental: int = 0,
 ) -> tuple[str, ...]:
     notes = [
         f"Estimates, not a bill: US dollars at {prices.region} list prices"
@@ -507,9 +528,16 @@ def _notes(
             f"to be {format_duration(assumptions.base_duration_s)} + "
             f"{format_duration(assumptions.duration_s_per_gb)} per GB."
         )
+    if incremental:
+        notes.append(
+            f"{incremental} incremental table(s): their baselines are priced as full "
+            "exports, and each window at the billed minimum of "
+            f"{prices.incremental_minimum_bytes / 1e6:g} MB (a window with more changes costs "
+            "more); their Step Functions transitions are priced as one export per run."
+        )
     notes.append(
         f"Exported files are assumed to be {assumptions.compressed_fraction:g} of the table's "
-        "size. Full exports only; Step Functions retries and its free tier (4,000 transitions "
-        "a month), S3 requests and data transfer are not counted."
+        "size. Step Functions retries and its free tier (4,000 transitions a month), S3 "
+        "requests and data transfer are not counted."
     )
     return tuple(notes)

@@ -107,6 +107,7 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
             : $x[1] = "time" ? $clock : ""
         }}))
         : ($type($e.prefix) = "string" ? $e.prefix : "");
+    $prefix := $type($raw) = "string" ? $replace($raw, /^\\/+|\\/+$/, "") : "";
     $links := $type($in.links) = "number" ? $in.links : 0;
     $view := $type($e.view) = "string" ? $e.view : "{_DEFAULTS.view}";
     $merge([$in, {{
@@ -137,7 +138,7 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
             "key": $key,
             "attempt": $attempt,
             "token": $hash($attempt > 1 ? $name & "/" & $string($attempt) : $name, "SHA-256"),
-            "prefix": $replace($raw, /^\\/+|\\/+$/, ""),
+            "prefix": $type($prefix) = "string" ? $prefix : "",
             "more": $action = "window" and $horizon - $to >= {shortest},
             "chain": $chained ? $c : null
         }}

@@ -384,6 +384,13 @@ def _local(
     catalog_grants = [
         {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{catalog}/*"} for bucket in buckets
     ]
+    # Incremental tables: their chain objects, rewritten after each of their exports.
+    catalog_grants += [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{config.catalog.prefix}/chains/*"}
+        for bucket in dict.fromkeys(
+            t.destination.bucket for t in tables if t.destination.mode == "incremental"
+        )
+    ]
     table_actions = [
         "dynamodb:DescribeTable",
         "dynamodb:DescribeContinuousBackups",

@@ -313,7 +313,12 @@ def test_same_outcomes_as_the_local_runner(sandbox: Sandbox, tmp_path: Path) -> 
             "tables": [
                 {"name": "orders", "mode": "incremental"},
                 {"name": "users", "prefix": "u/{date}/{run_id}"},
-                {"name": "events", "mode": "incremental", "view": "NEW_IMAGE", "prefix": "e/{date}"},
+                {
+                    "name": "events",
+                    "mode": "incremental",
+                    "view": "NEW_IMAGE",
+                    "prefix": "e/{date}",
+                },
             ]
         },
     ],

@@ -165,6 +165,7 @@ def test_a_failed_link_is_tried_again_with_a_token_of_its_own(sandbox: Sandbox) 
     assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
     end = _chain()["end"]
     sandbox.advance(2 * 3600)
+    _just_past_a_grid_line(sandbox)
     sandbox.fail_exports_of(TABLE, "S3AccessDenied", "no access")
     failed = _execute(machine, {}, name="run-2")
     assert failed["status"] == "FAILED"
@@ -176,14 +177,14 @@ def test_a_failed_link_is_tried_again_with_a_token_of_its_own(sandbox: Sandbox) 
     sandbox.service.faults.failing_tables.clear()
     assert _execute(machine, {}, name="run-3")["status"] == "SUCCEEDED"
     again = _records("run-3")[TABLE]
-    assert again["from_time"] == end
-    if again["to_time"] == record["to_time"]:
-        assert again["export"]["ClientToken"] == window_client_token(
-            _arn(),
-            datetime.fromisoformat(again["from_time"]),
-            datetime.fromisoformat(again["to_time"]),
-            attempt=2,
-        )
+    assert (again["from_time"], again["to_time"]) == (end, record["to_time"])
+    assert again["export"]["ClientToken"] == window_client_token(
+        _arn(),
+        datetime.fromisoformat(again["from_time"]),
+        datetime.fromisoformat(again["to_time"]),
+        attempt=2,
+    )
+    assert again["export"]["ClientToken"] != record["export"]["ClientToken"]
     assert _chain()["failed"] is None
 
 
@@ -214,11 +215,16 @@ def test_a_pitr_gap_fails_the_table_until_a_rebaseline(sandbox: Sandbox) -> None
     assert chain["baseline_time"] == chain["end"] == full["export_time"]
 
 
-def test_nothing_to_export_yet_is_waiting_not_a_failure(sandbox: Sandbox) -> None:
-    # Just past a grid line, counting PITR's 5-minute lag and the planner's 5 minutes: the
-    # next 15-minute window is a quarter of an hour away, far more than the test takes.
+def _just_past_a_grid_line(sandbox: Sandbox) -> None:
+    """Move the sandbox to where the horizon (now less PITR's 5-minute lag and the planner's 5
+    minutes) has just crossed a 15-minute line: runs in the next quarter of an hour of sandbox
+    time (15 real seconds) all plan up to the same instant."""
     behind = (sandbox.now() - timedelta(minutes=10) - START_OF_EPOCH) % timedelta(minutes=15)
-    sandbox.advance((timedelta(minutes=15) - behind + timedelta(seconds=30)).total_seconds())
+    sandbox.advance((timedelta(minutes=15) - behind + timedelta(seconds=20)).total_seconds())
+
+
+def test_nothing_to_export_yet_is_waiting_not_a_failure(sandbox: Sandbox) -> None:
+    _just_past_a_grid_line(sandbox)
     machine = _deploy_definition(_config())
     assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
     result = _execute(machine, {}, name="run-2")

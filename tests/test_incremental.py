@@ -19,6 +19,7 @@ import ddbexport
 from ddbexport.aws import AwsApi, AwsSettings
 from ddbexport.catalog import Catalog, CatalogRecord
 from ddbexport.chain import find_chain
+from ddbexport.chainstate import chain_records
 from ddbexport.cli import cli
 from ddbexport.config import Config, RunSettings, TableSelector, parse_config_text
 from ddbexport.errors import ConfigError
@@ -292,6 +293,8 @@ def test_plan_shows_the_window_and_the_backlog(sandbox: Sandbox, tmp_path: Path)
     ("text", "message"),
     [
         ('prefix = "x/{run_id}"\n', "cannot use {run_id}"),
+        ('prefix = "x/{run_id!s}"\n', "format spec or conversion"),
+        ('prefix = "x/{date:>12}"\n', "format spec or conversion"),
         ("[catalog]\nenabled = false\n", "keeps each table's chain of exports in the catalog"),
         ('full_every = "10m"\n', "shorter than an hour"),
         ('full_every = "weekly"\n', "full_every"),
@@ -396,3 +399,44 @@ def test_the_pipeline_role_reads_pitr_windows_and_chain_objects_of_incremental_t
         "PolicyDocument"
     ]["Statement"]
     assert "ReadPitrWindows" not in {statement["Sid"] for statement in statements}
+
+
+def test_only_a_chains_own_baselines_start_it() -> None:
+    """A full export made some other way (full mode before, an ad-hoc run) is no baseline."""
+    arn = f"arn:aws:dynamodb:{REGION}:123456789012:table/{TABLE}"
+    common = {
+        "table": TABLE,
+        "table_arn": arn,
+        "status": "COMPLETED",
+        "s3_bucket": BUCKET,
+        "s3_prefix": None,
+    }
+    chained = CatalogRecord(
+        export_arn=f"{arn}/export/1",
+        export_type="FULL_EXPORT",
+        export_folder="AWSDynamoDB/1",
+        export_time=START,
+        extra={"chain": True},
+        **common,
+    )
+    ad_hoc = CatalogRecord(
+        export_arn=f"{arn}/export/2",
+        export_type="FULL_EXPORT",
+        export_folder="AWSDynamoDB/2",
+        export_time=START + timedelta(hours=1),
+        **common,
+    )
+    window = CatalogRecord(
+        export_arn=f"{arn}/export/3",
+        export_type="INCREMENTAL_EXPORT",
+        export_folder="AWSDynamoDB/3",
+        from_time=START,
+        to_time=START + timedelta(hours=2),
+        **common,
+    )
+    kept = chain_records([chained, ad_hoc, window])
+    assert kept == [chained, window]
+    assert cursor_of(kept, arn).end == START + timedelta(hours=2)
+    # Unfiltered, the later ad-hoc export would take over and the window would be ignored.
+    assert cursor_of([chained, ad_hoc, window], arn).end == START + timedelta(hours=1)
+    assert cursor_of(chain_records([ad_hoc, window]), arn).baseline is None

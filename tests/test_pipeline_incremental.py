@@ -235,18 +235,52 @@ def test_nothing_to_export_yet_is_waiting_not_a_failure(sandbox: Sandbox) -> Non
 
 
 def test_two_executions_at_once_export_the_window_once(sandbox: Sandbox) -> None:
+    """Both plan the same window (same token, same export), or the later one finds the first's
+    export running and waits: never two exports."""
     machine = _deploy_definition(_config())
     assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
     sandbox.advance(2 * 3600)
+    _just_past_a_grid_line(sandbox)
     before = len(sandbox.service.exports)
     sfn = boto3.client("stepfunctions", region_name=REGION)
     for name in ("run-a", "run-b"):
         sfn.start_execution(stateMachineArn=machine, name=name, input="{}")
     results = [_execute(machine, {}, name=name, start=False) for name in ("run-a", "run-b")]
     assert [r["status"] for r in results] == ["SUCCEEDED", "SUCCEEDED"]
-    a, b = _records("run-a")[TABLE], _records("run-b")[TABLE]
-    assert a["export"]["ExportArn"] == b["export"]["ExportArn"]
+    records = [_records(name)[TABLE] for name in ("run-a", "run-b")]
+    assert {record["status"] for record in records} <= {"COMPLETED", "WAITING"}
+    assert "COMPLETED" in {record["status"] for record in records}
     assert len(sandbox.service.exports) == before + 1
+
+
+def test_an_export_of_the_table_still_running_makes_the_run_wait(sandbox: Sandbox) -> None:
+    machine = _deploy_definition(_config())
+    assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
+    sandbox.stretch_durations(1000)
+    started = boto3.client("dynamodb", region_name=REGION).export_table_to_point_in_time(
+        TableArn=_arn(), S3Bucket=BUCKET, S3Prefix="elsewhere"
+    )["ExportDescription"]["ExportArn"]
+    sandbox.advance(2 * 3600)
+    result = _execute(machine, {}, name="run-2")
+    assert result["status"] == "SUCCEEDED", result
+    record = _records("run-2")[TABLE]
+    assert record["status"] == "WAITING"
+    assert started in record["note"]
+
+
+def test_the_local_runner_honours_a_rebaseline_asked_of_the_pipeline(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = _config()
+    machine = _deploy_definition(config)
+    assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
+    sandbox.advance(2 * 3600)
+    request_rebaseline(config, AwsApi(AwsSettings(REGION)), [TABLE])
+    (full,) = _local_run(sandbox, config, tmp_path).tables
+    assert (full.status, full.export_type) == ("COMPLETED", "FULL_EXPORT")
+    chain = _chain()
+    assert chain["rebaseline"] is False
+    assert chain["baseline_time"] == format_instant(full.export_time)
 
 
 def test_kms_key_bucket_owner_and_view_reach_every_link(sandbox: Sandbox) -> None:

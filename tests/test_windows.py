@@ -126,7 +126,7 @@ def _apply(records: list[CatalogRecord], plan: TablePlan, *, fail_at: int | None
 
 
 def test_without_a_baseline_the_first_run_takes_a_full_export_on_the_grid() -> None:
-    """No baseline: one full export, at min(now, latest) - lag floored to the grid."""
+    """No baseline: one full export, at latest - lag floored to the grid."""
     now = T0 + 7 * HOUR + 23 * MIN + 41 * timedelta(seconds=1)
     plan = _plan([], now)
     assert plan.cursor is None

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from .catalog import Catalog, CatalogRecord, record_from_summary
-from .chainstate import chain_key, chain_state, write_chain_state
+from .chainstate import chain_key, chain_state, read_chain_state, write_chain_state
 from .errors import AwsError, ConfigError
 from .exportfiles import SCHEMA_SIDECAR, ExportFolder, ExportSummary, parse_folder
 from .models import ExportDescription, ExportRequest
@@ -112,6 +112,8 @@ class Aftercare:
                 verification=verification,
                 schema_key=schema_key,
                 recorded_at=self._now(),
+                # An incremental table's baseline is told from any other full export by this.
+                extra={**record.extra, "chain": True} if request.chained else record.extra,
             )
             try:
                 catalog_key = self._catalog.write(
@@ -131,15 +133,25 @@ class Aftercare:
     ) -> None:
         """Rewrite the table's chain object from the catalog, for the pipeline to read."""
         assert self._catalog is not None
+        key = chain_key(self._catalog.prefix, request.table)
         try:
             records, _ = self._catalog.records(request.bucket, request.table)
+            previous = read_chain_state(self._api, request.bucket, key) or {}
+            # A new baseline asked for (invoke --rebaseline) stands until one has COMPLETED.
+            asked = previous.get("rebaseline") is True
+            done = record.good and record.export_type == "FULL_EXPORT"
             state = chain_state(
-                records, request.table, request.table_arn, last=record, now=self._now()
+                records,
+                request.table,
+                request.table_arn,
+                last=record,
+                now=self._now(),
+                rebaseline=asked and not done,
             )
             write_chain_state(
                 self._api,
                 request.bucket,
-                chain_key(self._catalog.prefix, request.table),
+                key,
                 state,
                 kms_key=request.kms_key,
                 bucket_owner=request.bucket_owner,

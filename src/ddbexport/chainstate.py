@@ -34,6 +34,18 @@ CHAINS = "chains"
 VERSION = 1
 
 
+def chain_records(records: Sequence[CatalogRecord]) -> list[CatalogRecord]:
+    """The records an incremental table's chain may be made of: its incremental exports, and
+    only those full exports that were taken as its baselines (marked ``extra.chain``), so that
+    a full export made some other way (full mode before, an ad-hoc run) is never taken for
+    one."""
+    return [
+        record
+        for record in records
+        if record.export_type != FULL or bool(record.extra.get("chain"))
+    ]
+
+
 def chain_key(catalog_prefix: str, table: str) -> str:
     """Where the chain object of ``table`` lives in its bucket."""
     return join_key(catalog_prefix.strip("/"), f"{CHAINS}/table={table}.json")
@@ -60,7 +72,7 @@ def chain_state(
 ) -> dict[str, Any]:
     """The chain object of a table from its catalog records; ``last`` is the export that just
     ended (its failures are counted when it FAILED)."""
-    cursor = cursor_of(records, table_arn)
+    cursor = cursor_of(chain_records(records), table_arn)
     failed = None
     if last is not None and not last.good:
         key = export_key(last)

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import inventory
+from .chainstate import chain_records
 from .cli import (
     EXIT_INCOMPLETE,
     GlobalOptions,
@@ -162,7 +163,8 @@ def chain(ctx: click.Context, /, table: str, as_json: bool, **given: Any) -> Non
     arns = sorted({record.table_arn for record in listing.records})
     if not arns:
         raise ConfigError(f"the catalog holds no export of table {table!r}")
-    chains = [cursor_to_dict(arn, cursor_of(listing.records, arn)) for arn in arns]
+    records = chain_records(listing.records)
+    chains = [cursor_to_dict(arn, cursor_of(records, arn)) for arn in arns]
     if as_json:
         _print_json(chains if len(chains) > 1 else chains[0])
     else:

@@ -65,9 +65,22 @@ def _check_prefix(value: str | None) -> str | None:
     if len(value.encode()) > 1024:
         raise ValueError("prefix is longer than the 1,024 bytes S3Prefix allows")
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        parsed = [part for part in string.Formatter().parse(value) if part[1] is not None]
     except ValueError as exc:
         raise ValueError(f"prefix {value!r} is not a valid template: {exc}") from None
+    fields = [name for _, name, _, _ in parsed]
+    # The pipeline fills placeholders in the state machine, where no format spec or
+    # conversion exists: refused, so that both runners always write the same prefix.
+    formatted = [
+        f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+        for _, name, spec, conv in parsed
+        if spec or conv
+    ]
+    if formatted:
+        raise ValueError(
+            f"prefix placeholder {formatted[0]} has a format spec or conversion; write "
+            "placeholders plainly, e.g. {date}"
+        )
     unknown = [name for name in fields if name not in PREFIX_PLACEHOLDERS]
     if unknown:
         allowed = ", ".join("{" + name + "}" for name in PREFIX_PLACEHOLDERS)
@@ -370,12 +383,16 @@ def _check_incremental(destination: Destination, catalog: CatalogSettings, where
             f"{where}: mode = 'incremental' keeps each table's chain of exports in the catalog; "
             "set [catalog] enabled = true"
         )
-    if "{run_id}" in (destination.prefix or ""):
+    if "run_id" in _placeholders(destination.prefix or ""):
         raise ValueError(
             f"{where}: mode = 'incremental' cannot use {{run_id}} in prefix: a window must be "
             "written to the same place whichever run exports it (two runs then get the same "
             "export back instead of making two); use {table}, {date} and {time}"
         )
+
+
+def _placeholders(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
 
 
 def _check_sse(destination: Destination, where: str) -> None:

@@ -28,6 +28,7 @@ from typing import Protocol, runtime_checkable
 
 from .api import ExportApi
 from .catalog import Catalog
+from .chainstate import chain_key, chain_records, read_chain_state
 from .config import Config, Destination
 from .errors import AwsError, ConfigError, PitrUnavailable
 from .models import ExportPlan, ExportRequest, PlanProblem
@@ -135,6 +136,7 @@ def _plan(
     *,
     rebaseline: bool,
 ) -> TablePlan:
+    prefix = catalog.prefix
     records, unreadable = catalog.records(request.bucket, request.table)
     if unreadable:
         shown = ", ".join(f"s3://{request.bucket}/{key}" for key in unreadable[:3])
@@ -143,6 +145,10 @@ def _plan(
             f"({shown}): a link of its chain may be among them, so nothing is planned. Fix or "
             "remove them, or run `ddbexport catalog rebuild`"
         )
+    records = chain_records(records)
+    # The pipeline's way to ask for a new baseline (invoke --rebaseline) marks the chain object.
+    state = read_chain_state(api, request.bucket, chain_key(prefix, request.table))
+    rebaseline = rebaseline or bool(state and state.get("rebaseline") is True)
     settings = incremental_settings(destination)
     pitr = api.describe_pitr(request.table)
     history = TableHistory.of(records, request.table_arn)

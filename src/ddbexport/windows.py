@@ -9,7 +9,7 @@ Rules:
   the **cursor** is where the COMPLETED incremental windows reach from it, each link starting
   exactly where the previous one ends (windows are ``[from, to)``). A FAILED or unverified window
   is no link, so the next plan exports the same span again;
-* a run may export up to its **horizon**: ``min(now, LatestRestorableDateTime) - lag``, floored
+* a run may export up to its **horizon**: ``LatestRestorableDateTime - lag``, floored
   to a ``grid`` of UTC epoch multiples. Two runs in the same grid cell with the same cursor so
   plan the same windows, and the same client token makes DynamoDB return the export the other
   run started instead of starting a second one;
@@ -439,7 +439,9 @@ def plan_table(
             f"({', '.join(history.in_flight)}): the chain continues once they finish"
         )
         return _table_plan(history, cursor, actions, waiting, behind)
-    horizon = floor_to_grid(min(now, latest) - settings.lag, settings.grid)
+    # LatestRestorableDateTime alone, not the runner's clock: both runners (the pipeline has
+    # no clock of the service's) then plan the same horizon.
+    horizon = floor_to_grid(latest - settings.lag, settings.grid)
     full_reason = _full_reason(cursor, settings, horizon, earliest, table, rebaseline=rebaseline)
     if full_reason is not None:
         actions, waiting = _full(history, cursor, settings, horizon, earliest, full_reason)

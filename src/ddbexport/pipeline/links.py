@@ -37,7 +37,8 @@ _MS = 1000
 
 
 def _jsonata(expression: str) -> str:
-    return "{% " + " ".join(expression.split()) + " %}"
+    # Kept as written (newlines and all): collapsing spaces would change string literals.
+    return "{% " + expression.strip() + " %}"
 
 
 def _template_parts(templates: Mapping[str, str]) -> dict[str, list[list[str]]]:
@@ -85,7 +86,9 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
         and $horizon - $base >= $every * 1000)
         ? "full_every has elapsed since the baseline at " & $iso($base) : $why;
     $to := $min([$end + {longest}, $horizon]);
+    $running := $type($in.running) = "array" ? $in.running : [];
     $action := $not($on) ? "nopitr"
+        : $count($running) > 0 ? "busy"
         : $why != "" ? ($horizon < $earliest ? "wait"
             : ($chained and $base >= $horizon) ? "wait" : "full")
         : $gap ? "gap"
@@ -93,8 +96,8 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
     $full := $action = "full";
     $moment := $full ? $horizon : $to;
     $key := $full ? "full/" & $iso($horizon) : $iso($end) & "/" & $iso($to);
-    $attempt := ($type($c) = "object" and $type($c.failed) = "object" and $c.failed.key = $key)
-        ? $c.failed.attempts + 1 : 1;
+    $attempt := ($type($c) = "object" and $type($c.failed) = "object" and $c.failed.key = $key
+        and $type($c.failed.attempts) = "number") ? $c.failed.attempts + 1 : 1;
     $name := $full ? "ddbexport-full/" & $arn & "/" & $iso($horizon)
         : "ddbexport-incremental/" & $arn & "/" & $iso($end) & "/" & $iso($to);
     $date := $fromMillis($moment, "[Y0001]/[M01]/[D01]");
@@ -115,6 +118,8 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
         "link": {{
             "action": $action,
             "reason": $action = "nopitr" ? "point-in-time recovery is off; exports need it"
+                : $action = "busy" ? "an export of the table is still running ("
+                    & $join($running, ", ") & "): the chain goes on once it has ended"
                 : $action = "gap" ? "the chain ends at " & $iso($end)
                     & ", before the start of the PITR window (EarliestRestorableDateTime "
                     & $iso($earliest) & "); the writes in between can no longer be exported. "
@@ -126,7 +131,7 @@ def _plan_expression(templates: Mapping[str, str]) -> str:
                         & "run exports it")
                 : $why,
             "export_type": $full ? "FULL_EXPORT" : "INCREMENTAL_EXPORT",
-            "time": $iso($moment),
+            "time": $action = "full" or $action = "window" ? $iso($moment) : null,
             "from": $full ? null : $iso($end),
             "to": $full ? null : $iso($to),
             "view": $view,
@@ -236,6 +241,12 @@ def _ended_expression(status: str) -> str:
         else """{}"""
     )
     failed = "null" if completed else """{"key": $l.key, "attempts": $l.attempt}"""
+    # A request for a new baseline stands until a full export has COMPLETED.
+    rebaseline = (
+        '$l.export_type = "FULL_EXPORT" ? false : $base.rebaseline = true'
+        if completed
+        else "$base.rebaseline = true"
+    )
     failure = (
         "null"
         if completed
@@ -287,14 +298,15 @@ def _ended_expression(status: str) -> str:
             "verification": null,
             "failure": {failure},
             "recorded_at": $states.context.State.EnteredTime,
-            "source": "pipeline"
+            "source": "pipeline",
+            "extra": {{"chain": true}}
         }},
         "chain": $merge([$base, {{
             "version": 1,
             "table": $in.entry.tablename,
             "table_arn": $in.arn.value,
             "failed": {failed},
-            "rebaseline": {"false" if completed else "$base.rebaseline = true"},
+            "rebaseline": {rebaseline},
             "updated_at": $states.context.State.EnteredTime,
             "source": "pipeline"
         }}, {chain_update}]),
@@ -322,12 +334,12 @@ def _not_due_expression() -> str:
         "record": $merge([{
             "table": $in.entry.tablename,
             "table_arn": $in.arn.value,
-            "status": $l.action = "wait" ? "WAITING" : "FAILED",
+            "status": $l.action in ["wait", "busy"] ? "WAITING" : "FAILED",
             "run_id": $in.run.run_id,
             "export_time": $l.time,
             "s3_bucket": $in.entry.bucketname,
             "note": $l.reason
-        }, $l.action = "wait" ? {} : {"error": {
+        }, $l.action in ["wait", "busy"] ? {} : {"error": {
             "Error": $l.action = "gap" ? "PitrGap" : "PointInTimeRecoveryUnavailable",
             "Cause": $l.reason
         }}])
@@ -412,8 +424,42 @@ def link_states(
                 ".PointInTimeRecoveryDescription}])"
             ),
             "Retry": retry_read,
-            "Catch": _catch("Not started"),
+            "Catch": _catch("Link not started"),
+            "Next": "Running exports",
+        },
+        "Running exports": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:listExports",
+            # ListExports lists the newest first: one page holds any export still running.
+            "Arguments": {"TableArn": "{% $states.input.arn.value %}", "MaxResults": 25},
+            "Output": _jsonata(
+                """$merge([$states.input, {"running": [
+                    $states.result.ExportSummaries[ExportStatus = "IN_PROGRESS"].ExportArn
+                ]}])"""
+            ),
+            "Retry": retry_read,
+            "Catch": _catch("Link not started"),
             "Next": "Plan link",
+        },
+        "Link not started": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": _jsonata(
+                """$merge([$states.input, {
+                    "link": $merge([$type($states.input.link) = "object"
+                        ? $states.input.link : {}, {"more": false}]),
+                    "record": {
+                        "table": $states.input.entry.tablename,
+                        "table_arn": $states.input.arn.value,
+                        "status": "FAILED",
+                        "run_id": $states.input.run.run_id,
+                        "s3_bucket": $states.input.entry.bucketname,
+                        "error": $states.input.error
+                    }
+                }])"""
+            ),
+            "Next": "Write table record",
         },
         "Plan link": {
             "Type": "Pass",
@@ -453,7 +499,7 @@ def link_states(
                     '"prefix": {"value": $states.input.link.prefix}}])'
                 ),
                 "Retry": retry_start,
-                "Catch": _catch("Not started"),
+                "Catch": _catch("Link not started"),
                 "Next": "First poll",
             },
             {
@@ -466,28 +512,40 @@ def link_states(
             },
             otherwise={"ExportTime": "{% $states.input.link.time %}"},
         ),
+        # The catalog record first, then the chain object, then the table's record: the chain
+        # never moves past an export the catalog does not hold, and a failed write fails the
+        # table (the next run plans the same export again: the same token, the same export).
         "Link completed": {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
             "Output": _jsonata(_ended_expression("COMPLETED")),
-            "Next": "Write table record",
+            "Next": "Write link catalog record?",
         },
         "Link failed": {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
             "Output": _jsonata(_ended_expression("FAILED")),
-            "Next": "Write table record",
+            "Next": "Write link catalog record?",
         },
-        "Link outcome": {
-            "Type": "Choice",
-            "Choices": [
-                {
-                    "Variable": "$.catalog.export_arn",
-                    "IsPresent": True,
-                    "Next": "Write link catalog record?",
-                }
-            ],
-            "Default": "Result",
+        "Link not recorded": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": _jsonata(
+                """$merge([$states.input, {
+                    "link": $merge([$states.input.link, {"more": false}]),
+                    "record": $merge([$states.input.record, {
+                        "status": "FAILED",
+                        "error": {
+                            "Error": "LinkNotRecorded",
+                            "Cause": "the export ended but its catalog record or the chain "
+                                & "object could not be written, so the chain did not move; "
+                                & "the next run exports the same link again: "
+                                & $string($states.input.write_error)
+                        }
+                    }])
+                }])"""
+            ),
+            "Next": "Write table record",
         },
         **_variants(
             "Write link catalog record",
@@ -498,7 +556,7 @@ def link_states(
                 "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
                 "Output": "{% $states.input %}",
                 "Retry": retry_read,
-                "Catch": _catch("Write chain?", "catalog_error"),
+                "Catch": _catch("Link not recorded", "write_error"),
                 "Next": "Write chain?",
             },
             _put(catalog_key, "$states.input.catalog"),
@@ -515,8 +573,8 @@ def link_states(
                 # catalog record is not carried into it.
                 "Output": _jsonata('$merge([$states.input, {"catalog": null}])'),
                 "Retry": retry_read,
-                "Catch": _catch("Result", "chain_error"),
-                "Next": "More links?",
+                "Catch": _catch("Link not recorded", "write_error"),
+                "Next": "Write table record",
             },
             _put(chain_key, "$states.input.chain"),
             otherwise={"ServerSideEncryption": "AES256"},
@@ -526,6 +584,7 @@ def link_states(
             "Choices": [
                 {
                     "And": [
+                        {"Variable": "$.record.status", "StringEquals": "COMPLETED"},
                         {"Variable": "$.link.more", "BooleanEquals": True},
                         {"Variable": "$.links", "NumericLessThan": MAX_LINKS},
                     ],

@@ -285,6 +285,13 @@ def _chain_statements(
             "Resource": _table_grants(incremental, every_table=wide),
         },
         {
+            # IAM has no resource type for ListExports (its TableArn is only a filter).
+            "Sid": "ListRunningExports",
+            "Effect": "Allow",
+            "Action": ["dynamodb:ListExports"],
+            "Resource": "*",
+        },
+        {
             "Sid": "ReadAndWriteChains",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject"],

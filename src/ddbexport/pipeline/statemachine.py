@@ -653,7 +653,7 @@ def _catalog_states(prefix: str, incremental: bool = False) -> dict[str, Any]:
             "Type": "Choice",
             "Choices": [
                 *(
-                    [{"Variable": "$.link", "IsPresent": True, "Next": "Link outcome"}]
+                    [{"Variable": "$.link", "IsPresent": True, "Next": "More links?"}]
                     if incremental
                     else []
                 ),

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from ddbexport.sandbox import _jsonata
 from ddbexport.testing import SimClock
 
-from . import moto_jsonata
 from .helpers import REGION
 
-# The pipeline's definition has JSONata states; moto needs an evaluator to execute them.
-moto_jsonata.install()
+# The pipeline's definition has JSONata states; moto needs an evaluator to execute them (the
+# sandbox installs it too; tests that use moto alone need it as well).
+_jsonata.install()
 
 
 @pytest.fixture(autouse=True)

@@ -64,6 +64,8 @@ def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
         table.add_row(*map(escape, cells))
     console.print(table)
     for request in plan.requests:
+        if request.reason:
+            console.print(escape(f"{request.table}: {export_label(request)}: {request.reason}"))
         if request.later:
             spans = ", ".join(
                 f"{format_instant(start)} to {format_instant(end)}" for start, end in request.later
@@ -85,8 +87,7 @@ def export_label(request: ExportRequest) -> str:
             f"window {format_instant(request.from_time)} to {format_instant(request.to_time)} "
             f"({request.view})"
         )
-    label = f"full as of {format_instant(request.export_time)}"
-    return label + (f" ({request.reason})" if request.reason else "")
+    return f"full as of {format_instant(request.export_time)}"
 
 
 def render_summary(report: RunReport, report_path: Path | None) -> None:

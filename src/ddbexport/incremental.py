@@ -175,29 +175,26 @@ def _first_request(
     request: ExportRequest, destination: Destination, table_plan: TablePlan, run_id: str
 ) -> ExportRequest:
     action = table_plan.actions[0]
-    if isinstance(action, FullExport):
-        moment = action.export_time
-        changes: dict[str, object] = {"reason": action.reason}
-    else:
-        moment = action.to_time
-        changes = {
-            "from_time": action.from_time,
-            "to_time": action.to_time,
-            "view": action.view,
-            "later": tuple(
-                (later.from_time, later.to_time)
-                for later in table_plan.actions[1:]
-                if not isinstance(later, FullExport)
-            ),
-        }
-    prefix = render_prefix(
-        destination.prefix or "", table=request.table, export_time=moment, run_id=run_id
-    )
-    return replace(
+    moment = action.export_time if isinstance(action, FullExport) else action.to_time
+    linked = replace(
         request,
         export_time=moment,
         client_token=action.client_token,
-        prefix=prefix,
+        prefix=render_prefix(
+            destination.prefix or "", table=request.table, export_time=moment, run_id=run_id
+        ),
         chained=True,
-        **changes,  # type: ignore[arg-type]
+    )
+    if isinstance(action, FullExport):
+        return replace(linked, reason=action.reason)
+    return replace(
+        linked,
+        from_time=action.from_time,
+        to_time=action.to_time,
+        view=action.view,
+        later=tuple(
+            (later.from_time, later.to_time)
+            for later in table_plan.actions[1:]
+            if not isinstance(later, FullExport)
+        ),
     )

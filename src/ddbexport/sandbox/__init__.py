@@ -22,7 +22,7 @@ from types import TracebackType
 
 from moto import mock_aws
 
-from . import _moto_glue
+from . import _jsonata, _moto_glue
 from .clock import SandboxClock
 from .engine import ExportService, SandboxApiError, SandboxSettings
 from .history import WriteHistory
@@ -66,6 +66,7 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         if self._mock is not None:
             self._mock.start()
+        _jsonata.install()
         try:
             _moto_glue.install(self.service)
         except BaseException:

@@ -1,10 +1,11 @@
-"""JSONata in moto's Step Functions interpreter, for executing the pipeline's definition.
+"""JSONata in moto's Step Functions interpreter, so the sandbox runs the pipeline's definition.
 
 moto 5.x ships the LocalStack ASL interpreter without its JVM bridge: ``_eval_jsonata`` in
 ``moto/stepfunctions/parser/asl/jsonata/jsonata.py`` stays ``None``, so a JSONata state fails
 with ``TypeError``. :func:`install` evaluates JSONata with the pure-Python ``jsonata-python`` (a
 port of the same JSONata library) and adds what Step Functions offers beyond JSONata
-(``$hash``, ``$uuid``, ``$random``, ``$parse``), which moto stubs out. ``conftest.py`` calls it.
+(``$hash``, ``$uuid``, ``$random``, ``$parse``), which moto stubs out. The sandbox installs it
+when it starts; it only adds what moto lacks, so it stays installed.
 """
 
 from __future__ import annotations
@@ -101,12 +102,13 @@ def _raise_query_evaluation_errors() -> None:
                     env=env,
                     error_name=name,
                     event_type=HistoryEventType.EvaluationFailed,
-                    event_details=EventDetails(evaluationFailedEventDetails=details),
+                    # moto's TypedDict lists every kind of detail as required.
+                    event_details=EventDetails(evaluationFailedEventDetails=details),  # type: ignore[typeddict-item]
                 )
             ) from exc
 
     evaluate_body.patched = True  # type: ignore[attr-defined]
-    StringJSONata._eval_body = evaluate_body
+    StringJSONata._eval_body = evaluate_body  # type: ignore[method-assign]
 
 
 def _keep_query_language_per_parse() -> None:

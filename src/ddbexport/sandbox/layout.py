@@ -64,7 +64,8 @@ def _compact(value: Any) -> str:
 # --------------------------------------------------------------------------- ION text
 
 
-_ION_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Ion identifiers may hold '$'; '$' and digits alone would be a symbol id, so that is quoted.
+_ION_IDENTIFIER = re.compile(r"(?!\$[0-9]+$)[A-Za-z_$][A-Za-z0-9_$]*")
 _ION_KEYWORDS = {"true", "false", "null", "nan"}
 
 

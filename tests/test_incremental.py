@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import ddbexport
+from ddbexport import inventory
 from ddbexport.aws import AwsApi, AwsSettings
 from ddbexport.catalog import Catalog, CatalogRecord
 from ddbexport.chain import find_chain
@@ -26,6 +27,7 @@ from ddbexport.errors import ConfigError
 from ddbexport.pipeline.synth import synth
 from ddbexport.report import RunReport
 from ddbexport.sandbox import Sandbox, SandboxSettings
+from ddbexport.status import OK
 from ddbexport.windows import cursor_of
 
 from .helpers import BUCKET, REGION
@@ -440,3 +442,17 @@ def test_only_a_chains_own_baselines_start_it() -> None:
     # Unfiltered, the later ad-hoc export would take over and the window would be ignored.
     assert cursor_of([chained, ad_hoc, window], arn).end == START + timedelta(hours=1)
     assert cursor_of(chain_records([ad_hoc, window]), arn).baseline is None
+
+
+def test_status_lists_an_incremental_table_even_with_nothing_to_export(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = _config()
+    base = _baseline(sandbox, tmp_path, config)
+    (waiting,) = _run(sandbox, config, tmp_path).tables
+    assert waiting.status == "WAITING"
+    api = AwsApi(AwsSettings(REGION))
+    (fresh,) = inventory.status(config, api, max_age_s=3600, now=sandbox.now)
+    assert (fresh.table, fresh.state) == (TABLE, OK)
+    assert fresh.latest is not None
+    assert fresh.latest.as_of == base

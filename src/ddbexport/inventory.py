@@ -167,7 +167,9 @@ def status(
     now: Now = _utc_now,
 ) -> list[TableStatus]:
     """Per table the config selects: its latest good export and whether it is fresh enough."""
-    plan = make_plan(config, api, now=now())
+    # Every selected table with its destination, incremental ones included (even when they
+    # have nothing to export right now).
+    plan = make_plan(config, api, now=now(), chains=False)
     catalog = _catalog(config, api)
     cache: dict[tuple[str, str], list[CatalogRecord]] = {}
     result = []

@@ -61,6 +61,7 @@ def make_plan(
     run_export_time: datetime | None = None,
     rebaseline: bool | Collection[str] = False,
     only: Collection[str] | None = None,
+    chains: bool = True,
 ) -> ExportPlan:
     """Resolve the config's selectors against the account and plan one export per table.
 
@@ -77,6 +78,8 @@ def make_plan(
         rebaseline: incremental tables (all: ``True``, or those named) take a new full export
             and restart their chain (see :mod:`ddbexport.incremental`).
         only: plan these selected tables only (the others are left out of the plan).
+        chains: plan incremental tables' next links; ``False`` plans every table as a full
+            export (for callers that only need the tables, their ARNs and destinations).
 
     Raises:
         ConfigError: no tables are configured, a pattern or tag selector matches nothing, or the
@@ -124,7 +127,7 @@ def make_plan(
             raise ConfigError(
                 f"--rebaseline {', '.join(stray)}: not an incremental table of this config"
             )
-    if not incremental:
+    if not incremental or not chains:
         return plan
     if given_as_of is not None:
         names = ", ".join(sorted(incremental))

@@ -15,14 +15,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from py_partiql_parser import JsonParser
 
 import ddbexport
 import ddbexport.cli_restore  # registers the command (and its _aws_api is patched below)
 from ddbexport.aws import AwsApi, AwsSettings
 from ddbexport.cli import cli
 from ddbexport.errors import AccessDenied, AwsError, ConfigError, RetryableAwsError
-from ddbexport.ion import read_record
 from ddbexport.restore import (
     KeyAttribute,
     SourceTable,
@@ -68,34 +66,9 @@ def _ddb() -> Any:
     return boto3.client("dynamodb", region_name=REGION)
 
 
-def _read_like_aws(original: str) -> Iterator[Any]:
-    """Read export data files in moto's ImportTable as AWS does.
-
-    moto reads them with py_partiql_parser's JsonParser, which cannot read ION, counts an empty
-    data file (every export has some: one file per partition) as an item error, and silently
-    drops an item holding an empty map together with the rest of its file. Export data files
-    (lines of ``{"Item": …}`` records) are read here instead; anything else goes to moto.
-    """
-    # Lines end at "\n" only: str.splitlines would also cut at U+0085 or U+2028 in a value.
-    lines = [line for line in original.split("\n") if line.strip()]
-    try:
-        if all(line.startswith("$ion_1_0") for line in lines):
-            return iter([read_record(line) for line in lines])
-        records = [json.loads(line) for line in lines]
-    except ValueError:
-        return _MOTO_PARSE(original)
-    if all(isinstance(record, dict) and set(record) == {"Item"} for record in records):
-        return iter(records)
-    return _MOTO_PARSE(original)
-
-
-_MOTO_PARSE = JsonParser.parse
-
-
 @pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+def sandbox() -> Iterator[Sandbox]:
     """A sandbox with a bucket and an 'orders' table: sort key, sparse GSI, TTL, tags, PITR."""
-    monkeypatch.setattr(JsonParser, "parse", staticmethod(_read_like_aws))
     with Sandbox(SandboxSettings(base_duration_s=60, seed=7), time_scale=3600) as box:
         boto3.client("s3", region_name=REGION).create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}

@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from click.testing import CliRunner
-from py_partiql_parser import JsonParser
 
 import ddbexport
 import ddbexport.cli_snapshot  # registers the command
@@ -43,7 +42,6 @@ from ddbexport.snapshot import (
 from ddbexport.stores import LocalStore
 
 from .helpers import BUCKET, REGION
-from .test_restore import _read_like_aws
 
 FIXTURE = Path(__file__).parent / "fixtures" / "real-aws-export"
 FULL_ID = "01768385930622-efd1a093"
@@ -476,10 +474,9 @@ def test_an_unreadable_export_leaves_nothing_half_written(catalogued: Path, tmp_
 
 
 @pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+def sandbox() -> Iterator[Sandbox]:
     """A sandbox on real time (writes land in the windows they are meant for) whose exports
     take a fraction of a second, and a bucket; moto's ImportTable reads data as AWS does."""
-    monkeypatch.setattr(JsonParser, "parse", staticmethod(_read_like_aws))
     settings = SandboxSettings(base_duration_s=0.2, seconds_per_item=0, seed=5)
     with Sandbox(settings, time_scale=1) as box:
         boto3.client("s3", region_name=REGION).create_bucket(

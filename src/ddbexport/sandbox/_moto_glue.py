@@ -11,7 +11,7 @@ from __future__ import annotations
 import email.utils
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +30,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceAwsSdk,
 )
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from py_partiql_parser import JsonParser
 
 from ddbexport.exportfiles import one_part_etag
+from ddbexport.ion import read_record
 
 from .engine import ExportService, SandboxApiError, TableState
 
@@ -260,6 +262,31 @@ def bucket_exists(account: str, bucket: str) -> bool:
     return bucket in s3_backends[account]["aws"].buckets
 
 
+# --------------------------------------------------------------------------- ImportTable
+
+
+def import_records(original: str) -> Iterator[Any]:
+    """Read export data files in moto's ImportTable as AWS does.
+
+    moto reads them with py_partiql_parser's JsonParser, which cannot read ION, counts an empty
+    data file (every export has some: one file per partition) as an item error, and silently
+    drops an item holding an empty map together with the rest of its file. Export data files
+    (lines of ``{"Item": …}`` records) are read here instead; anything else goes to moto.
+    """
+    # Lines end at "\n" only: str.splitlines would also cut at U+0085 or U+2028 in a value.
+    lines = [line for line in original.split("\n") if line.strip()]
+    moto_parse = _originals[(JsonParser, "parse")].__func__
+    try:
+        if all(line.startswith("$ion_1_0") for line in lines):
+            return iter([read_record(line) for line in lines])
+        records = [json.loads(line) for line in lines]
+    except ValueError:
+        return iter(moto_parse(original))
+    if all(isinstance(record, dict) and set(record) == {"Item"} for record in records):
+        return iter(records)
+    return iter(moto_parse(original))
+
+
 # --------------------------------------------------------------------------- install
 
 
@@ -370,6 +397,8 @@ def _patch(service: ExportService) -> None:
     MotoRequestHandler.date_time_string = (  # type: ignore[method-assign]
         lambda self, timestamp=None: email.utils.formatdate(clock.now().timestamp(), usegmt=True)
     )
+    _originals[(JsonParser, "parse")] = JsonParser.__dict__["parse"]
+    JsonParser.parse = staticmethod(import_records)
 
 
 def uninstall() -> None:

@@ -7,7 +7,7 @@ import email.utils
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -388,12 +388,9 @@ class AwsApi:
             response = self.dynamodb.describe_export(ExportArn=export_arn)
         return export_description(dict(response["ExportDescription"]))
 
-    def latest_completed_export(self, table_arn: str) -> ExportDescription | None:
-        """The newest COMPLETED full export that ListExports still lists for the table.
-
-        ListExports has no botocore paginator and returns ARNs in reverse order, so the first
-        completed full export seen is the newest one; at most a few pages are read.
-        """
+    def _export_summaries(self, table_arn: str) -> Iterator[Mapping[str, Any]]:
+        """ListExports' summaries of the table, newest first (the API returns ARNs in reverse
+        order and has no botocore paginator); at most four pages of 25."""
         token: str | None = None
         for _ in range(4):
             kwargs: dict[str, Any] = {"TableArn": table_arn, "MaxResults": 25}
@@ -401,37 +398,28 @@ class AwsApi:
                 kwargs["NextToken"] = token
             with map_aws_errors("ListExports"):
                 page = self.dynamodb.list_exports(**kwargs)
-            for summary in page.get("ExportSummaries", []):
-                if (
-                    summary.get("ExportStatus") == "COMPLETED"
-                    and summary.get("ExportType", "FULL_EXPORT") == "FULL_EXPORT"
-                ):
-                    return self.describe_export(summary["ExportArn"])
+            yield from page.get("ExportSummaries", [])
             token = page.get("NextToken")
             if not token:
-                break
+                return
+
+    def latest_completed_export(self, table_arn: str) -> ExportDescription | None:
+        """The newest COMPLETED full export that ListExports still lists for the table."""
+        for summary in self._export_summaries(table_arn):
+            if (
+                summary.get("ExportStatus") == "COMPLETED"
+                and summary.get("ExportType", "FULL_EXPORT") == "FULL_EXPORT"
+            ):
+                return self.describe_export(summary["ExportArn"])
         return None
 
     def exports_in_progress(self, table_arn: str) -> list[str]:
-        """ARNs of the table's exports still IN_PROGRESS (ListExports lists the newest first;
-        at most four pages are read, far more than the exports one table can have running)."""
-        found: list[str] = []
-        token: str | None = None
-        for _ in range(4):
-            kwargs: dict[str, Any] = {"TableArn": table_arn, "MaxResults": 25}
-            if token:
-                kwargs["NextToken"] = token
-            with map_aws_errors("ListExports"):
-                page = self.dynamodb.list_exports(**kwargs)
-            found += [
-                summary["ExportArn"]
-                for summary in page.get("ExportSummaries", [])
-                if summary.get("ExportStatus") == "IN_PROGRESS"
-            ]
-            token = page.get("NextToken")
-            if not token:
-                break
-        return found
+        """ARNs of the table's exports still IN_PROGRESS (far fewer than the pages read)."""
+        return [
+            summary["ExportArn"]
+            for summary in self._export_summaries(table_arn)
+            if summary.get("ExportStatus") == "IN_PROGRESS"
+        ]
 
     # ------------------------------------------------------------------ PITR
 

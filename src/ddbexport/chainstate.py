@@ -28,7 +28,7 @@ from .chain import FULL
 from .exportfiles import join_key
 from .stores import ObjectApi
 from .timeparse import format_instant
-from .windows import cursor_of
+from .windows import canonical_instant, cursor_of
 
 CHAINS = "chains"
 VERSION = 1
@@ -55,10 +55,10 @@ def export_key(record: CatalogRecord) -> str | None:
     """How ``failed`` names an export: ``<from>/<to>`` of a window, ``full/<time>`` of a full
     export (the instants in the canonical form of the client tokens)."""
     if record.export_type == FULL:
-        return f"full/{_canonical(record.export_time)}" if record.export_time else None
+        return f"full/{canonical_instant(record.export_time)}" if record.export_time else None
     if record.from_time is None or record.to_time is None:
         return None
-    return f"{_canonical(record.from_time)}/{_canonical(record.to_time)}"
+    return f"{canonical_instant(record.from_time)}/{canonical_instant(record.to_time)}"
 
 
 def chain_state(
@@ -88,10 +88,10 @@ def chain_state(
         "table": table,
         "table_arn": table_arn,
         "baseline_export_arn": cursor.baseline.export_arn if cursor.baseline else None,
-        "baseline_time": _canonical(cursor.baseline.export_time)
+        "baseline_time": canonical_instant(cursor.baseline.export_time)
         if cursor.baseline and cursor.baseline.export_time
         else None,
-        "end": _canonical(cursor.end) if cursor.end else None,
+        "end": canonical_instant(cursor.end) if cursor.end else None,
         "failed": failed,
         "rebaseline": rebaseline,
         "updated_at": format_instant(now),
@@ -124,9 +124,3 @@ def read_chain_state(api: ObjectApi, bucket: str, key: str) -> dict[str, Any] | 
     except ValueError:
         return None
     return state if isinstance(state, dict) else None
-
-
-def _canonical(moment: datetime | None) -> str:
-    """As :func:`ddbexport.windows.window_client_token` writes instants (whole seconds here)."""
-    assert moment is not None
-    return format_instant(moment)

@@ -103,15 +103,12 @@ def make_plan(
     if isinstance(now, datetime):
         # A fixed "now": reject a future export time before any AWS call.
         check_export_time((as_of or now).replace(microsecond=0), now)
-    selections, described, unresolved = resolve_tables(config, api)
+    selections, described, unresolved = resolve_tables(config, api, only=only)
     # A service clock is known only once AWS has answered: read it after resolving.
     current = now if isinstance(now, datetime) else now()
     export_time = (as_of or current).replace(microsecond=0)
     check_export_time(export_time, current)
     run_id = run_id or derive_run_id(config, export_time)
-    if only is not None:
-        selections = [selection for selection in selections if selection.table in only]
-        unresolved = [problem for problem in unresolved if problem.table in only]
     plan = build_plan(selections, described, export_time=export_time, run_id=run_id)
     plan = replace(plan, problems=plan.problems + tuple(unresolved))
     incremental = {
@@ -141,9 +138,10 @@ def make_plan(
 
 
 def resolve_tables(
-    config: Config, api: ExportApi
+    config: Config, api: ExportApi, *, only: Collection[str] | None = None
 ) -> tuple[list[Selection], dict[str, TableInfo | PlanProblem], list[PlanProblem]]:
-    """The selected tables, their descriptions, and tables a tag selector could not rule on.
+    """The selected tables, their descriptions, and tables a tag selector could not rule on
+    (of the tables in ``only``, when given: the others are not described).
 
     A table whose tags could not be read (throttling, a server error) may belong to the run: it
     is reported as a problem rather than silently left out. Tags we may not read at all
@@ -180,6 +178,9 @@ def resolve_tables(
                 unknown[name] = _unresolved(name, info.code, info.message)
 
     selections = selected_tables(config, names, tags)
+    if only is not None:
+        selections = [selection for selection in selections if selection.table in only]
+        unknown = {name: problem for name, problem in unknown.items() if name in only}
     selected = {selection.table for selection in selections}
     unresolved = [problem for name, problem in unknown.items() if name not in selected]
     missing = [s.table for s in selections if s.table not in described]

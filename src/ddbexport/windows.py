@@ -284,13 +284,14 @@ def window_client_token(
     ``attempt`` > 1 names a retry of a window whose export FAILED: for 8 hours AWS answers a
     token it has seen with that token's export, the failed one included.
     """
-    name = f"ddbexport-incremental/{table_arn}/{_canonical(from_time)}/{_canonical(to_time)}"
+    window = f"{canonical_instant(from_time)}/{canonical_instant(to_time)}"
+    name = f"ddbexport-incremental/{table_arn}/{window}"
     return _digest(name, attempt)
 
 
 def full_client_token(table_arn: str, export_time: datetime, attempt: int = 1) -> str:
     """The ClientToken of a full export of a table at ``export_time`` (SHA-256, 64 hex digits)."""
-    return _digest(f"ddbexport-full/{table_arn}/{_canonical(export_time)}", attempt)
+    return _digest(f"ddbexport-full/{table_arn}/{canonical_instant(export_time)}", attempt)
 
 
 def _digest(name: str, attempt: int) -> str:
@@ -575,7 +576,8 @@ def _utc(moment: datetime, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _canonical(moment: datetime) -> str:
+def canonical_instant(moment: datetime) -> str:
+    """An instant as client tokens name it: UTC, ``Z``, microseconds only when there are any."""
     moment = _utc(moment, "a window bound")
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:

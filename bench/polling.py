@@ -31,8 +31,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ddbexport.config import RunSettings
-from ddbexport.polling import AdaptivePolicy, FixedPolicy, PollPolicy, policy_from_settings
+from ddbexport.config.model import RunSettings
+from ddbexport.running.polling import AdaptivePolicy, FixedPolicy, PollPolicy, policy_from_settings
 
 SEED = 20261128
 SAMPLES = 600

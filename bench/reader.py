@@ -47,8 +47,8 @@ from typing import Any
 import orjson
 from boto3.dynamodb.types import TypeDeserializer
 
-from ddbexport.convert import convert
-from ddbexport.reader import iter_items
+from ddbexport.data.convert import convert
+from ddbexport.exports.reader import iter_items
 
 EXPORT_ID = "01768385930622-efd1a093"
 FILE_MB = 256

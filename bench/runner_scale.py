@@ -32,11 +32,17 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import ParamSpec, TypeVar
 
-from ddbexport.config import Config, validate_config
-from ddbexport.models import ExportDescription, ExportPlan, ExportRequest, PitrWindow, TableInfo
-from ddbexport.report import TABLE_STATUSES, RunReport
-from ddbexport.resolve import LOOKUP_THREADS, make_plan
-from ddbexport.runner import RunEvent, Runner
+from ddbexport.config.model import Config, validate_config
+from ddbexport.core.models import (
+    ExportDescription,
+    ExportPlan,
+    ExportRequest,
+    PitrWindow,
+    TableInfo,
+)
+from ddbexport.planning.gather import LOOKUP_THREADS, make_plan
+from ddbexport.running.report import TABLE_STATUSES, RunReport
+from ddbexport.running.runner import RunEvent, Runner
 from ddbexport.testing import FakeExportApi, FakeTable, SimClock
 
 SEED = 20261128

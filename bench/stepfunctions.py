@@ -26,7 +26,7 @@ import json
 import math
 from pathlib import Path
 
-from ddbexport.config import validate_config
+from ddbexport.config.model import validate_config
 from ddbexport.pipeline.synth import synth
 from ddbexport.pipeline.tablelist import PAYLOAD_LIMIT, results_size
 from ddbexport.pipeline.transitions import EXPORT_STATUS, Walk, WalkResult, child_walk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from ddbexport.config import Config, validate_config
+from ddbexport.config.model import Config, validate_config
 from ddbexport.testing import FakeExportApi, FakeTable, SimClock
 
 REGION = "eu-west-1"

@@ -18,7 +18,8 @@ import urllib3.exceptions
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from ddbexport.aws import AwsApi
+from ddbexport.aws.adapter import AwsApi
+from ddbexport.core.models import ExportDescription, ExportRequest
 from ddbexport.errors import (
     AccessDenied,
     AwsError,
@@ -31,8 +32,7 @@ from ddbexport.errors import (
     RetryableAwsError,
     TableNotFound,
 )
-from ddbexport.models import ExportDescription, ExportRequest
-from ddbexport.plan import client_token
+from ddbexport.planning.plan import client_token
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from ddbexport.cli import cli
+from ddbexport.cli.main import cli
 
 from .helpers import BUCKET, REGION, create_bucket, create_table
 

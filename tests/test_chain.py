@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ddbexport.catalog import CatalogRecord
-from ddbexport.chain import ChainError, find_chain, merge
+from ddbexport.catalog.chain import ChainError, find_chain, merge
+from ddbexport.catalog.records import CatalogRecord
 
 ARN = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from ddbexport._render import render_summary
-from ddbexport.cli import cli
-from ddbexport.report import ErrorInfo, RunReport, TableResult
+from ddbexport.cli.main import cli
+from ddbexport.cli.render import render_summary
+from ddbexport.running.report import ErrorInfo, RunReport, TableResult
 
 from .helpers import BUCKET, FAST_RUN, REGION, create_bucket, create_table
 

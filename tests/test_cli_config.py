@@ -16,10 +16,9 @@ from click.shell_completion import ShellComplete
 from click.testing import CliRunner
 from pydantic import BaseModel, ValidationError
 
-import ddbexport.cli_config  # noqa: F401  (registers the commands)
-from ddbexport.cli import cli
-from ddbexport.config import Config, PollSpec, parse_config_text
-from ddbexport.schema import config_schema
+from ddbexport.cli.main import cli
+from ddbexport.config.model import Config, PollSpec, parse_config_text
+from ddbexport.config.schema import config_schema
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NAMED_TABLES = """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ddbexport.config import (
+from ddbexport.config.model import (
     Config,
     effective_destination,
     load_config_file,

@@ -21,12 +21,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ddbexport.cli_read  # noqa: F401 - registers `ddbexport read`
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.cli import cli
-from ddbexport.convert import convert, json_safe, write_parquet
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.cli.main import cli
+from ddbexport.data.convert import convert, json_safe, write_parquet
 from ddbexport.errors import ConfigError
-from ddbexport.reader import ExportReadError, iter_items
+from ddbexport.exports.reader import ExportReadError, iter_items
 
 from .helpers import REGION
 from .test_reader import (
@@ -545,7 +544,7 @@ def test_workers_write_the_same_lines_in_the_same_order(
 ) -> None:
     """Small chunks: every file is cut into many pieces, spread over two worker processes, and
     put back together byte for byte as one process writes them."""
-    monkeypatch.setattr("ddbexport.reader.CHUNK_BYTES", 2048)
+    monkeypatch.setattr("ddbexport.exports.reader.CHUNK_BYTES", 2048)
     folder = write_export(
         tmp_path, [_row(index) for index in range(600)], export_format=export_format, partitions=3
     )
@@ -560,7 +559,7 @@ def test_workers_write_the_same_lines_in_the_same_order(
 def test_a_bad_line_read_by_a_worker_is_named_with_its_file_and_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ddbexport.reader.CHUNK_BYTES", 1024)
+    monkeypatch.setattr("ddbexport.exports.reader.CHUNK_BYTES", 1024)
     folder = write_export(tmp_path, [_row(index) for index in range(3)], partitions=1)
     data = next(folder.glob("data/*.json.gz"))
     good = b"".join(orjson.dumps({"Item": _row(index)}) + b"\n" for index in range(200))

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 from click.testing import CliRunner
 
-from ddbexport.cli import cli
+from ddbexport.cli.main import cli
 from ddbexport.sandbox.server import free_port, serve
 
 REGION = "eu-west-1"

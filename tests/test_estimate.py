@@ -11,11 +11,10 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-import ddbexport.cli_estimate  # noqa: F401  (registers the command)
-from ddbexport.cli import cli
-from ddbexport.config import Config, validate_config
+from ddbexport.cli.main import cli
+from ddbexport.config.model import Config, validate_config
 from ddbexport.errors import ConfigError
-from ddbexport.estimate import (
+from ddbexport.pipeline.estimate import (
     GB,
     Assumptions,
     Prices,

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from moto import mock_aws
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.cli import cli
-from ddbexport.config import load_config_file
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.cli.main import cli
+from ddbexport.config.model import load_config_file
 from ddbexport.pipeline.synth import synth
 from ddbexport.sandbox import Sandbox, SandboxSettings
 

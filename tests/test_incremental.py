@@ -16,19 +16,19 @@ import pytest
 from click.testing import CliRunner
 
 import ddbexport
-from ddbexport import inventory
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.catalog import Catalog, CatalogRecord
-from ddbexport.chain import find_chain
-from ddbexport.chainstate import chain_records
-from ddbexport.cli import cli
-from ddbexport.config import Config, RunSettings, TableSelector, parse_config_text
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.catalog.chain import find_chain
+from ddbexport.catalog.chainstate import chain_records
+from ddbexport.catalog.records import Catalog, CatalogRecord
+from ddbexport.catalog.status import OK
+from ddbexport.cli.main import cli
+from ddbexport.config.model import Config, RunSettings, TableSelector, parse_config_text
 from ddbexport.errors import ConfigError
 from ddbexport.pipeline.synth import synth
-from ddbexport.report import RunReport
+from ddbexport.planning.windows import cursor_of
+from ddbexport.running.facade import status as table_statuses
+from ddbexport.running.report import RunReport
 from ddbexport.sandbox import Sandbox, SandboxSettings
-from ddbexport.status import OK
-from ddbexport.windows import cursor_of
 
 from .helpers import BUCKET, REGION
 
@@ -452,7 +452,7 @@ def test_status_lists_an_incremental_table_even_with_nothing_to_export(
     (waiting,) = _run(sandbox, config, tmp_path).tables
     assert waiting.status == "WAITING"
     api = AwsApi(AwsSettings(REGION))
-    (fresh,) = inventory.status(config, api, max_age_s=3600, now=sandbox.now)
+    (fresh,) = table_statuses(config, api, max_age_s=3600, now=sandbox.now)
     assert (fresh.table, fresh.state) == (TABLE, OK)
     assert fresh.latest is not None
     assert fresh.latest.as_of == base

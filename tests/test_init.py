@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.cli import cli
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.cli.main import cli
 from ddbexport.errors import ConfigError
 from ddbexport.sandbox import Sandbox, SandboxSettings
 

@@ -20,8 +20,8 @@ from moto.server import ThreadedMotoServer
 REGION = "eu-west-1"
 HOLD_EXPORTS = """
 import dataclasses, sys
-from ddbexport import aws
-from ddbexport.cli import main
+from ddbexport.aws import adapter as aws
+from ddbexport.cli.main import main
 held = lambda d: dataclasses.replace(d, status="IN_PROGRESS")
 export, describe = aws.AwsApi.export_table, aws.AwsApi.describe_export
 aws.AwsApi.export_table = lambda self, r: held(export(self, r))

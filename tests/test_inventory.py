@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.cli import cli
-from ddbexport.report import RunReport
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.cli.main import cli
+from ddbexport.core.timeparse import parse_instant
+from ddbexport.running.report import RunReport
 from ddbexport.sandbox import Sandbox, SandboxSettings
-from ddbexport.timeparse import parse_instant
 
 from .helpers import BUCKET, REGION
 

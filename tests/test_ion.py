@@ -7,7 +7,7 @@ from amazon.ion import simpleion
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ddbexport.ion import IonError, read_record
+from ddbexport.exports.ion import IonError, read_record
 from ddbexport.sandbox.layout import ion_struct
 
 # Any text DynamoDB accepts: every code point but lone surrogates, control characters included.

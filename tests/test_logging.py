@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ddbexport.cli import cli
-from ddbexport.logsetup import REDACTED, configure_logging, redact
+from ddbexport.cli.main import cli
+from ddbexport.core.logsetup import REDACTED, configure_logging, redact
 
 from .helpers import BUCKET, FAST_RUN, REGION, create_bucket, create_table
 

@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.models import ExportDescription, ExportRequest
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.core.models import ExportDescription, ExportRequest
 
 from .helpers import BUCKET, REGION, create_bucket, create_table, make_config
 

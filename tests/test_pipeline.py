@@ -22,13 +22,13 @@ from moto.core.config import default_user_config
 from moto.sns.models import sns_backends
 
 import ddbexport
-from ddbexport import inventory
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.cli import cli
-from ddbexport.config import Config, validate_config
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.catalog import inventory
+from ddbexport.cli.main import cli
+from ddbexport.config.model import Config, validate_config
 from ddbexport.pipeline.synth import synth
 from ddbexport.pipeline.template import parameter_name
-from ddbexport.plan import client_token
+from ddbexport.planning.plan import client_token
 from ddbexport.sandbox import Sandbox, SandboxSettings
 
 from .helpers import BUCKET, REGION

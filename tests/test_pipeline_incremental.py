@@ -14,13 +14,13 @@ import boto3
 import pytest
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.catalog import Catalog
-from ddbexport.config import Config, validate_config
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.catalog.records import Catalog
+from ddbexport.config.model import Config, validate_config
+from ddbexport.core.timeparse import format_instant
 from ddbexport.pipeline.stack import request_rebaseline
+from ddbexport.planning.windows import cursor_of, full_client_token, window_client_token
 from ddbexport.sandbox import Sandbox
-from ddbexport.timeparse import format_instant
-from ddbexport.windows import cursor_of, full_client_token, window_client_token
 
 from .helpers import BUCKET, REGION
 from .test_pipeline import _deploy_definition, _execute, _records, _tables, executing_sandbox

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ddbexport.config import Config, effective_destination, validate_config
+from ddbexport.config.model import Config, effective_destination, validate_config
 from ddbexport.errors import ConfigError
 from ddbexport.pipeline.policy import ROLE_POLICY_LIMIT, local_policy, policy_size, role_policy
 from ddbexport.pipeline.statemachine import MAX_WAITS, wait_schedule

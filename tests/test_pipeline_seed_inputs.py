@@ -14,13 +14,13 @@ import boto3
 import pytest
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.config import validate_config
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.config.model import validate_config
 from ddbexport.errors import ConfigError
 from ddbexport.pipeline.statemachine import MAX_WAITS, compile_prefix, wait_schedule
 from ddbexport.pipeline.synth import synth
 from ddbexport.pipeline.transitions import TASK_EVENTS, child_walk
-from ddbexport.plan import render_prefix
+from ddbexport.planning.plan import render_prefix
 from ddbexport.sandbox import Sandbox
 
 from .helpers import BUCKET, REGION

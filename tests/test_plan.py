@@ -6,17 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ddbexport.config import validate_config
+from ddbexport.config.model import validate_config
+from ddbexport.core.models import TableInfo
 from ddbexport.errors import AccessDenied, ConfigError, RetryableAwsError
-from ddbexport.models import TableInfo
-from ddbexport.plan import (
+from ddbexport.planning.gather import make_plan
+from ddbexport.planning.plan import (
     build_plan,
     client_token,
     derive_run_id,
     render_prefix,
     selected_tables,
 )
-from ddbexport.resolve import make_plan
 from ddbexport.testing import FakeTable, SimClock
 
 from .helpers import fake_api

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ddbexport.config import PollSpec, RunSettings
-from ddbexport.polling import AdaptivePolicy, FixedPolicy, PollPolicy, policy_from_settings
+from ddbexport.config.model import PollSpec, RunSettings
+from ddbexport.running.polling import AdaptivePolicy, FixedPolicy, PollPolicy, policy_from_settings
 
 
 def _checks_until(

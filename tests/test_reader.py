@@ -20,10 +20,11 @@ from boto3.dynamodb.types import TypeSerializer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ddbexport.aws import AwsApi, AwsSettings
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.core.ports import ObjectApi
 from ddbexport.errors import ConfigError
-from ddbexport.exportfiles import ExportFolder, parse_folder
-from ddbexport.reader import (
+from ddbexport.exports.files import ExportFolder, parse_folder
+from ddbexport.exports.reader import (
     Change,
     ExportReadError,
     iter_changes,
@@ -32,9 +33,9 @@ from ddbexport.reader import (
     plain_item,
     plain_value,
 )
+from ddbexport.exports.stores import LocalStore, S3Store
 from ddbexport.sandbox import Sandbox, SandboxSettings
 from ddbexport.sandbox.layout import build_export_files, full_record, keys_of, summary_fields
-from ddbexport.stores import LocalStore, ObjectApi, S3Store
 
 from .helpers import REGION
 

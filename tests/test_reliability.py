@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.cli import cli
-from ddbexport.config import Config, validate_config
-from ddbexport.report import RunReport
-from ddbexport.runner import RunEvent
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.cli.main import cli
+from ddbexport.config.model import Config, validate_config
+from ddbexport.running.report import RunReport
+from ddbexport.running.runner import RunEvent
 from ddbexport.sandbox import Sandbox, SandboxSettings
 
 from .helpers import BUCKET, REGION
@@ -143,12 +143,18 @@ def test_bucket_deleted_mid_run(sandbox: Sandbox, tmp_path: Path) -> None:
     _tables(sandbox, "aaa", "bbb", "ccc")
     s3 = boto3.client("s3", region_name=REGION)
 
+    # The first export cannot end while its bucket is being deleted, however slow the machine:
+    # it is made to last 1,000 minutes, then the clock jumps past its end once the bucket is gone.
+    sandbox.stretch_durations(1000)
+
     def delete_bucket_once(event: RunEvent) -> None:
         if event.kind == "started" and event.table == "aaa":
             keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
             if keys:
                 s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys]})
             s3.delete_bucket(Bucket=BUCKET)
+            sandbox.stretch_durations(1)
+            sandbox.advance(1000 * 60)
 
     report = _run(sandbox, tmp_path, _config(max_concurrency=1), on_event=delete_bucket_once)
     _assert_nothing_lost(report, 3)

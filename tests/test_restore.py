@@ -17,11 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ddbexport
-import ddbexport.cli_restore  # registers the command (and its _aws_api is patched below)
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.cli import cli
-from ddbexport.errors import AccessDenied, AwsError, ConfigError, RetryableAwsError
-from ddbexport.restore import (
+import ddbexport.cli.restore
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.cli.main import cli
+from ddbexport.data.restore import (
     KeyAttribute,
     SourceTable,
     parse_keys,
@@ -32,6 +31,7 @@ from ddbexport.restore import (
     sse_specification,
     table_creation_parameters,
 )
+from ddbexport.errors import AccessDenied, AwsError, ConfigError, RetryableAwsError
 from ddbexport.sandbox import Sandbox, SandboxSettings
 
 from . import test_reader as reader_tests
@@ -523,7 +523,7 @@ def test_cli_failed_import_reports_code_message_and_log_group(
             "TableArn": "arn:aws:dynamodb:eu-west-1:1:table/orders-copy",
         },
     )
-    monkeypatch.setattr(ddbexport.cli_restore, "_aws_api", lambda *_: api)
+    monkeypatch.setattr(ddbexport.cli.restore, "aws_api", lambda *_: api)
     code, out, err = _cli("restore", target, "--table", "orders-copy", "--wait", "--poll", "1ms")
     assert code == 1
     assert "error: the import FAILED: ItemValidationError: Some of the items failed" in err
@@ -658,7 +658,7 @@ def test_an_ended_import_given_back_for_the_same_token_is_not_taken_for_a_new_on
     assert len(tokens) == 3
     assert api.requests[0]["ClientToken"] == restore_client_token(export_id, "orders-copy")
 
-    monkeypatch.setattr(ddbexport.cli_restore, "_aws_api", lambda *_: ScriptedImports(earlier))
+    monkeypatch.setattr(ddbexport.cli.restore, "aws_api", lambda *_: ScriptedImports(earlier))
     code, _, err = _cli("restore", target, "--table", "orders-copy")
     assert code == 2
     assert "nothing new was started" in err

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from ddbexport.catalog import CatalogRecord
-from ddbexport.ion import IonError, read_record
-from ddbexport.prune import plan_prune
+from ddbexport.catalog.prune import plan_prune
+from ddbexport.catalog.records import CatalogRecord
+from ddbexport.catalog.status import FAILING, MISSING, OK, STALE, table_status
+from ddbexport.exports.ion import IonError, read_record
 from ddbexport.sandbox.layout import ion_struct
-from ddbexport.status import FAILING, MISSING, OK, STALE, table_status
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

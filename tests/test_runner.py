@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ddbexport.config import Config, validate_config
+from ddbexport.config.model import Config, validate_config
+from ddbexport.core.models import ExportPlan
 from ddbexport.errors import AccessDenied, InvalidExportTime, RetryableAwsError
-from ddbexport.journal import RunJournal
-from ddbexport.models import ExportPlan
-from ddbexport.report import RunReport
-from ddbexport.resolve import make_plan
-from ddbexport.runner import MAX_PITR_WAITS, RunEvent, Runner
+from ddbexport.planning.gather import make_plan
+from ddbexport.running.journal import RunJournal
+from ddbexport.running.report import RunReport
+from ddbexport.running.runner import MAX_PITR_WAITS, RunEvent, Runner
 from ddbexport.testing import FakeExportApi, FakeTable, SimClock
 
 from .helpers import fake_api

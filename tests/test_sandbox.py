@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
+from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.sandbox import Sandbox, SandboxSettings
 from ddbexport.sandbox.layout import base64_md5
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ddbexport.schedule import check_schedule, check_timezone
+from ddbexport.config.schedule import check_schedule, check_timezone
 
 VALID = [
     "cron(0 3 * * ? *)",

@@ -15,12 +15,12 @@ from botocore.stub import Stubber
 from click.testing import CliRunner
 
 import ddbexport
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.cli import cli
-from ddbexport.config import validate_config
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.cli.main import cli
+from ddbexport.config.model import validate_config
+from ddbexport.core.models import ExportPlan
 from ddbexport.errors import AccessDenied
-from ddbexport.models import ExportPlan
-from ddbexport.preflight import apply_cheap_checks, check_plan
+from ddbexport.running.preflight import apply_cheap_checks, check_plan
 from ddbexport.sandbox import Sandbox, SandboxSettings
 from ddbexport.testing import FakeExportApi, FakeTable, SimClock
 

@@ -21,17 +21,13 @@ from boto3.dynamodb.types import TypeDeserializer
 from click.testing import CliRunner
 
 import ddbexport
-import ddbexport.cli_snapshot  # registers the command
-from ddbexport.aws import AwsApi, AwsSettings
-from ddbexport.catalog import Catalog, CatalogRecord, record_from_summary
-from ddbexport.chain import ChainError
-from ddbexport.cli import cli
-from ddbexport.exportfiles import ExportFolder, parse_folder, parse_summary
-from ddbexport.inventory import rebuild_catalog, verify
-from ddbexport.reader import iter_items, open_export
-from ddbexport.restore import restore
-from ddbexport.sandbox import Sandbox, SandboxSettings
-from ddbexport.snapshot import (
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.catalog.chain import ChainError
+from ddbexport.catalog.inventory import rebuild_catalog, verify
+from ddbexport.catalog.records import Catalog, CatalogRecord, record_from_summary
+from ddbexport.cli.main import cli
+from ddbexport.data.restore import restore
+from ddbexport.data.snapshot import (
     SNAPSHOT_FIELD,
     SnapshotResult,
     output_format,
@@ -39,7 +35,10 @@ from ddbexport.snapshot import (
     table_chain,
     write_snapshot,
 )
-from ddbexport.stores import LocalStore
+from ddbexport.exports.files import ExportFolder, parse_folder, parse_summary
+from ddbexport.exports.reader import iter_items, open_export
+from ddbexport.exports.stores import LocalStore
+from ddbexport.sandbox import Sandbox, SandboxSettings
 
 from .helpers import BUCKET, REGION
 
@@ -196,7 +195,7 @@ def test_big_snapshots_are_split_into_data_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A new data file starts every DATA_FILE_BYTES; the manifest counts each file's items."""
-    monkeypatch.setattr("ddbexport.snapshot.DATA_FILE_BYTES", 400)
+    monkeypatch.setattr("ddbexport.data.snapshot.DATA_FILE_BYTES", 400)
     chain = table_chain(_fixture_records(), "test", allow_gaps=True)
     result = write_snapshot(chain, tmp_path / "snap", locate=_on_disk)
     export = open_export(str(result.export_folder))

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from ddbexport.aws import AwsApi
-from ddbexport.cli import cli
-from ddbexport.config import load_config_file
+from ddbexport.aws.adapter import AwsApi
+from ddbexport.cli.main import cli
+from ddbexport.config.model import load_config_file
 from ddbexport.pipeline.synth import synth
 from ddbexport.sandbox import Sandbox, SandboxSettings
 from ddbexport.sandbox.server import free_port, serve

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ddbexport.errors import ConfigError
-from ddbexport.exportfiles import base64_md5, parse_folder
-from ddbexport.stores import LocalStore
-from ddbexport.verify import Verification, verify_export
+from ddbexport.exports.files import base64_md5, parse_folder
+from ddbexport.exports.stores import LocalStore
+from ddbexport.exports.verify import Verification, verify_export
 
 REAL = Path(__file__).parent / "fixtures" / "real-aws-export"
 FULL = "01768385930622-efd1a093"

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ddbexport.catalog import CatalogRecord
+from ddbexport.catalog.records import CatalogRecord
+from ddbexport.core.models import PitrWindow
 from ddbexport.errors import ConfigError, PitrUnavailable
-from ddbexport.models import PitrWindow
-from ddbexport.windows import (
+from ddbexport.planning.windows import (
     GAP,
     OVERLAP,
     FullExport,

@@ -14,10 +14,20 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ._facade import check, load_config, plan, run
-from .api import ExportApi
-from .aws import AwsApi, AwsSettings
-from .config import Config, RunSettings, TableSelector
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.config.model import Config, RunSettings, TableSelector
+from ddbexport.core.models import (
+    ExportDescription,
+    ExportPlan,
+    ExportRequest,
+    PlanProblem,
+    TableInfo,
+)
+from ddbexport.core.ports import ExportApi
+from ddbexport.running.facade import check, load_config, plan, run
+from ddbexport.running.report import ErrorInfo, RunReport, TableResult
+from ddbexport.running.runner import RunEvent, Runner
+
 from .errors import (
     AccessDenied,
     AwsError,
@@ -32,9 +42,6 @@ from .errors import (
     RetryableAwsError,
     TableNotFound,
 )
-from .models import ExportDescription, ExportPlan, ExportRequest, PlanProblem, TableInfo
-from .report import ErrorInfo, RunReport, TableResult
-from .runner import RunEvent, Runner
 
 __all__ = [
     "AccessDenied",

@@ -1,5 +1,5 @@
 """``python -m ddbexport``."""
 
-from .cli import main
+from ddbexport.cli.main import main
 
 main()

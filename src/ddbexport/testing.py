@@ -13,6 +13,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from ddbexport.core.models import ExportDescription, ExportRequest, PitrWindow, TableInfo
+
 from .errors import (
     AwsError,
     ExportConflict,
@@ -23,7 +25,6 @@ from .errors import (
     PitrUnavailable,
     TableNotFound,
 )
-from .models import ExportDescription, ExportRequest, PitrWindow, TableInfo
 
 
 class SimClock:

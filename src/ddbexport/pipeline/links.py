@@ -27,7 +27,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from ddbexport.windows import IncrementalSettings
+from ddbexport.planning.windows import IncrementalSettings
 
 #: Links one execution exports per table at most: a backlog of three days and a remainder.
 MAX_LINKS = 4

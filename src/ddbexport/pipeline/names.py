@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from ddbexport.config import Config, PipelineSettings
+from ddbexport.config.model import Config, PipelineSettings
 from ddbexport.errors import ConfigError
 
 from .tablelist import TableSetting

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ddbexport.config import Config
+from ddbexport.config.model import Config
 from ddbexport.errors import ConfigError
 
 from .names import (

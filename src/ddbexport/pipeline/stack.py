@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ddbexport.aws import AwsApi
-from ddbexport.chainstate import chain_key, read_chain_state, write_chain_state
-from ddbexport.config import Config
+from ddbexport.aws.adapter import AwsApi
+from ddbexport.catalog.chainstate import chain_key, read_chain_state, write_chain_state
+from ddbexport.config.model import Config
 from ddbexport.errors import AwsError, ConfigError, DdbExportError
 
 from .names import records_prefix, with_stack_name

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ddbexport.config import RunSettings
+from ddbexport.config.model import RunSettings
 from ddbexport.errors import ConfigError
 
 from .links import link_states

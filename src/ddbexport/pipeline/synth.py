@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ddbexport.api import ExportApi
-from ddbexport.config import Config, effective_destination
+from ddbexport.config.model import Config, effective_destination
+from ddbexport.core.models import TableInfo
+from ddbexport.core.ports import ExportApi
 from ddbexport.errors import ConfigError
-from ddbexport.models import TableInfo
-from ddbexport.resolve import resolve_tables
+from ddbexport.planning.gather import resolve_tables
 
 from .statemachine import definition_json
 from .tablelist import TableSetting

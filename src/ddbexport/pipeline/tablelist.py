@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ddbexport.config import Destination
+from ddbexport.config.model import Destination
+from ddbexport.core.timeparse import parse_duration
 from ddbexport.errors import ConfigError
-from ddbexport.timeparse import parse_duration
 
 from .statemachine import PrefixTemplate, templates_for
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ddbexport.config import Config
+from ddbexport.config.model import Config
 
 from .links import MAX_LINKS
 from .names import parameter_name, records_bucket, records_prefix, table_list_key

@@ -2,7 +2,7 @@
 
 In process::
 
-    from ddbexport.sandbox import Sandbox
+    from . import Sandbox
 
     with Sandbox() as sandbox:          # boto3 clients made inside talk to the sandbox
         ...                             # create tables, enable PITR, run exports

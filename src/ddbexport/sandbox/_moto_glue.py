@@ -32,8 +32,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from py_partiql_parser import JsonParser
 
-from ddbexport.exportfiles import one_part_etag
-from ddbexport.ion import read_record
+from ddbexport.exports.files import one_part_etag
+from ddbexport.exports.ion import read_record
 
 from .engine import ExportService, SandboxApiError, TableState
 

@@ -19,13 +19,7 @@ from typing import Any
 
 from .clock import SandboxClock
 from .history import WriteHistory
-from .layout import (
-    build_export_files,
-    export_id,
-    full_record,
-    incremental_record,
-    summary_fields,
-)
+from .layout import build_export_files, export_id, full_record, incremental_record, summary_fields
 
 #: Puts one object into the sandbox's S3; returns False when the bucket does not exist.
 PutObject = Callable[[str, str, str, bytes], bool]

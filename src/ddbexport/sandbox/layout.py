@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ddbexport.exportfiles import base64_md5, one_part_etag
+from ddbexport.exports.files import base64_md5, one_part_etag
 
 _AWS_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 _BASE32_LOWER = "abcdefghijklmnopqrstuvwxyz234567"

@@ -1,0 +1,215 @@
+"""Terminal rendering for the CLI: plans, live progress, summaries. The library never uses it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from ddbexport.core.models import ExportPlan, ExportRequest
+from ddbexport.core.timeparse import format_duration, format_instant
+from ddbexport.running.report import RunReport
+from ddbexport.running.runner import RunEvent
+
+_run_log = logging.getLogger("ddbexport.run")
+
+# Names and messages come from configs and AWS: escaped, so a '[' never reads as rich markup.
+_STATUS_STYLE = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "TIMED_OUT": "yellow",
+    "INTERRUPTED": "yellow",
+    "IN_PROGRESS": "cyan",
+    "PENDING": "dim",
+    "WAITING": "dim",
+}
+
+
+def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
+    """Print the plan as a table on stdout."""
+    console = console or Console(soft_wrap=True)
+    console.print(
+        f"run id [bold]{plan.run_id}[/]  export time [bold]{format_instant(plan.export_time)}[/]  "
+        f"{len(plan.requests)} export(s)"
+    )
+    table = Table(show_lines=False)
+    columns = ["table", "table ARN", "bucket", "prefix", "format", "SSE", "client token"]
+    chained = any(request.chained for request in plan.requests)
+    if chained:
+        columns.insert(1, "export")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for request in plan.requests:
+        sse = request.sse + (f" ({request.kms_key})" if request.kms_key else "")
+        bucket = request.bucket + (
+            f" (owner {request.bucket_owner})" if request.bucket_owner else ""
+        )
+        cells = [
+            request.table,
+            request.table_arn,
+            bucket,
+            request.prefix or "(none)",
+            request.format,
+            sse,
+            request.client_token,
+        ]
+        if chained:
+            cells.insert(1, export_label(request))
+        table.add_row(*map(escape, cells))
+    console.print(table)
+    for request in plan.requests:
+        if request.reason:
+            console.print(escape(f"{request.table}: {export_label(request)}: {request.reason}"))
+        if request.later:
+            spans = ", ".join(
+                f"{format_instant(start)} to {format_instant(end)}" for start, end in request.later
+            )
+            console.print(escape(f"{request.table}: then, once it has completed: {spans}"))
+    for waiting in plan.waiting:
+        console.print(
+            f"[dim]{escape(f'{waiting.table}: nothing to export yet: {waiting.message}')}[/]"
+        )
+    for problem in plan.problems:
+        detail = escape(f"cannot export {problem.table}: {problem.code}: {problem.message}")
+        console.print(f"[red]{detail}[/]")
+
+
+def export_label(request: ExportRequest) -> str:
+    """What a request exports: ``full as of T`` or ``window F to T (VIEW)``."""
+    if request.from_time is not None and request.to_time is not None:
+        return (
+            f"window {format_instant(request.from_time)} to {format_instant(request.to_time)} "
+            f"({request.view})"
+        )
+    return f"full as of {format_instant(request.export_time)}"
+
+
+def render_summary(report: RunReport, report_path: Path | None) -> None:
+    """Print the per-table outcome and the counts on stdout."""
+    console = Console(soft_wrap=True)
+    table = Table(title=f"run {report.run_id} - export time {format_instant(report.export_time)}")
+    for column in ("table", "status", "items", "duration", "export / error"):
+        table.add_column(column, overflow="fold")
+    for result in report.tables:
+        duration = ""
+        if result.start_time and result.end_time:
+            duration = format_duration((result.end_time - result.start_time).total_seconds())
+        detail = result.export_arn or ""
+        if result.from_time is not None and result.to_time is not None:
+            window = f"{format_instant(result.from_time)} to {format_instant(result.to_time)}"
+            detail = f"window {window}: {detail}"
+        if result.note:
+            detail = result.note
+        if result.error:
+            detail = f"{result.error.code}: {result.error.message}"
+        style = _STATUS_STYLE.get(result.status, "")
+        table.add_row(
+            escape(result.table),
+            f"[{style}]{result.status}[/]" if style else result.status,
+            "" if result.item_count is None else str(result.item_count),
+            duration,
+            escape(detail),
+        )
+    console.print(table)
+    counts = ", ".join(f"{count} {status}" for status, count in report.summary.items() if count)
+    console.print(
+        f"summary: {counts}"
+        + (f"; report written to {escape(str(report_path))}" if report_path else "")
+    )
+
+
+class EventLog:
+    """Run events as log records (``ddbexport.run``), for pipes, files, cron and machines:
+    text or JSON lines as ``--log-format`` says, each with its run id and table."""
+
+    def begin(self, plan: ExportPlan) -> None:
+        """Announce the run."""
+        _run_log.info(
+            "run %s: %d table(s) as of %s",
+            plan.run_id,
+            len(plan.requests) + len(plan.problems),
+            format_instant(plan.export_time),
+            extra={"run_id": plan.run_id, "event": "planned"},
+        )
+
+    def on_event(self, event: RunEvent) -> None:
+        """One record per event; the repetitive 'polled' ones only at debug level."""
+        level = logging.DEBUG if event.kind == "polled" else logging.INFO
+        if event.kind in ("failed", "timed_out"):
+            level = logging.WARNING
+        _run_log.log(
+            level,
+            "%s: %s%s",
+            event.table,
+            event.kind,
+            f" ({event.message})" if event.message else "",
+            extra={
+                "run_id": event.run_id,
+                "table": event.table,
+                "event": event.kind,
+                "status": event.status,
+                "export_arn": event.export_arn,
+                "items": event.item_count,
+                "elapsed_s": round(event.elapsed_s, 1) if event.elapsed_s is not None else None,
+            },
+        )
+
+    def end(self) -> None:
+        """Nothing to tear down."""
+
+
+class LiveProgress:
+    """A live table on the terminal: table, status, elapsed, items."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, RunEvent] = {}
+        self._run_id = ""
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def begin(self, plan: ExportPlan) -> None:
+        """Show every planned table as PENDING."""
+        self._run_id = plan.run_id
+        for request in plan.requests:
+            self._rows[request.table] = RunEvent("planned", plan.run_id, request.table, "PENDING")
+        self._live = Live(
+            get_renderable=self._render, console=Console(stderr=True), refresh_per_second=2
+        )
+        self._live.start()
+
+    def on_event(self, event: RunEvent) -> None:
+        """Update the table's row."""
+        with self._lock:
+            self._rows[event.table] = event
+
+    def end(self) -> None:
+        """Stop the live display, leaving its last frame on screen."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _render(self) -> Table:
+        with self._lock:
+            rows = sorted(self._rows.values(), key=lambda event: event.table)
+        done = sum(1 for event in rows if event.status not in ("PENDING", "IN_PROGRESS"))
+        elapsed = format_duration(time.monotonic() - self._started)
+        table = Table(title=f"run {self._run_id}  {done}/{len(rows)} done  {elapsed}")
+        for column in ("table", "status", "elapsed", "items", "note"):
+            table.add_column(column, overflow="fold")
+        for event in rows:
+            style = _STATUS_STYLE.get(event.status, "")
+            table.add_row(
+                escape(event.table),
+                f"[{style}]{event.status}[/]" if style else event.status,
+                format_duration(event.elapsed_s) if event.elapsed_s is not None else "",
+                "" if event.item_count is None else str(event.item_count),
+                escape(event.message),
+            )
+        return table

@@ -1,15 +1,15 @@
 """DescribeExport calls and completion-detection lag: adaptive polling versus every 15 s.
 
-A pure simulation of :mod:`ddbexport.polling` (nothing sleeps, nothing talks to AWS). For each
-nominal export duration, ``SAMPLES`` exports are drawn with a seeded RNG:
+A pure simulation of :mod:`ddbexport.running.polling` (nothing sleeps, nothing talks to
+AWS). For each nominal export duration, ``SAMPLES`` exports are drawn with a seeded RNG:
 
 * the table's previous export took ``previous = nominal * lognormal(0, SIGMA)``;
 * this export takes ``actual = previous * lognormal(0, SIGMA)``.
 
-Each export is polled exactly as :class:`ddbexport.runner.Runner` polls it: the export starts at
-t = 0, the runner waits ``policy.next_delay(t, expected)`` and calls DescribeExport once per check;
-completion is seen at the first check with ``t >= actual``; the lag is that check's time minus
-``actual``. Three cases share the same draws:
+Each export is polled exactly as :class:`ddbexport.running.runner.Runner` polls it: the export
+starts at t = 0, the runner waits ``policy.next_delay(t, expected)`` and calls DescribeExport once
+per check; completion is seen at the first check with ``t >= actual``; the lag is that check's time
+minus ``actual``. Three cases share the same draws:
 
 * ``fixed 15s``: ``FixedPolicy(15)``, the seed design;
 * ``adaptive, no previous``: ``policy_from_settings(RunSettings())``, expected duration unknown;

@@ -3,8 +3,8 @@
 Everything runs in this process against :class:`ddbexport.testing.FakeExportApi` and a
 :class:`ddbexport.testing.SimClock` (sleeping advances simulated time), so a night of exports takes
 well under a second. Tables export in 5 min to 3 h (log-uniform, seeded). Each scenario is planned
-with :func:`ddbexport.resolve.make_plan` from a ``match = "*"`` config and run by
-:class:`ddbexport.runner.Runner`:
+with :func:`ddbexport.planning.gather.make_plan` from a ``match = "*"`` config and run by
+:class:`ddbexport.running.runner.Runner`:
 
 * 200 tables, max_concurrency 300 (the baseline for the scaling ratios);
 * 2,000 tables, max_concurrency 300, then 50;

@@ -19,13 +19,13 @@ import ddbexport
 from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.catalog.chain import find_chain
 from ddbexport.catalog.chainstate import chain_records
+from ddbexport.catalog.cursor import cursor_of
 from ddbexport.catalog.records import Catalog, CatalogRecord
 from ddbexport.catalog.status import OK
 from ddbexport.cli.main import cli
 from ddbexport.config.model import Config, RunSettings, TableSelector, parse_config_text
 from ddbexport.errors import ConfigError
 from ddbexport.pipeline.synth import synth
-from ddbexport.planning.windows import cursor_of
 from ddbexport.running.facade import status as table_statuses
 from ddbexport.running.report import RunReport
 from ddbexport.sandbox import Sandbox, SandboxSettings

@@ -15,11 +15,12 @@ import pytest
 
 import ddbexport
 from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.catalog.cursor import cursor_of
 from ddbexport.catalog.records import Catalog
 from ddbexport.config.model import Config, validate_config
 from ddbexport.core.timeparse import format_instant
 from ddbexport.pipeline.stack import request_rebaseline
-from ddbexport.planning.windows import cursor_of, full_client_token, window_client_token
+from ddbexport.planning.windows import full_client_token, window_client_token
 from ddbexport.sandbox import Sandbox
 
 from .helpers import BUCKET, REGION

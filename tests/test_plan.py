@@ -9,7 +9,6 @@ import pytest
 from ddbexport.config.model import validate_config
 from ddbexport.core.models import TableInfo
 from ddbexport.errors import AccessDenied, ConfigError, RetryableAwsError
-from ddbexport.planning.gather import make_plan
 from ddbexport.planning.plan import (
     build_plan,
     client_token,
@@ -17,6 +16,7 @@ from ddbexport.planning.plan import (
     render_prefix,
     selected_tables,
 )
+from ddbexport.planning.planner import make_plan
 from ddbexport.testing import FakeTable, SimClock
 
 from .helpers import fake_api

@@ -10,7 +10,7 @@ import pytest
 from ddbexport.config.model import Config, validate_config
 from ddbexport.core.models import ExportPlan
 from ddbexport.errors import AccessDenied, InvalidExportTime, RetryableAwsError
-from ddbexport.planning.gather import make_plan
+from ddbexport.planning.planner import make_plan
 from ddbexport.running.journal import RunJournal
 from ddbexport.running.report import RunReport
 from ddbexport.running.runner import MAX_PITR_WAITS, RunEvent, Runner

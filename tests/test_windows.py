@@ -10,12 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ddbexport.catalog.cursor import GAP, OVERLAP, cursor_of
 from ddbexport.catalog.records import CatalogRecord
 from ddbexport.core.models import PitrWindow
 from ddbexport.errors import ConfigError, PitrUnavailable
 from ddbexport.planning.windows import (
-    GAP,
-    OVERLAP,
     FullExport,
     IncrementalSettings,
     IncrementalWindow,
@@ -23,7 +22,6 @@ from ddbexport.planning.windows import (
     TableHistory,
     TablePlan,
     ceil_to_grid,
-    cursor_of,
     floor_to_grid,
     full_client_token,
     plan_table,

@@ -12,8 +12,6 @@ The library API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.config.model import Config, RunSettings, TableSelector
 from ddbexport.core.models import (
@@ -24,6 +22,7 @@ from ddbexport.core.models import (
     TableInfo,
 )
 from ddbexport.core.ports import ExportApi
+from ddbexport.core.version import VERSION as __version__
 from ddbexport.running.facade import check, load_config, plan, run
 from ddbexport.running.report import ErrorInfo, RunReport, TableResult
 from ddbexport.running.runner import RunEvent, Runner

@@ -1,8 +1,9 @@
 """In-memory stand-ins for AWS and time, for tests and benchmarks of code that uses ddbexport.
 
-``FakeExportApi`` implements :class:`~ddbexport.api.ExportApi` with simulated export durations, a
-concurrent-export quota, client-token idempotency and error injection. ``SimClock`` supplies the
-``clock``/``sleep``/``now`` a :class:`~ddbexport.runner.Runner` takes, so hours pass instantly.
+``FakeExportApi`` implements :class:`~ddbexport.core.ports.ExportApi` with simulated export
+durations, a concurrent-export quota, client-token idempotency and error injection. ``SimClock``
+supplies the ``clock``/``sleep``/``now`` a :class:`~ddbexport.running.runner.Runner` takes, so hours
+pass instantly.
 """
 
 from __future__ import annotations

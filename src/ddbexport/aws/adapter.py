@@ -16,10 +16,10 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from ddbexport import __version__
 from ddbexport.core.logsetup import register_secrets
 from ddbexport.core.models import ExportDescription, ExportRequest, PitrWindow, TableInfo
 from ddbexport.core.ports import ObjectInfo
+from ddbexport.core.version import VERSION
 from ddbexport.errors import (
     AccessDenied,
     AwsError,
@@ -179,7 +179,7 @@ class _ObjectStream(io.RawIOBase):
 
 
 class AwsApi:
-    """:class:`~ddbexport.api.ExportApi` over boto3 clients.
+    """:class:`~ddbexport.core.ports.ExportApi` over boto3 clients.
 
     Args:
         settings: region, profile and endpoint; ignored for clients passed in.
@@ -224,7 +224,7 @@ class AwsApi:
     def _client_config(self) -> botocore.config.Config:
         return botocore.config.Config(
             retries={"mode": "standard", "total_max_attempts": self._settings.max_attempts},
-            user_agent_extra=f"ddbexport/{__version__}",
+            user_agent_extra=f"ddbexport/{VERSION}",
         )
 
     @property

@@ -1,7 +1,7 @@
 """A table's state at an instant from its exports: a full baseline plus incremental windows.
 
 Pure: which catalogued exports make up the chain (:func:`find_chain`) and how their records
-combine (:func:`merge`). Reading the files is the caller's (see :mod:`ddbexport.snapshot`).
+combine (:func:`merge`). Reading the files is the caller's (see :mod:`ddbexport.data.snapshot`).
 
 Rules:
 

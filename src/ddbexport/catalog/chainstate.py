@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import Any
 
 from ddbexport.core.ports import ObjectApi
-from ddbexport.core.timeparse import format_instant
+from ddbexport.core.timeparse import canonical_instant, format_instant
 from ddbexport.exports.files import join_key
-from ddbexport.planning.windows import canonical_instant, cursor_of
 
 from .chain import FULL
+from .cursor import cursor_of
 from .records import CatalogRecord
 
 CHAINS = "chains"

@@ -40,7 +40,7 @@ def _utc_now() -> datetime:
 
 
 def verify(target: str, *, deep: bool = False, api: ObjectApi | None = None) -> Verification:
-    """Check the export folder ``target`` (S3 URL or path); see :mod:`ddbexport.verify`."""
+    """Check the export folder ``target`` (S3 URL or path); see :mod:`ddbexport.exports.verify`."""
     store, folder = open_target(target, api)
     return verify_export(store, folder, deep=deep)
 
@@ -159,7 +159,7 @@ def prune(
     table: str | None = None,
     now: Now = _utc_now,
 ) -> PruneResult:
-    """Delete old exports' objects and catalog records; see :mod:`ddbexport.prune` for the rules.
+    """Delete old exports' objects and catalog records; see :mod:`.prune` for the rules.
 
     Without ``keep_last`` or ``older_than_s``, the config's ``[retention]`` rule applies.
 

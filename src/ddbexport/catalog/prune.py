@@ -1,7 +1,7 @@
 """Which exports may go: retention by count or age that never breaks a kept incremental chain.
 
 Pure planning (:func:`plan_prune`) is separate from finding and deleting objects
-(:func:`objects_of`, done through an :class:`~ddbexport.stores.ObjectApi`).
+(:func:`objects_of`, done through an :class:`~ddbexport.exports.stores.ObjectApi`).
 
 Rules, per table:
 

@@ -17,11 +17,11 @@ from rich.table import Table
 
 from ddbexport.catalog import inventory
 from ddbexport.catalog.chainstate import chain_records
+from ddbexport.catalog.cursor import cursor_of, cursor_to_dict
 from ddbexport.catalog.status import OK
 from ddbexport.config.model import Config, load_config_file
 from ddbexport.core.timeparse import format_duration, format_instant, parse_duration
 from ddbexport.errors import ConfigError
-from ddbexport.planning.windows import cursor_of, cursor_to_dict
 from ddbexport.running.facade import status as table_statuses
 
 from .common import (

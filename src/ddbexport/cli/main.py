@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from ddbexport import __version__
 from ddbexport.core.logsetup import LogFormat, configure_logging
+from ddbexport.core.version import VERSION
 
 from . import (
     check,
@@ -71,7 +71,7 @@ class SectionedGroup(click.Group):
 
 
 @click.group(cls=SectionedGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ddbexport")
+@click.version_option(VERSION, prog_name="ddbexport")
 @global_options
 @click.pass_context
 def cli(

@@ -175,7 +175,7 @@ Seconds = Annotated[float, Field(gt=0)]
 
 
 class PollSpec(_Model):
-    """How often DescribeExport is called; see :mod:`ddbexport.polling`."""
+    """How often DescribeExport is called; see :mod:`ddbexport.running.polling`."""
 
     mode: Literal["adaptive", "fixed"] = "adaptive"
     fixed_interval_s: Seconds = 15.0

@@ -198,7 +198,7 @@ def _duration_key(field_name: str) -> str | None:
 
     Durations are held in seconds under a ``_s`` name and written in files without the suffix,
     as text such as ``4m`` or a number of seconds (see the ``mode="before"`` validators of
-    :mod:`ddbexport.config`).
+    :mod:`ddbexport.config.model`).
     """
     return field_name.removesuffix("_s") if field_name.endswith("_s") else None
 

@@ -2,8 +2,9 @@
 
 :class:`ExportApi` lists every AWS operation the planner and the runner need; :class:`ObjectApi`
 the S3 operations, and :class:`ExportStore` read access to one bucket or a folder standing for it.
-:class:`ddbexport.aws.AwsApi` implements it with boto3; :class:`ddbexport.testing.FakeExportApi`
-implements it in memory for tests and benchmarks.
+:class:`ddbexport.aws.adapter.AwsApi` implements them with boto3;
+:class:`ddbexport.testing.FakeExportApi` implements ``ExportApi`` in memory, for tests and
+benchmarks.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from ddbexport.errors import ConfigError
+
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 DURATION_HELP = "a duration such as 90s, 15m, 1h30m or 7d (units: ms, s, m, h, d)"
@@ -68,3 +70,22 @@ def parse_instant(text: str) -> datetime:
 def format_instant(moment: datetime) -> str:
     """Render an instant as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), the form AWS and our reports use."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def require_utc(moment: datetime, what: str) -> datetime:
+    """``moment`` in UTC; raises ``ConfigError`` naming ``what`` when it has no timezone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ConfigError(
+            f"{what} ({moment.isoformat()}) has no timezone: pass an aware datetime, "
+            "e.g. datetime.now(UTC)"
+        )
+    return moment.astimezone(UTC)
+
+
+def canonical_instant(moment: datetime) -> str:
+    """An instant as client tokens name it: UTC, ``Z``, microseconds only when there are any."""
+    moment = require_utc(moment, "a window bound")
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    return text + "Z"

@@ -196,7 +196,7 @@ def _write(
 
 
 def json_safe(value: Any) -> Any:
-    """A plain value (as :func:`ddbexport.reader.iter_items` yields) that orjson can write.
+    """A plain value (as :func:`ddbexport.exports.reader.iter_items` yields) that orjson can write.
 
     ``Decimal`` → a JSON number with exactly its digits, ``bytes`` → base64, sets → sorted lists.
     """

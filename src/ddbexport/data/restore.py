@@ -69,7 +69,7 @@ _ACCOUNT = re.compile(r"[0-9]{12}")
 
 
 class RestoreApi(ObjectApi, Protocol):
-    """The AWS calls a restore makes (:class:`~ddbexport.aws.AwsApi` implements them)."""
+    """The AWS calls a restore makes (:class:`~ddbexport.aws.adapter.AwsApi` implements them)."""
 
     def table_exists(self, name: str) -> bool:
         """Whether DescribeTable finds the table."""

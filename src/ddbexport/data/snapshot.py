@@ -1,16 +1,16 @@
 """A table as of an instant: its baseline (FULL export) with its incremental exports merged in.
 
 :func:`snapshot` looks the table's exports up in the catalog, picks the chain for the instant
-(:func:`ddbexport.chain.find_chain`: the newest good FULL export at or before it, then the
+(:func:`ddbexport.catalog.chain.find_chain`: the newest good FULL export at or before it, then the
 INCREMENTAL windows up to it), reads every export streaming, applies the changes in
-write-timestamp order (:func:`ddbexport.chain.merge`) and writes the items as
+write-timestamp order (:func:`ddbexport.catalog.chain.merge`) and writes the items as
 
 * ``dynamodb-json``: a folder laid out as AWS lays out a FULL export,
   ``<PATH>/AWSDynamoDB/<ExportId>/`` with ``manifest-summary.json``, ``manifest-files.json``,
   their ``.md5`` files, ``data/*.json.gz`` and the newest schema sidecar of the chain, so that
-  :func:`ddbexport.reader.open_export`, ``verify`` and (once in S3) ``restore`` take it as they
-  take an export; in a local folder or under an ``s3://`` prefix;
-* ``jsonl`` or ``parquet``: one file, written by :mod:`ddbexport.convert` from that layout.
+  :func:`ddbexport.exports.reader.open_export`, ``verify`` and (once in S3) ``restore`` take it
+  as they take an export; in a local folder or under an ``s3://`` prefix;
+* ``jsonl`` or ``parquet``: one file, written by :mod:`ddbexport.data.convert` from that layout.
 
 The summary marks what it is: ``ddbexportSnapshot`` names the exports merged, the instant and any
 gaps. ``exportArn`` has the shape of an export ARN but names no export AWS made: its id is the
@@ -101,7 +101,7 @@ _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: Where a catalogued export's files are: a (store, folder) pair or anything
-#: :func:`ddbexport.reader.open_export` takes.
+#: :func:`ddbexport.exports.reader.open_export` takes.
 Locate: TypeAlias = Callable[[CatalogRecord], Target]
 
 
@@ -736,7 +736,7 @@ def _newest_sidecar(exports: Sequence[OpenedExport]) -> bytes | None:
 
 @dataclass(frozen=True, slots=True)
 class _Latest:
-    """A key's newest change in the range: what :func:`ddbexport.chain.merge` applies."""
+    """A key's newest change in the range: what :func:`ddbexport.catalog.chain.merge` applies."""
 
     keys: dict[str, Any]
     new_image: dict[str, Any] | None

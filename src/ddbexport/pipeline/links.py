@@ -3,14 +3,15 @@
 A child execution for a table whose entry says ``"mode": "incremental"`` leaves the common path
 at the ``Prefix`` Choice and:
 
-1. reads the table's chain object (:mod:`ddbexport.chainstate`; none yet: no baseline) and its
-   PITR window (DescribeContinuousBackups);
-2. plans the next link in one JSONata state, by the rules of :func:`ddbexport.windows.plan_table`
-   and with its constants: the horizon is LatestRestorableDateTime minus the lag, floored to
-   the grid; a full export when there is no baseline, when ``full_every`` has elapsed or a
-   rebaseline was asked for; a ``PitrGap`` failure when the chain ends before the PITR window;
-   else the window from the chain's end, at most 24 hours, at least 15 minutes (shorter:
-   WAITING). Its ClientToken is the one the local runner computes for the same export;
+1. reads the table's chain object (:mod:`ddbexport.catalog.chainstate`; none yet: no
+   baseline) and its PITR window (DescribeContinuousBackups);
+2. plans the next link in one JSONata state, by the rules of
+   :func:`ddbexport.planning.windows.plan_table` and with its constants: the horizon is
+   LatestRestorableDateTime minus the lag, floored to the grid; a full export when there is no
+   baseline, when ``full_every`` has elapsed or a rebaseline was asked for; a ``PitrGap`` failure
+   when the chain ends before the PITR window; else the window from the chain's end, at most 24
+   hours, at least 15 minutes (shorter: WAITING). Its ClientToken is the one the local runner
+   computes for the same export;
 3. exports it and follows it with the common polling states;
 4. on its end writes the table's record, the export's catalog record and the new chain object,
    then goes on with the next window while the backlog holds one, at most :data:`MAX_LINKS`

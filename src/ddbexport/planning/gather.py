@@ -1,27 +1,28 @@
-"""The I/O half of planning: ask AWS which tables exist, then plan their exports."""
+"""The I/O half of planning: everything the planner needs, read from AWS before it plans.
+
+:func:`resolve_tables` lists, describes and reads the tags of the tables the selectors may pick;
+:func:`gather_chains` reads what incremental tables continue from (catalog records, the chain
+object, the PITR window, exports still running). Each table's failure is kept with the table;
+planning itself (:mod:`.plan`, :mod:`.incremental`) then runs without any AWS call.
+"""
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
+from ddbexport.catalog.chainstate import chain_key, chain_records, read_chain_state
+from ddbexport.catalog.records import Catalog
 from ddbexport.config.model import Config
-from ddbexport.core.models import ExportPlan, PlanProblem, TableInfo
-from ddbexport.core.ports import ExportApi
-from ddbexport.core.timeparse import format_instant
-from ddbexport.errors import AccessDenied, AwsError, ConfigError
+from ddbexport.core.models import PlanProblem, TableInfo
+from ddbexport.core.ports import ExportApi, ObjectApi
+from ddbexport.errors import AccessDenied, AwsError, ConfigError, DdbExportError
 
-from .incremental import apply_incremental
+from .incremental import ChainInputs
 from .plan import (
     Selection,
-    build_plan,
-    check_export_time,
-    derive_run_id,
-    export_time_of_run_id,
     needs_table_listing,
     needs_tags,
     selected_tables,
@@ -50,92 +51,6 @@ def describe_or_problem(api: ExportApi, name: str) -> TableInfo | PlanProblem:
         if exc.code in ("ResourceNotFoundException", "TableNotFoundException"):
             return PlanProblem(name, "TableNotFound", f"table {name!r} does not exist")
         return PlanProblem(name, exc.code, str(exc))
-
-
-def make_plan(
-    config: Config,
-    api: ExportApi,
-    *,
-    now: datetime | Callable[[], datetime],
-    as_of: datetime | None = None,
-    run_id: str | None = None,
-    run_export_time: datetime | None = None,
-    rebaseline: bool | Collection[str] = False,
-    only: Collection[str] | None = None,
-    chains: bool = True,
-) -> ExportPlan:
-    """Resolve the config's selectors against the account and plan one export per table.
-
-    Args:
-        config: the validated configuration.
-        api: the AWS adapter.
-        now: the current time (UTC), or a function giving it (called once the tables are
-            resolved, so that a service clock learnt from the responses applies); the export
-            time defaults to it, to the second.
-        as_of: the shared export time, when given (``--as-of`` or the seed payload's ``time``).
-        run_id: the run id; by default derived from the config and the export time.
-        run_export_time: the export time this run id was first run with (from its journal).
-            A run id fixes its export time, so that running it again sends identical requests.
-        rebaseline: incremental tables (all: ``True``, or those named) take a new full export
-            and restart their chain (see :mod:`ddbexport.incremental`).
-        only: plan these selected tables only (the others are left out of the plan).
-        chains: plan incremental tables' next links; ``False`` plans every table as a full
-            export (for callers that only need the tables, their ARNs and destinations).
-
-    Raises:
-        ConfigError: no tables are configured, a pattern or tag selector matches nothing, or the
-            export time is in the future.
-    """
-    if not config.tables:
-        raise ConfigError(
-            "no tables to export: add [[tables]] to the config, or pass --tablelist or "
-            "--tables-from-ssm"
-        )
-    given_as_of = as_of
-    if run_id is not None:
-        _check_run_id(run_id)
-        fixed = run_export_time or export_time_of_run_id(run_id)
-        if as_of is not None and fixed is not None and as_of.replace(microsecond=0) != fixed:
-            raise ConfigError(
-                f"run id {run_id!r} was run with export time {format_instant(fixed)}, not "
-                f"{format_instant(as_of)}; drop --as-of to resume it, or use another --run-id"
-            )
-        as_of = as_of or fixed
-    if isinstance(now, datetime):
-        # A fixed "now": reject a future export time before any AWS call.
-        check_export_time((as_of or now).replace(microsecond=0), now)
-    selections, described, unresolved = resolve_tables(config, api, only=only)
-    # A service clock is known only once AWS has answered: read it after resolving.
-    current = now if isinstance(now, datetime) else now()
-    export_time = (as_of or current).replace(microsecond=0)
-    check_export_time(export_time, current)
-    run_id = run_id or derive_run_id(config, export_time)
-    plan = build_plan(selections, described, export_time=export_time, run_id=run_id)
-    plan = replace(plan, problems=plan.problems + tuple(unresolved))
-    incremental = {
-        selection.table: selection.destination
-        for selection in selections
-        if selection.destination.mode == "incremental"
-    }
-    if rebaseline is True and not incremental:
-        raise ConfigError("--rebaseline applies to incremental tables; this config selects none")
-    if not isinstance(rebaseline, bool):
-        stray = sorted(set(rebaseline) - set(incremental))
-        if stray:
-            raise ConfigError(
-                f"--rebaseline {', '.join(stray)}: not an incremental table of this config"
-            )
-    if not incremental or not chains:
-        return plan
-    if given_as_of is not None:
-        names = ", ".join(sorted(incremental))
-        raise ConfigError(
-            f"--as-of applies to full exports; incremental tables ({names}) export the next "
-            "window of their chain, up to what PITR can serve"
-        )
-    return apply_incremental(
-        plan, config, api, incremental, now=current.astimezone(UTC), rebaseline=rebaseline
-    )
 
 
 def resolve_tables(
@@ -212,9 +127,67 @@ def _unresolved(table: str, code: str, message: str) -> PlanProblem:
     )
 
 
-def _check_run_id(run_id: str) -> None:
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
-    if not 1 <= len(run_id) <= 80 or not set(run_id) <= allowed:
+@runtime_checkable
+class IncrementalApi(ExportApi, ObjectApi, Protocol):
+    """What incremental planning needs beyond exporting: S3 (the catalog) and ListExports."""
+
+    def exports_in_progress(self, table_arn: str) -> list[str]:
+        """ARNs of the table's exports that are still IN_PROGRESS."""
+        ...
+
+
+def gather_chains(
+    config: Config,
+    api: ExportApi,
+    selections: Iterable[Selection],
+    described: Mapping[str, TableInfo | PlanProblem],
+) -> dict[str, ChainInputs | DdbExportError]:
+    """What the chain of each selected incremental table continues from, or why it cannot be
+    read (tables that could not be described are left out: they are a problem already).
+
+    Raises:
+        ConfigError: ``api`` cannot read S3 or list exports (incremental tables need both).
+    """
+    if not isinstance(api, IncrementalApi):
         raise ConfigError(
-            f"run id {run_id!r} is invalid: use 1-80 characters among letters, digits and - _ . :"
+            "incremental tables are planned from the catalog in S3 and from ListExports; this "
+            "AWS adapter offers neither"
         )
+    catalog = Catalog(api, config.catalog.prefix)
+    found: dict[str, ChainInputs | DdbExportError] = {}
+    for selection in selections:
+        info = described.get(selection.table)
+        if selection.destination.mode != "incremental" or not isinstance(info, TableInfo):
+            continue
+        bucket = selection.destination.bucket
+        assert bucket is not None  # Config validation guarantees a bucket
+        try:
+            found[info.name] = _chain_inputs(catalog, api, info, bucket)
+        except DdbExportError as exc:
+            found[info.name] = exc
+    return found
+
+
+def _chain_inputs(
+    catalog: Catalog, api: IncrementalApi, info: TableInfo, bucket: str
+) -> ChainInputs:
+    records, unreadable = catalog.records(bucket, info.name)
+    if unreadable:
+        shown = ", ".join(f"s3://{bucket}/{key}" for key in unreadable[:3])
+        raise ConfigError(
+            f"{len(unreadable)} catalog record(s) of table {info.name} cannot be read "
+            f"({shown}): a link of its chain may be among them, so nothing is planned. Fix or "
+            "remove them, or run `ddbexport catalog rebuild`"
+        )
+    # The pipeline's way to ask for a new baseline (invoke --rebaseline) marks the chain object.
+    state = read_chain_state(api, bucket, chain_key(catalog.prefix, info.name))
+    pitr = api.describe_pitr(info.name)
+    running = tuple(
+        (arn, api.describe_export(arn).client_token) for arn in api.exports_in_progress(info.arn)
+    )
+    return ChainInputs(
+        records=tuple(chain_records(records)),
+        rebaseline_requested=bool(state and state.get("rebaseline") is True),
+        pitr=pitr,
+        running=running,
+    )

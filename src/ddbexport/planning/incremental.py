@@ -1,10 +1,10 @@
 """Incremental mode: turn a table's full-export request into the next link of its chain.
 
 A table with ``mode = "incremental"`` is planned from what its bucket's catalog says (the
-chain of COMPLETED exports), its PITR window and the time, by :func:`ddbexport.windows.plan_table`.
-This module gathers those inputs (the only AWS calls: catalog reads, ListExports,
-DescribeExport of exports still running, DescribeContinuousBackups) and writes the result into
-the run's :class:`~ddbexport.models.ExportPlan`:
+chain of COMPLETED exports), its PITR window and the time, by :func:`.windows.plan_table`.
+:func:`ddbexport.planning.gather.gather_chains` reads those inputs first (catalog records, the
+chain object, DescribeContinuousBackups, the exports still running); this module is pure: it
+writes the next links into the run's :class:`~ddbexport.core.models.ExportPlan`:
 
 * the first export the table needs (its baseline, or the next window) replaces the table's
   request; the windows after it are listed in ``later`` and exported by later rounds of the
@@ -20,19 +20,15 @@ nothing for that table (the chain goes on once that export has ended).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
-from ddbexport.catalog.chainstate import chain_key, chain_records, read_chain_state
-from ddbexport.catalog.records import Catalog
-from ddbexport.config.model import Config, Destination
-from ddbexport.core.models import ExportPlan, ExportRequest, PlanProblem
-from ddbexport.core.ports import ExportApi, ObjectApi
+from ddbexport.catalog.records import CatalogRecord
+from ddbexport.config.model import Destination
+from ddbexport.core.models import ExportPlan, ExportRequest, PitrWindow, PlanProblem
 from ddbexport.core.timeparse import parse_duration
-from ddbexport.errors import AwsError, ConfigError, PitrUnavailable
+from ddbexport.errors import AwsError, ConfigError, DdbExportError, PitrUnavailable
 
 from .plan import render_prefix
 from .windows import (
@@ -44,16 +40,22 @@ from .windows import (
     plan_table,
 )
 
-log = logging.getLogger(__name__)
 
+@dataclass(frozen=True, slots=True)
+class ChainInputs:
+    """What AWS and the bucket say about one incremental table, read before planning.
 
-@runtime_checkable
-class IncrementalApi(ExportApi, ObjectApi, Protocol):
-    """What incremental planning needs beyond exporting: S3 (the catalog) and ListExports."""
+    Attributes:
+        records: the table's catalog records that may be links of its chain.
+        rebaseline_requested: the chain object asks for a new baseline (``invoke --rebaseline``).
+        pitr: the table's PITR state and window.
+        running: the table's exports still IN_PROGRESS, as (export ARN, client token).
+    """
 
-    def exports_in_progress(self, table_arn: str) -> list[str]:
-        """ARNs of the table's exports that are still IN_PROGRESS."""
-        ...
+    records: tuple[CatalogRecord, ...]
+    rebaseline_requested: bool
+    pitr: PitrWindow
+    running: tuple[tuple[str, str | None], ...] = ()
 
 
 def incremental_settings(destination: Destination) -> IncrementalSettings:
@@ -65,9 +67,8 @@ def incremental_settings(destination: Destination) -> IncrementalSettings:
 
 def apply_incremental(
     plan: ExportPlan,
-    config: Config,
-    api: ExportApi,
     destinations: Mapping[str, Destination],
+    inputs: Mapping[str, ChainInputs | DdbExportError],
     *,
     now: datetime,
     rebaseline: bool | Collection[str] = False,
@@ -76,18 +77,10 @@ def apply_incremental(
     export; see the module's description.
 
     Args:
+        inputs: per incremental table, what was read about it, or the error reading it raised.
         rebaseline: take a new full export of every incremental table (``True``) or of the
             tables named, restarting their chains.
-
-    Raises:
-        ConfigError: ``api`` cannot read S3 or list exports (incremental tables need both).
     """
-    if not isinstance(api, IncrementalApi):
-        raise ConfigError(
-            "incremental tables are planned from the catalog in S3 and from ListExports; this "
-            "AWS adapter offers neither"
-        )
-    catalog = Catalog(api, config.catalog.prefix)
     requests: list[ExportRequest] = []
     problems = list(plan.problems)
     waiting = list(plan.waiting)
@@ -100,7 +93,10 @@ def apply_incremental(
             not isinstance(rebaseline, bool) and request.table in rebaseline
         )
         try:
-            table_plan = _plan(catalog, api, request, destination, now, rebaseline=again)
+            found = inputs[request.table]
+            if isinstance(found, DdbExportError):
+                raise found
+            table_plan = _plan(found, request, destination, now, rebaseline=again)
         except PitrGapError as exc:
             problems.append(PlanProblem(request.table, "PitrGap", str(exc)))
             continue
@@ -128,43 +124,28 @@ def apply_incremental(
 
 
 def _plan(
-    catalog: Catalog,
-    api: IncrementalApi,
+    inputs: ChainInputs,
     request: ExportRequest,
     destination: Destination,
     now: datetime,
     *,
     rebaseline: bool,
 ) -> TablePlan:
-    prefix = catalog.prefix
-    records, unreadable = catalog.records(request.bucket, request.table)
-    if unreadable:
-        shown = ", ".join(f"s3://{request.bucket}/{key}" for key in unreadable[:3])
-        raise ConfigError(
-            f"{len(unreadable)} catalog record(s) of table {request.table} cannot be read "
-            f"({shown}): a link of its chain may be among them, so nothing is planned. Fix or "
-            "remove them, or run `ddbexport catalog rebuild`"
-        )
-    records = chain_records(records)
-    # The pipeline's way to ask for a new baseline (invoke --rebaseline) marks the chain object.
-    state = read_chain_state(api, request.bucket, chain_key(prefix, request.table))
-    rebaseline = rebaseline or bool(state and state.get("rebaseline") is True)
+    rebaseline = rebaseline or inputs.rebaseline_requested
     settings = incremental_settings(destination)
-    pitr = api.describe_pitr(request.table)
-    history = TableHistory.of(records, request.table_arn)
-    table_plan = plan_table(history, pitr, settings, now, rebaseline=rebaseline)
-    running = api.exports_in_progress(request.table_arn)
-    if not running or not table_plan.actions:
+    history = TableHistory.of(inputs.records, request.table_arn)
+    table_plan = plan_table(history, inputs.pitr, settings, now, rebaseline=rebaseline)
+    if not inputs.running or not table_plan.actions:
         return table_plan
     # An export already running with the token this run would send is this very export
     # (started by another run): following it is safe. Any other one blocks the table.
     planned = table_plan.actions[0].client_token
-    others = [arn for arn in running if api.describe_export(arn).client_token != planned]
+    others = [arn for arn, token in inputs.running if token != planned]
     if not others:
         return table_plan
     return plan_table(
-        TableHistory.of(records, request.table_arn, in_flight=others),
-        pitr,
+        TableHistory.of(inputs.records, request.table_arn, in_flight=others),
+        inputs.pitr,
         settings,
         now,
         rebaseline=rebaseline,

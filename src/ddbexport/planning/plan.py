@@ -1,6 +1,6 @@
 """Pure planning: config + table descriptions + export time → the exact export requests.
 
-No AWS calls happen here; :mod:`ddbexport.resolve` gathers the table descriptions first.
+No AWS calls happen here; :mod:`ddbexport.planning.gather` reads the table descriptions first.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ time; the output is a :class:`TablePlan` with the exact times and client tokens 
 
 Rules:
 
-* the **baseline** is the newest good FULL export (as :func:`ddbexport.chain.find_chain` picks it);
-  the **cursor** is where the COMPLETED incremental windows reach from it, each link starting
-  exactly where the previous one ends (windows are ``[from, to)``). A FAILED or unverified window
-  is no link, so the next plan exports the same span again;
+* the **baseline** is the newest good FULL export (as :func:`~ddbexport.catalog.chain.find_chain`
+  picks it); the **cursor** is where the COMPLETED incremental windows reach from it, each link
+  starting exactly where the previous one ends (windows are ``[from, to)``). A FAILED or unverified
+  window is no link, so the next plan exports the same span again;
 * a run may export up to its **horizon**: ``LatestRestorableDateTime - lag``, floored
   to a ``grid`` of UTC epoch multiples. Two runs in the same grid cell with the same cursor so
   plan the same windows, and the same client token makes DynamoDB return the export the other
@@ -31,22 +31,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ddbexport.catalog.chain import FULL, INCREMENTAL, ChainError, find_chain
+from ddbexport.catalog.chain import FULL, INCREMENTAL
+from ddbexport.catalog.cursor import ChainCursor, IgnoredRecord, cursor_of
 from ddbexport.catalog.records import CatalogRecord
 from ddbexport.core.models import PitrWindow
-from ddbexport.core.timeparse import format_duration, format_instant
+from ddbexport.core.timeparse import canonical_instant, format_duration, format_instant, require_utc
 from ddbexport.errors import ConfigError, PitrUnavailable
 
 #: AWS's bounds on an incremental export's window.
 MIN_WINDOW = timedelta(minutes=15)
 MAX_WINDOW = timedelta(hours=24)
 VIEWS = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE")
-#: Ignored records: one starting inside the chain but not where a link ends (or a second
-#: window from the same start that the chain does not go through), and one starting after the
-#: chain's end, which leaves writes between them unexported.
-OVERLAP = "overlap"
-GAP = "gap"
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 
@@ -157,62 +152,6 @@ class TableHistory:
 
 
 @dataclass(frozen=True, slots=True)
-class IgnoredRecord:
-    """A good incremental export the chain does not go through."""
-
-    record: CatalogRecord
-    kind: str  # OVERLAP | GAP
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ChainCursor:
-    """Where a table's chain of COMPLETED exports stands.
-
-    Attributes:
-        baseline: the newest good full export, or ``None``.
-        links: the incremental exports from the baseline to ``end``, in order.
-        end: where the chain ends (the next window's ExportFromTime); ``None`` without baseline.
-        ignored: good incremental exports after the baseline that are not links.
-    """
-
-    baseline: CatalogRecord | None
-    links: tuple[CatalogRecord, ...] = ()
-    end: datetime | None = None
-    ignored: tuple[IgnoredRecord, ...] = ()
-
-
-def cursor_to_dict(table_arn: str, cursor: ChainCursor) -> dict[str, Any]:
-    """A JSON-ready view of a table's chain: baseline, links in order, end, ignored exports."""
-
-    def export(record: CatalogRecord) -> dict[str, Any]:
-        return {
-            "export_arn": record.export_arn,
-            "export_type": record.export_type,
-            "export_time": _instant(record.export_time),
-            "from_time": _instant(record.from_time),
-            "to_time": _instant(record.to_time),
-            "folder": f"s3://{record.s3_bucket}/{record.export_folder}/",
-            "items": record.item_count,
-        }
-
-    return {
-        "table_arn": table_arn,
-        "baseline": export(cursor.baseline) if cursor.baseline else None,
-        "links": [export(link) for link in cursor.links],
-        "end": _instant(cursor.end),
-        "ignored": [
-            {**export(item.record), "kind": item.kind, "reason": item.reason}
-            for item in cursor.ignored
-        ],
-    }
-
-
-def _instant(moment: datetime | None) -> str | None:
-    return format_instant(moment) if moment is not None else None
-
-
-@dataclass(frozen=True, slots=True)
 class FullExport:
     """A full export to take (a new baseline)."""
 
@@ -304,94 +243,12 @@ def _digest(name: str, attempt: int) -> str:
 
 def floor_to_grid(moment: datetime, grid: timedelta) -> datetime:
     """The latest multiple of ``grid`` since the UTC epoch at or before ``moment``."""
-    return _EPOCH + ((_utc(moment, "moment") - _EPOCH) // grid) * grid
+    return _EPOCH + ((require_utc(moment, "moment") - _EPOCH) // grid) * grid
 
 
 def ceil_to_grid(moment: datetime, grid: timedelta) -> datetime:
     """The earliest multiple of ``grid`` since the UTC epoch at or after ``moment``."""
-    return _EPOCH - ((_EPOCH - _utc(moment, "moment")) // grid) * grid
-
-
-def cursor_of(records: Sequence[CatalogRecord], table_arn: str) -> ChainCursor:
-    """Where the chain of ``table_arn``'s COMPLETED exports ends.
-
-    Unlike :func:`ddbexport.chain.find_chain`, which reads through overlapping windows, a link
-    here must start exactly where the chain so far ends: the planner then never plans around an
-    export it cannot account for. When several windows share a start, the chain follows the
-    branch that reaches furthest. Windows wholly before the baseline (older chains) are skipped;
-    other good windows that are not links are returned in ``ignored``.
-
-    Raises:
-        ConfigError: a record's times are naive (no timezone).
-    """
-    own = [record for record in records if record.table_arn == table_arn]
-    for record in own:
-        for name in ("export_time", "from_time", "to_time"):
-            value = getattr(record, name)
-            if value is not None:
-                _utc(value, f"{name} of {record.export_arn}")
-    try:
-        baseline = find_chain(own, allow_gaps=True).baseline
-    except ChainError:
-        # With one table's records and gaps allowed, the only refusal is "no good full export".
-        return ChainCursor(None)
-    assert baseline.export_time is not None
-    start = baseline.export_time
-    candidates = sorted(
-        (
-            r
-            for r in own
-            if r.good
-            and r.export_type == INCREMENTAL
-            and r.from_time is not None
-            and r.to_time is not None
-            and r.to_time > start
-        ),
-        key=lambda r: (r.from_time, r.to_time, r.export_id),
-    )
-    # Windows only go forward in time, so in start order every way into a start is known
-    # before the windows leaving it: one pass finds every instant the chain can reach.
-    reached_by: dict[datetime, CatalogRecord | None] = {start: None}
-    for record in candidates:
-        assert record.from_time is not None
-        assert record.to_time is not None
-        if record.from_time in reached_by and record.to_time not in reached_by:
-            reached_by[record.to_time] = record
-    end = max(reached_by)
-    links: list[CatalogRecord] = []
-    moment = end
-    while (link := reached_by[moment]) is not None:
-        links.append(link)
-        assert link.from_time is not None
-        moment = link.from_time
-    links.reverse()
-    chosen = {link.export_arn for link in links}
-    ignored: list[IgnoredRecord] = []
-    for record in candidates:
-        if record.export_arn in chosen:
-            continue
-        assert record.from_time is not None
-        assert record.to_time is not None
-        span = f"{format_instant(record.from_time)} to {format_instant(record.to_time)}"
-        if record.from_time > end:
-            ignored.append(
-                IgnoredRecord(
-                    record,
-                    GAP,
-                    f"{span} starts after the chain's end {format_instant(end)}: "
-                    "the writes in between are in no export",
-                )
-            )
-        else:
-            ignored.append(
-                IgnoredRecord(
-                    record,
-                    OVERLAP,
-                    f"{span} overlaps the chain ({format_instant(start)} to "
-                    f"{format_instant(end)}) without being one of its links",
-                )
-            )
-    return ChainCursor(baseline, tuple(links), end, tuple(ignored))
+    return _EPOCH - ((_EPOCH - require_utc(moment, "moment")) // grid) * grid
 
 
 def plan_table(
@@ -419,7 +276,7 @@ def plan_table(
         PitrUnavailable: point-in-time recovery is off for the table.
         ConfigError: a naive datetime, or ``max_windows`` below 1.
     """
-    now = _utc(now, "now")
+    now = require_utc(now, "now")
     if max_windows is not None and max_windows < 1:
         raise ConfigError(f"max_windows must be 1 or more, not {max_windows}")
     table = history.table
@@ -428,8 +285,8 @@ def plan_table(
             f"table {table}: point-in-time recovery is off; exports need it",
             code="PointInTimeRecoveryUnavailableException",
         )
-    earliest = _utc(pitr.earliest, "EarliestRestorableDateTime")
-    latest = _utc(pitr.latest, "LatestRestorableDateTime")
+    earliest = require_utc(pitr.earliest, "EarliestRestorableDateTime")
+    latest = require_utc(pitr.latest, "LatestRestorableDateTime")
     cursor = cursor_of(history.records, history.table_arn)
     actions: tuple[Action, ...] = ()
     waiting: str | None = None
@@ -565,24 +422,6 @@ def _failures(
             else (record.from_time, record.to_time) == (start, end)
         )
     )
-
-
-def _utc(moment: datetime, what: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ConfigError(
-            f"{what} ({moment.isoformat()}) has no timezone: pass an aware datetime, "
-            "e.g. datetime.now(UTC)"
-        )
-    return moment.astimezone(UTC)
-
-
-def canonical_instant(moment: datetime) -> str:
-    """An instant as client tokens name it: UTC, ``Z``, microseconds only when there are any."""
-    moment = _utc(moment, "a window bound")
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}"
-    return text + "Z"
 
 
 def _duration(span: timedelta) -> str:

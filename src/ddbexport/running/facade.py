@@ -16,7 +16,7 @@ from ddbexport.config.model import Config, PollSpec, RunSettings, load_config_fi
 from ddbexport.core.models import ExportPlan
 from ddbexport.core.ports import ExportApi
 from ddbexport.errors import ConfigError
-from ddbexport.planning.gather import make_plan
+from ddbexport.planning.planner import make_plan
 
 from .aftercare import Aftercare, AftercareApi
 from .journal import RunJournal, default_state_dir
@@ -54,7 +54,7 @@ def plan(
 
     Args:
         config: the validated configuration.
-        api: an :class:`~ddbexport.api.ExportApi`; by default boto3 clients built from ``aws``.
+        api: an :class:`~ddbexport.core.ports.ExportApi`; by default boto3 clients from ``aws``.
         aws: region, profile and endpoint for the default clients.
         as_of: the shared export time; by default ``now`` to the second.
         run_id: by default derived from the config and the export time.
@@ -128,8 +128,8 @@ def run(
         api, aws, as_of, run_id: as for :func:`plan`.
         enable_pitr: turn point-in-time recovery on where it is off, instead of failing the table.
         state_dir: where run journals are kept (default:
-            :func:`ddbexport.journal.default_state_dir`).
-        on_event: receives a :class:`~ddbexport.runner.RunEvent` for every step of every table.
+            :func:`ddbexport.running.journal.default_state_dir`).
+        on_event: receives a :class:`~.runner.RunEvent` for every step of every table.
         on_plan: receives the plan before anything starts (e.g. to show the run id).
         clock, sleep, now: time sources, injectable for tests; ``now`` defaults to the service's
             clock, as for :func:`plan`.

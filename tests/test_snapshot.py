@@ -195,7 +195,7 @@ def test_big_snapshots_are_split_into_data_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A new data file starts every DATA_FILE_BYTES; the manifest counts each file's items."""
-    monkeypatch.setattr("ddbexport.data.snapshot.DATA_FILE_BYTES", 400)
+    monkeypatch.setattr("ddbexport.data.snapshot.layout.DATA_FILE_BYTES", 400)
     chain = table_chain(_fixture_records(), "test", allow_gaps=True)
     result = write_snapshot(chain, tmp_path / "snap", locate=_on_disk)
     export = open_export(str(result.export_folder))

@@ -2,3 +2,7 @@
 
 Every other package reaches AWS through the ports of :mod:`ddbexport.core.ports`.
 """
+
+from .adapter import AwsApi, AwsSettings
+
+__all__ = ["AwsApi", "AwsSettings"]

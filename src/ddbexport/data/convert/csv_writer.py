@@ -1,0 +1,75 @@
+"""CSV: the items' top-level attributes as columns, or a change per row."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import IO, Any
+
+from ddbexport.core.ports import ObjectApi
+from ddbexport.exports.reader import Target, iter_changes, open_export
+
+from .passes import _ordered_columns, _Pass
+from .result import ConvertResult
+from .values import CHANGE_COLUMNS, _change_json, _decimal_text, _json_text, json_safe_typed
+
+
+def write_csv(
+    target: Target, out: IO[str], *, typed: bool = False, api: ObjectApi | None = None
+) -> ConvertResult:
+    """Write the items (FULL) or changes (INCREMENTAL) as CSV to the text stream ``out``.
+
+    Open ``out`` with ``newline=""``, as the :mod:`csv` module asks.
+    """
+    export = open_export(target, api=api)
+    writer = csv.writer(out)
+    rows = 0
+    if export.incremental:
+        writer.writerow(CHANGE_COLUMNS)
+        for change in iter_changes(export, typed=typed):
+            data = _change_json(change, typed)
+            writer.writerow(
+                [
+                    data["kind"],
+                    data["write_time"] or "",
+                    _json_text(data["keys"]),
+                    "" if data["old"] is None else _json_text(data["old"]),
+                    "" if data["new"] is None else _json_text(data["new"]),
+                ]
+            )
+            rows += 1
+        return ConvertResult("csv", rows, changes=True, columns=CHANGE_COLUMNS)
+    passes = _Pass(export)
+    try:
+        seen: dict[str, None] = {}
+        for item in passes.first():
+            for name in item:
+                if name not in seen:
+                    seen[name] = None
+        columns = _ordered_columns(export.key_names or (), seen)
+        writer.writerow(columns)
+        cell = _typed_cell if typed else _plain_cell
+        for item in passes.second():
+            writer.writerow([cell(item.get(name)) for name in columns])
+            rows += 1
+    finally:
+        passes.close()
+    return ConvertResult("csv", rows, changes=False, columns=tuple(columns))
+
+
+def _plain_cell(typed: Mapping[str, Any] | None) -> str:
+    if typed is None or "NULL" in typed:
+        return ""
+    if "S" in typed:
+        return str(typed["S"])
+    if "N" in typed:
+        return _decimal_text(Decimal(typed["N"]))
+    if "BOOL" in typed:
+        return "true" if typed["BOOL"] else "false"
+    value = json_safe_typed(typed)
+    return value if isinstance(value, str) else _json_text(value)  # B is a base64 str
+
+
+def _typed_cell(typed: Mapping[str, Any] | None) -> str:
+    return "" if typed is None else _json_text(typed)

@@ -1,0 +1,196 @@
+"""Parquet: items in two passes (types first, then row groups of bounded size), changes in one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ddbexport.core.ports import ObjectApi
+from ddbexport.errors import ConfigError
+from ddbexport.exports.reader import (
+    ExportReadError,
+    OpenedExport,
+    Target,
+    iter_changes,
+    open_export,
+)
+
+from .parquet_columns import _NUMBER_TEXT, _Column, _column_plan
+from .passes import _ordered_columns, _Pass
+from .result import ConvertResult
+from .values import CHANGE_COLUMNS, _change_json, _json_text
+
+#: Approximate JSON bytes of items per Parquet row group. Python holds a row group's values
+#: as objects (several times their JSON size) before pyarrow packs them: this bounds memory.
+ROW_GROUP_BYTES = 16 << 20
+#: Rows per Parquet row group at most, however small the items.
+ROW_GROUP_ROWS = 200_000
+PARQUET_HINT = "Parquet output needs pyarrow; install it with: pip install 'ddbexport[parquet]'"
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    try:
+        import pyarrow as pa  # noqa: PLC0415 - optional dependency, loaded only for Parquet
+        import pyarrow.parquet as pq  # noqa: PLC0415
+    except ModuleNotFoundError:
+        raise ConfigError(PARQUET_HINT) from None
+    return pa, pq
+
+
+def write_parquet(
+    target: Target,
+    path: Path,
+    *,
+    typed: bool = False,
+    api: ObjectApi | None = None,
+    row_group_bytes: int = ROW_GROUP_BYTES,
+) -> ConvertResult:
+    """Write the items (FULL) or changes (INCREMENTAL) to the Parquet file ``path``.
+
+    Items take two passes: the first finds each column's type (rule in
+    :mod:`ddbexport.data.convert`), the second writes row groups of about ``row_group_bytes`` of
+    items each.
+
+    Raises:
+        ConfigError: pyarrow is missing.
+        ExportReadError: a data file is not what AWS writes.
+    """
+    pa, pq = _pyarrow()
+    export = open_export(target, api=api)
+    if export.incremental:
+        return _changes_parquet(pa, pq, export, path, typed, row_group_bytes)
+    passes = _Pass(export)
+    try:
+        columns: dict[str, _Column] = {}
+        sampled_bytes = sampled = 0
+        for count, item in enumerate(passes.first()):
+            for name, value in item.items():
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = _Column()
+                try:
+                    column.add(value)
+                except (ValueError, ArithmeticError, TypeError, AttributeError) as exc:
+                    raise ExportReadError(
+                        f"{export.url}: attribute {name!r} of item {count + 1}: {exc}"
+                    ) from None
+            if count % 64 == 0:  # the size of every 64th item estimates rows per group
+                sampled_bytes += len(orjson.dumps(item))
+                sampled += 1
+        names = _ordered_columns(
+            [name for name in export.key_names or () if name in columns], columns
+        )
+        plans = [_column_plan(pa, name, columns[name], typed) for name in names]
+        schema = pa.schema(
+            [plan[0] for plan in plans],
+            metadata={b"ddbexport": _schema_note(names, columns, plans, typed)},
+        )
+        per_group = ROW_GROUP_ROWS
+        if sampled_bytes:
+            per_group = max(1, min(ROW_GROUP_ROWS, row_group_bytes * sampled // sampled_bytes))
+        rows = 0
+        with pq.ParquetWriter(str(path), schema) as writer:
+            values: list[list[Any]] = [[] for _ in names]
+            pending = 0
+            for item in passes.second():
+                for index, name in enumerate(names):
+                    typed_value = item.get(name)
+                    values[index].append(
+                        None
+                        if typed_value is None or ("NULL" in typed_value and not typed)
+                        else plans[index][1](typed_value)
+                    )
+                pending += 1
+                if pending >= per_group:
+                    writer.write_table(pa.Table.from_arrays(values, schema=schema))
+                    rows += pending
+                    values = [[] for _ in names]
+                    pending = 0
+            if pending or not rows:
+                writer.write_table(pa.Table.from_arrays(values, schema=schema))
+                rows += pending
+    finally:
+        passes.close()
+    notes = []
+    for name, plan in zip(names, plans, strict=True):
+        if plan[2] == "varying":
+            seen = ", ".join(columns[name].kinds)
+            notes.append(f"column {name!r} holds several types ({seen}): written as JSON text")
+        elif plan[2] == _NUMBER_TEXT:
+            notes.append(
+                f"column {name!r} has numbers that fit neither int64 nor decimal128(38): "
+                "written as text"
+            )
+    return ConvertResult("parquet", rows, changes=False, columns=tuple(names), notes=tuple(notes))
+
+
+def _schema_note(
+    names: list[str],
+    columns: Mapping[str, _Column],
+    plans: list[tuple[Any, Any, str | None]],
+    typed: bool,
+) -> bytes:
+    note: dict[str, Any] = {
+        "rule": (
+            "every column holds each attribute's DynamoDB JSON as text"
+            if typed
+            else "one column per attribute; a column whose values have more than one DynamoDB "
+            "type, and maps and lists, hold the JSON of each value as text"
+        ),
+        "json_columns": [
+            name
+            for name, plan in zip(names, plans, strict=True)
+            if plan[2] in ("typed", "varying", "nested")
+        ],
+        "number_text_columns": [
+            name for name, plan in zip(names, plans, strict=True) if plan[2] == _NUMBER_TEXT
+        ],
+        "varying_columns": {
+            name: list(columns[name].kinds)
+            for name, plan in zip(names, plans, strict=True)
+            if plan[2] == "varying"
+        },
+    }
+    return orjson.dumps(note)
+
+
+def _changes_parquet(
+    pa: Any, pq: Any, export: OpenedExport, path: Path, typed: bool, row_group_bytes: int
+) -> ConvertResult:
+    json_meta = {b"ddbexport.encoding": b"json"}
+    schema = pa.schema(
+        [
+            pa.field("kind", pa.string()),
+            pa.field("write_time", pa.timestamp("us", tz="UTC")),
+            pa.field("keys", pa.string(), metadata=json_meta),
+            pa.field("old", pa.string(), metadata=json_meta),
+            pa.field("new", pa.string(), metadata=json_meta),
+        ],
+        metadata={b"ddbexport": orjson.dumps({"rule": "changes; keys, old, new as JSON text"})},
+    )
+    rows = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        values: list[list[Any]] = [[] for _ in CHANGE_COLUMNS]
+        pending = size = 0
+        for change in iter_changes(export, typed=typed):
+            data = _change_json(change, typed)
+            texts = [
+                None if data[name] is None else _json_text(data[name])
+                for name in ("keys", "old", "new")
+            ]
+            for index, value in enumerate([change.kind, change.write_time, *texts]):
+                values[index].append(value)
+            pending += 1
+            size += sum(len(text) for text in texts if text)
+            if size >= row_group_bytes or pending >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_arrays(values, schema=schema))
+                rows += pending
+                values = [[] for _ in CHANGE_COLUMNS]
+                pending = size = 0
+        if pending or not rows:
+            writer.write_table(pa.Table.from_arrays(values, schema=schema))
+            rows += pending
+    return ConvertResult("parquet", rows, changes=True, columns=CHANGE_COLUMNS)

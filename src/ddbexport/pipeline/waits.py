@@ -1,0 +1,103 @@
+"""How many polls a child execution's history holds, and the waits between them. Pure."""
+
+from __future__ import annotations
+
+import math
+
+from ddbexport.config.model import RunSettings
+from ddbexport.errors import ConfigError
+
+from .retries import _RETRY_READ, _attempts, _retry_describe, _retry_start
+
+#: Step Functions fails an execution whose history reaches this many events.
+HISTORY_EVENTS = 25_000
+
+#: A poll's history events: the Wait, the Choice (Finished?) and the Pass (Next poll) log
+#: entered and exited, the DescribeExport Task entered, scheduled, started, succeeded, exited.
+_POLL_EVENTS = 2 + 2 + 2 + 5
+#: What a retried Task attempt adds to the history: scheduled, started, failed.
+_RETRY_EVENTS = 3
+#: A child's events outside its polls on its longest path (export COMPLETED, catalog record
+#: written): 16 states, 43 events with the execution's own started and succeeded; rounded up.
+_OTHER_EVENTS = 100
+#: Retries when every Task a child runs uses all of its retries once: the export's start
+#: 40 + 8 + 8, DescribeExport 40 + 8, the table's record 8 and its catalog record 8 = 120.
+_FULL_RETRIES = (
+    _attempts(_retry_start(0)) + _attempts(_retry_describe(0)) + 2 * _attempts(_RETRY_READ)
+)
+#: Polls one table's child execution can make. Throttling hits every table polling at once,
+#: so besides the full retries above, each poll keeps room for one DescribeExport retry:
+#: (25,000 - 100 - 120 x 3) // (11 + 3) = 24,540 // 14 = 1,752 polls.
+MAX_WAITS = (HISTORY_EVENTS - _OTHER_EVENTS - _FULL_RETRIES * _RETRY_EVENTS) // (
+    _POLL_EVENTS + _RETRY_EVENTS
+)
+
+
+#: What one link of an incremental table adds to its child's history besides polls: about 20
+#: states on its path (chain and PITR reads, plan, export, records, chain write), rounded up;
+#: and, when every Task uses its retries once, the start's 56 attempts, DescribeExport's 48 and
+#: 8 for each of the four reads and writes.
+_LINK_EVENTS = 60
+_LINK_RETRIES = (
+    _attempts(_retry_start(0)) + _attempts(_retry_describe(0)) + 4 * _attempts(_RETRY_READ)
+)
+
+
+def max_waits(links: int = 1) -> int:
+    """Polls each export of a child may make when the child exports up to ``links`` of them
+    (an incremental table's catch-up): 1,752 for one export, 411 each for four."""
+    if links <= 1:
+        return MAX_WAITS
+    per_link = _LINK_EVENTS + _LINK_RETRIES * _RETRY_EVENTS
+    return (HISTORY_EVENTS - _OTHER_EVENTS - links * per_link) // (
+        links * (_POLL_EVENTS + _RETRY_EVENTS)
+    )
+
+
+def wait_schedule(settings: RunSettings, *, links: int = 1) -> tuple[int, ...]:
+    """Waits between DescribeExport calls, adding up to at least the run's timeout.
+
+    Adaptive polling: the first check after ``poll_first``, then waits doubling from
+    ``poll_min`` up to ``poll_max``. Fixed polling (``poll = "fixed:15s"``): every wait is the
+    interval. The definition indexes this list by attempt; a table still exporting after the
+    last wait is recorded TIMED_OUT (its export goes on in AWS), as the local runner does.
+
+    ``links``: the most exports one child makes (an incremental table's catch-up), which
+    share its history.
+
+    Raises:
+        ConfigError: the schedule needs more than :func:`max_waits` polls, more than a child
+            execution's history can hold.
+    """
+    limit = max_waits(links)
+    per = "per table" if links <= 1 else f"per export ({links} exports per incremental table)"
+    fixed = settings.poll.mode == "fixed"
+    if fixed:
+        interval = max(round(settings.poll.fixed_interval_s), 1)
+        count = max(math.ceil(settings.timeout_s / interval), 1)
+        if count > limit:
+            fewest = math.ceil(settings.timeout_s / limit)
+            raise ConfigError(
+                f"run.poll fixed:{interval}s with run.timeout {settings.timeout_s:.0f}s needs "
+                f"{count:,} polls {per}; a pipeline execution holds at most {limit:,} "
+                f"(Step Functions' {HISTORY_EVENTS:,}-event history, with room for retries). "
+                f"Poll every {fewest}s or more, lower run.timeout, or use poll = 'adaptive'"
+            )
+        return (interval,) * count
+    waits = [max(round(settings.poll_first_s), 1)]
+    step = max(settings.poll_min_s, 1.0)
+    total = float(waits[0])
+    while total < settings.timeout_s:
+        wait = max(round(min(step, settings.poll_max_s)), 1)
+        waits.append(wait)
+        total += wait
+        step = min(step * 2, settings.poll_max_s)
+        if len(waits) > limit:
+            raise ConfigError(
+                f"run.poll_max {settings.poll_max_s:.0f}s with run.timeout "
+                f"{settings.timeout_s:.0f}s needs more than {limit:,} polls {per}; a "
+                "pipeline execution holds at most that many (Step Functions' "
+                f"{HISTORY_EVENTS:,}-event history, with room for retries). Raise run.poll_max "
+                "or lower run.timeout"
+            )
+    return tuple(waits)

@@ -23,7 +23,7 @@ from ddbexport.core.models import (
 )
 from ddbexport.core.ports import ExportApi
 from ddbexport.core.version import VERSION as __version__
-from ddbexport.running.facade import check, load_config, plan, run
+from ddbexport.running.facade import check, load_config, plan, run, status
 from ddbexport.running.report import ErrorInfo, RunReport, TableResult
 from ddbexport.running.runner import RunEvent, Runner
 
@@ -76,4 +76,5 @@ __all__ = [
     "load_config",
     "plan",
     "run",
+    "status",
 ]

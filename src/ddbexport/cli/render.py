@@ -31,38 +31,38 @@ _STATUS_STYLE = {
 }
 
 
+#: Below this many columns (and whenever stdout is no terminal) plans and summaries are lists:
+#: a table would have to break ARNs, tokens and fix commands in the middle.
+WIDE_COLUMNS = 140
+
+
+def _console() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _as_table(console: Console) -> bool:
+    return console.is_terminal and console.width >= WIDE_COLUMNS
+
+
 def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
-    """Print the plan as a table on stdout."""
-    console = console or Console(soft_wrap=True)
+    """Print the plan on stdout: a table on a wide terminal, else one block per export."""
+    console = console or _console()
     console.print(
         f"run id [bold]{plan.run_id}[/]  export time [bold]{format_instant(plan.export_time)}[/]  "
         f"{len(plan.requests)} export(s)"
     )
-    table = Table(show_lines=False)
-    columns = ["table", "table ARN", "bucket", "prefix", "format", "SSE", "client token"]
     chained = any(request.chained for request in plan.requests)
-    if chained:
-        columns.insert(1, "export")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for request in plan.requests:
-        sse = request.sse + (f" ({request.kms_key})" if request.kms_key else "")
-        bucket = request.bucket + (
-            f" (owner {request.bucket_owner})" if request.bucket_owner else ""
-        )
-        cells = [
-            request.table,
-            request.table_arn,
-            bucket,
-            request.prefix or "(none)",
-            request.format,
-            sse,
-            request.client_token,
-        ]
-        if chained:
-            cells.insert(1, export_label(request))
-        table.add_row(*map(escape, cells))
-    console.print(table)
+    rows = [_plan_fields(request, chained) for request in plan.requests]
+    if _as_table(console):
+        table = Table(show_lines=False)
+        for column in rows[0] if rows else ("table",):
+            table.add_column(column, overflow="fold")
+        for fields in rows:
+            table.add_row(*map(escape, fields.values()))
+        console.print(table)
+    else:
+        for fields in rows:
+            _print_block(console, fields)
     for request in plan.requests:
         if request.reason:
             console.print(escape(f"{request.table}: {export_label(request)}: {request.reason}"))
@@ -80,6 +80,30 @@ def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
         console.print(f"[red]{detail}[/]")
 
 
+def _plan_fields(request: ExportRequest, chained: bool) -> dict[str, str]:
+    fields = {"table": request.table}
+    if chained:
+        fields["export"] = export_label(request)
+    fields["table ARN"] = request.table_arn
+    fields["bucket"] = request.bucket + (
+        f" (owner {request.bucket_owner})" if request.bucket_owner else ""
+    )
+    fields["prefix"] = request.prefix or "(none)"
+    fields["format"] = request.format
+    fields["SSE"] = request.sse + (f" ({request.kms_key})" if request.kms_key else "")
+    fields["client token"] = request.client_token
+    return fields
+
+
+def _print_block(console: Console, fields: dict[str, str]) -> None:
+    """One export as a heading line and indented ``name  value`` lines, never wrapped."""
+    (_, heading), *rest = fields.items()
+    console.print(f"[bold]{escape(heading)}[/]")
+    width = max(len(name) for name, _ in rest)
+    for name, value in rest:
+        console.print(f"  {name.ljust(width)}  {escape(value)}", overflow="ignore", crop=False)
+
+
 def export_label(request: ExportRequest) -> str:
     """What a request exports: ``full as of T`` or ``window F to T (VIEW)``."""
     if request.from_time is not None and request.to_time is not None:
@@ -91,37 +115,62 @@ def export_label(request: ExportRequest) -> str:
 
 
 def render_summary(report: RunReport, report_path: Path | None) -> None:
-    """Print the per-table outcome and the counts on stdout."""
-    console = Console(soft_wrap=True)
-    table = Table(title=f"run {report.run_id} - export time {format_instant(report.export_time)}")
-    for column in ("table", "status", "items", "duration", "export / error"):
-        table.add_column(column, overflow="fold")
+    """Print the per-table outcome and the counts on stdout.
+
+    Errors and notes follow the table (or list) in full, each on its own line, so a fix command
+    in a FAILED row can be copied as it is.
+    """
+    console = _console()
+    title = f"run {report.run_id} - export time {format_instant(report.export_time)}"
+    details: list[str] = []
+    rows: list[tuple[str, str, str, str, str]] = []
     for result in report.tables:
         duration = ""
         if result.start_time and result.end_time:
             duration = format_duration((result.end_time - result.start_time).total_seconds())
-        detail = result.export_arn or ""
+        items = "" if result.item_count is None else str(result.item_count)
+        export = result.export_arn or ""
         if result.from_time is not None and result.to_time is not None:
             window = f"{format_instant(result.from_time)} to {format_instant(result.to_time)}"
-            detail = f"window {window}: {detail}"
-        if result.note:
-            detail = result.note
+            export = f"window {window}: {export}"
         if result.error:
-            detail = f"{result.error.code}: {result.error.message}"
-        style = _STATUS_STYLE.get(result.status, "")
-        table.add_row(
-            escape(result.table),
-            f"[{style}]{result.status}[/]" if style else result.status,
-            "" if result.item_count is None else str(result.item_count),
-            duration,
-            escape(detail),
-        )
-    console.print(table)
+            details.append(f"{result.table}: {result.error.code}: {result.error.message}")
+            export = result.error.code
+        elif result.note:
+            details.append(f"{result.table}: {result.note}")
+        rows.append((result.table, result.status, items, duration, export))
+    if _as_table(console):
+        table = Table(title=title)
+        for column in ("table", "status", "items", "duration", "export / error"):
+            table.add_column(column, overflow="fold")
+        for name, status, items, duration, export in rows:
+            table.add_row(escape(name), _styled(status), items, duration, escape(export))
+        console.print(table)
+    else:
+        console.print(title)
+        for name, status, items, duration, export in rows:
+            facts = ", ".join(
+                part for part in (f"{items} items" if items else "", duration) if part
+            )
+            console.print(
+                f"  {escape(name)}  {_styled(status)}" + (f"  {facts}" if facts else ""),
+                overflow="ignore",
+                crop=False,
+            )
+            if export and status == "COMPLETED":
+                console.print(f"    {escape(export)}", overflow="ignore", crop=False)
+    for detail in details:
+        console.print(escape(detail), overflow="ignore", crop=False)
     counts = ", ".join(f"{count} {status}" for status, count in report.summary.items() if count)
     console.print(
         f"summary: {counts}"
         + (f"; report written to {escape(str(report_path))}" if report_path else "")
     )
+
+
+def _styled(status: str) -> str:
+    style = _STATUS_STYLE.get(status, "")
+    return f"[{style}]{status}[/]" if style else status
 
 
 class EventLog:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import moto.core.responses as moto_responses
+from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, ResourceNotFoundException
@@ -32,6 +33,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from py_partiql_parser import JsonParser
 
+from ddbexport.core.pace import CLOCK_RATE_HEADER
 from ddbexport.exports.files import one_part_etag
 from ddbexport.exports.ion import read_record
 
@@ -399,6 +401,27 @@ def _patch(service: ExportService) -> None:
     )
     _originals[(JsonParser, "parse")] = JsonParser.__dict__["parse"]
     JsonParser.parse = staticmethod(import_records)
+    # Every response says how fast the sandbox clock runs, so that clients which wait on the
+    # service's clock (the runner does) wait sandbox seconds, not real ones.
+    rate = f"{clock.time_scale:g}"
+    original_stub = BotocoreStubber.__dict__["process_request"]
+    _originals[(BotocoreStubber, "process_request")] = original_stub
+
+    def process_request(self: BotocoreStubber, request: Any) -> Any:
+        response = original_stub(self, request)
+        if response is not None:
+            response[1][CLOCK_RATE_HEADER] = rate
+        return response
+
+    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+    original_end_headers = MotoRequestHandler.end_headers
+    _originals[(MotoRequestHandler, "end_headers")] = MotoRequestHandler.__dict__.get("end_headers")
+
+    def end_headers(self: MotoRequestHandler) -> None:
+        self.send_header(CLOCK_RATE_HEADER, rate)
+        original_end_headers(self)
+
+    MotoRequestHandler.end_headers = end_headers  # type: ignore[method-assign,assignment]
 
 
 def uninstall() -> None:

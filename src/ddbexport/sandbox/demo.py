@@ -7,6 +7,7 @@ planner and runner against the sandbox with its clock sped up, shows the PITR fa
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.config.model import Config, validate_config
 from ddbexport.core.models import ExportPlan
+from ddbexport.errors import ConfigError
 from ddbexport.running.facade import plan as plan_exports
 from ddbexport.running.facade import run as run_exports
 from ddbexport.running.report import RunReport
@@ -25,6 +27,8 @@ from .seed import DemoTable, create_tables, download_bucket
 
 REGION = "eu-west-1"
 BUCKET = "ddbexport-demo"
+#: Written into the demo's output folder: a re-run may empty a folder that holds it, only.
+MARKER = ".ddbexport-demo"
 TABLES = (
     DemoTable("orders", 2000, range_key=True, gsi=True),
     DemoTable("customers", 1200),
@@ -42,6 +46,36 @@ class DemoResult:
     plan: ExportPlan
     downloaded: list[Path]
     output: Path
+    #: Files of an earlier demo run that were removed first.
+    removed: int = 0
+
+
+def prepare_output(output: Path) -> int:
+    """Make ``output`` an empty demo folder; returns how many files of an earlier run went.
+
+    Raises:
+        ConfigError: ``output`` is a file, or a folder with files the demo did not write.
+    """
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"-o {output}: is a file; the demo needs a folder")
+    if output.is_dir() and any(output.iterdir()):
+        if not (output / MARKER).is_file():
+            raise ConfigError(
+                f"-o {output}: the folder has files the demo did not write; choose another "
+                "folder or empty it"
+            )
+        removed = sum(1 for path in output.rglob("*") if path.is_file()) - 1
+        shutil.rmtree(output)
+    else:
+        removed = 0
+    output.mkdir(parents=True, exist_ok=True)
+    (output / MARKER).write_text("written by `ddbexport demo`; a re-run empties this folder\n")
+    return removed
+
+
+def load_demo_tables(sandbox: Sandbox, *, endpoint_url: str | None = None) -> None:
+    """The demo's tables and bucket, in ``sandbox`` (served at ``endpoint_url``, when given)."""
+    create_tables(sandbox, TABLES, region=REGION, bucket=BUCKET, endpoint_url=endpoint_url)
 
 
 def demo_config() -> Config:
@@ -67,12 +101,16 @@ def run_demo(
     on_step: Callable[[str], None] | None = None,
     on_planned: Callable[[ExportPlan], None] | None = None,
 ) -> DemoResult:
-    """Run the whole demo in an in-process sandbox and download the exports into ``output``."""
+    """Run the whole demo in an in-process sandbox and download the exports into ``output``.
+
+    ``output`` is emptied first when an earlier demo run wrote it (see :func:`prepare_output`).
+    """
     step = on_step or (lambda _: None)
+    removed = prepare_output(output)
     settings = SandboxSettings(base_duration_s=300.0, seconds_per_item=0.05, seed=7)
     with Sandbox(settings, time_scale=time_scale) as sandbox:
         step(f"creating {len(TABLES)} tables with {sum(t.items for t in TABLES):,} items")
-        create_tables(sandbox, TABLES, region=REGION, bucket=BUCKET)
+        load_demo_tables(sandbox)
         config = demo_config()
         api = AwsApi(AwsSettings(REGION))
         timing: dict[str, Any] = {
@@ -107,4 +145,4 @@ def run_demo(
             **timing,
         )
         downloaded = download_bucket(BUCKET, output, region=REGION)
-    return DemoResult(first, second, export_plan, downloaded, output)
+    return DemoResult(first, second, export_plan, downloaded, output, removed)

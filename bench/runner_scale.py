@@ -3,7 +3,7 @@
 Everything runs in this process against :class:`ddbexport.testing.FakeExportApi` and a
 :class:`ddbexport.testing.SimClock` (sleeping advances simulated time), so a night of exports takes
 well under a second. Tables export in 5 min to 3 h (log-uniform, seeded). Each scenario is planned
-with :func:`ddbexport.planning.gather.make_plan` from a ``match = "*"`` config and run by
+with :func:`ddbexport.planning.planner.make_plan` from a ``match = "*"`` config and run by
 :class:`ddbexport.running.runner.Runner`:
 
 * 200 tables, max_concurrency 300 (the baseline for the scaling ratios);
@@ -40,7 +40,8 @@ from ddbexport.core.models import (
     PitrWindow,
     TableInfo,
 )
-from ddbexport.planning.gather import LOOKUP_THREADS, make_plan
+from ddbexport.planning.gather import LOOKUP_THREADS
+from ddbexport.planning.planner import make_plan
 from ddbexport.running.report import TABLE_STATUSES, RunReport
 from ddbexport.running.runner import RunEvent, Runner
 from ddbexport.testing import FakeExportApi, FakeTable, SimClock

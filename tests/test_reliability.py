@@ -74,6 +74,7 @@ def _run(
     *,
     on_event: Any = None,
     run_id: str | None = None,
+    sleep: Any = None,
 ) -> RunReport:
     return ddbexport.run(
         config,
@@ -82,7 +83,7 @@ def _run(
         run_id=run_id,
         on_event=on_event,
         clock=sandbox.monotonic,
-        sleep=sandbox.sleep,
+        sleep=sleep or sandbox.sleep,
         now=sandbox.now,
     )
 
@@ -106,7 +107,19 @@ def test_quota_of_three_with_thirty_tables(sandbox: Sandbox, tmp_path: Path) -> 
     """LimitExceeded at 3 exports in flight: all 30 complete, never more than 3 at once."""
     sandbox.settings.quota = 3
     _tables(sandbox, *[f"table-{index:02d}" for index in range(30)])
-    report = _run(sandbox, tmp_path, _config(max_concurrency=10))
+    # Ten-hour exports, and the runner's waits jump the sandbox clock: the cap is reached
+    # whatever the machine's speed (an export would have to end within one real start-to-start
+    # gap of several seconds not to overlap the next).
+    sandbox.stretch_durations(600)
+    report = _run(
+        sandbox,
+        tmp_path,
+        # Polls and start retries sized to ten-hour exports, so the run takes few calls.
+        _config(
+            max_concurrency=10, timeout="30d", poll_first="9h", poll_max="1h", retry_max="1h"
+        ),
+        sleep=lambda seconds: sandbox.advance(max(seconds, 0.0)),
+    )
     _assert_nothing_lost(report, 30)
     assert report.summary["COMPLETED"] == 30
     assert len(sandbox.service.exports) == 30  # one export per table, none twice

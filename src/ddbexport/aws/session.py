@@ -4,11 +4,11 @@ service's clock learnt from responses."""
 
 from __future__ import annotations
 
-import email.utils
+import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -16,6 +16,7 @@ import botocore.config
 import botocore.exceptions
 
 from ddbexport.core.logsetup import register_secrets
+from ddbexport.core.pace import CLOCK_RATE_HEADER, ServiceClock
 from ddbexport.core.version import VERSION
 from ddbexport.errors import ConfigError
 
@@ -81,7 +82,7 @@ class AwsClients:
         self._extra_clients: dict[str, Any] = {}
         # boto3 sessions are not thread-safe: clients are built once, under this lock.
         self._lock = threading.Lock()
-        self._clock_offset_s = 0.0
+        self._service_clock = ServiceClock()
         for client in (dynamodb, ssm, s3):
             if client is not None:
                 self._watch_clock(client)
@@ -89,8 +90,11 @@ class AwsClients:
     def _boto_session(self) -> boto3.session.Session:
         if self._session is None:
             with map_aws_errors("CreateSession"):
+                # AWS_REGION is what the other SDKs and the AWS CLI v2 read first; boto3 reads
+                # only AWS_DEFAULT_REGION, so honour both.
                 self._session = boto3.session.Session(
-                    profile_name=self._settings.profile, region_name=self._settings.region
+                    profile_name=self._settings.profile,
+                    region_name=self._settings.region or os.environ.get("AWS_REGION") or None,
                 )
             _register_credentials(self._session)
         return self._session
@@ -189,19 +193,11 @@ class AwsClients:
         client.meta.events.register("after-call", self._note_service_time)
 
     def _note_service_time(self, parsed: Any = None, **_: Any) -> None:
-        """Learn the service's clock from each response's HTTP Date header."""
+        """Learn the service's clock (time and pace) from each response's headers."""
         headers = (parsed or {}).get("ResponseMetadata", {}).get("HTTPHeaders", {})
-        stamp = headers.get("date")
-        if not stamp:
-            return
-        try:
-            service = email.utils.parsedate_to_datetime(stamp).timestamp()
-        except (TypeError, ValueError):
-            return
-        # Date has whole seconds: its middle is the best guess; ignore differences under 2 s,
-        # which are that rounding rather than skew.
-        offset = service + 0.5 - time.time()
-        self._clock_offset_s = offset if abs(offset) >= 2 else 0.0
+        self._service_clock.observe(
+            headers.get("date"), headers.get(CLOCK_RATE_HEADER), time.time()
+        )
 
     def service_now(self) -> datetime:
         """Now on the service's clock (learnt from responses), else the local clock.
@@ -209,4 +205,15 @@ class AwsClients:
         Export times are judged by AWS's clock, so runs take "now" from it: a local clock that is
         ahead would otherwise ask for exports in the future.
         """
-        return datetime.now(UTC) + timedelta(seconds=self._clock_offset_s)
+        return self._service_clock.now(time.time())
+
+    def service_monotonic(self) -> float:
+        """Seconds on the service's clock that never go back: a runner's ``clock``."""
+        return self._service_clock.monotonic(time.time())
+
+    def service_sleep(self, seconds: float) -> None:
+        """Wait until ``seconds`` have passed on the service's clock: a runner's ``sleep``.
+
+        On AWS that is real time; the sandbox's clock may run faster (it says how fast).
+        """
+        time.sleep(self._service_clock.real_seconds(seconds))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from .models import ExportDescription, ExportRequest, PitrWindow, TableInfo
 
@@ -57,6 +57,19 @@ class ExportApi(Protocol):
 
     def get_parameter(self, name: str) -> str:
         """The (decrypted) value of an SSM parameter; raises ``ParameterNotFound``."""
+        ...
+
+
+@runtime_checkable
+class ServiceTime(Protocol):
+    """A service clock to wait on: the runner's ``clock`` and ``sleep`` at the service's pace."""
+
+    def service_monotonic(self) -> float:
+        """Seconds on the service's clock that never go back."""
+        ...
+
+    def service_sleep(self, seconds: float) -> None:
+        """Return once ``seconds`` have passed on the service's clock."""
         ...
 
 

@@ -14,7 +14,7 @@ from ddbexport.catalog.records import Catalog, CatalogRecord
 from ddbexport.catalog.status import MISSING, TableStatus, table_status
 from ddbexport.config.model import Config, PollSpec, RunSettings, load_config_file
 from ddbexport.core.models import ExportPlan
-from ddbexport.core.ports import ExportApi
+from ddbexport.core.ports import ExportApi, ServiceTime
 from ddbexport.errors import ConfigError
 from ddbexport.planning.planner import make_plan
 
@@ -112,8 +112,8 @@ def run(
     state_dir: Path | None = None,
     on_event: EventHandler | None = None,
     on_plan: Callable[[ExportPlan], None] | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
     now: Callable[[], datetime] | None = None,
     rebaseline: bool | Collection[str] = False,
 ) -> RunReport:
@@ -131,8 +131,11 @@ def run(
             :func:`ddbexport.running.journal.default_state_dir`).
         on_event: receives a :class:`~.runner.RunEvent` for every step of every table.
         on_plan: receives the plan before anything starts (e.g. to show the run id).
-        clock, sleep, now: time sources, injectable for tests; ``now`` defaults to the service's
-            clock, as for :func:`plan`.
+        clock, sleep, now: time sources, injectable for tests. By default all three follow the
+            service's clock, as ``now`` does for :func:`plan`: an API with a
+            :class:`~ddbexport.core.ports.ServiceTime` (``AwsApi``) waits at the service's pace
+            — real time on AWS, the sandbox's when its clock runs faster — else
+            ``time.monotonic`` and ``time.sleep``.
         rebaseline: as for :func:`plan`.
 
     Incremental tables export one link of their chain at a time: after a round of exports, the
@@ -147,6 +150,11 @@ def run(
     settings = _override(config.run, max_concurrency, poll, timeout_s)
     export_api = _api_for(config, api, aws)
     now = now or export_api.service_now
+    if isinstance(export_api, ServiceTime):
+        clock = clock or export_api.service_monotonic
+        sleep = sleep or export_api.service_sleep
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
     state_dir = state_dir or default_state_dir()
     export_plan = make_plan(
         config,

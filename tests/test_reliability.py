@@ -115,9 +115,7 @@ def test_quota_of_three_with_thirty_tables(sandbox: Sandbox, tmp_path: Path) -> 
         sandbox,
         tmp_path,
         # Polls and start retries sized to ten-hour exports, so the run takes few calls.
-        _config(
-            max_concurrency=10, timeout="30d", poll_first="9h", poll_max="1h", retry_max="1h"
-        ),
+        _config(max_concurrency=10, timeout="30d", poll_first="9h", poll_max="1h", retry_max="1h"),
         sleep=lambda seconds: sandbox.advance(max(seconds, 0.0)),
     )
     _assert_nothing_lost(report, 30)

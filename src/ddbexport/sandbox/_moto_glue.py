@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import moto.backends as moto_backends
 import moto.core.responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.exceptions import JsonRESTError
@@ -422,6 +423,16 @@ def _patch(service: ExportService) -> None:
         original_end_headers(self)
 
     MotoRequestHandler.end_headers = end_headers  # type: ignore[method-assign,assignment]
+    # Serving thousands of tables: moto lists its own package folder on every request to route
+    # it, and closes every connection. The list cannot change while serving; keep-alive lets a
+    # client reuse its connections (and the server the thread that serves each one).
+    modules = tuple(moto_backends.list_of_moto_modules())
+    _originals[(moto_backends, "list_of_moto_modules")] = moto_backends.list_of_moto_modules
+    moto_backends.list_of_moto_modules = lambda: modules
+    _originals[(MotoRequestHandler, "protocol_version")] = MotoRequestHandler.__dict__.get(
+        "protocol_version"
+    )
+    MotoRequestHandler.protocol_version = "HTTP/1.1"
 
 
 def uninstall() -> None:

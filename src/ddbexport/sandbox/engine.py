@@ -8,6 +8,7 @@ export time (or the changes of an incremental window) from the write history.
 
 from __future__ import annotations
 
+import heapq
 import random
 import threading
 import uuid
@@ -163,6 +164,12 @@ class ExportService:
         self.settings = settings
         self.tables: dict[str, TableState] = {}
         self.exports: dict[str, SandboxExport] = {}
+        # Indexes that keep every call's cost independent of how many exports there have been:
+        # the exports still running, by when they are due, and every export's ARN by table.
+        self._due: list[tuple[datetime, int, str]] = []
+        self._running: dict[str, SandboxExport] = {}
+        self._by_table: dict[str, list[str]] = {}
+        self._started = 0
         self.calls: Counter[str] = Counter()
         self.faults = _Faults()
         self._by_token: dict[tuple[str, str], str] = {}
@@ -249,7 +256,7 @@ class ExportService:
             self._refresh_all()
             running = sum(
                 1
-                for e in self.exports.values()
+                for e in self._running.values()
                 if e.account == account and e.status == "IN_PROGRESS"
             )
             if running >= self.settings.quota:
@@ -287,6 +294,10 @@ class ExportService:
                 duration = self.settings.base_duration_s + self.settings.seconds_per_item * items
             export.finishes_at = now + timedelta(seconds=duration * self.faults.stretch)
             self.exports[arn] = export
+            self._running[arn] = export
+            self._started += 1
+            heapq.heappush(self._due, (export.finishes_at, self._started, arn))
+            self._by_table.setdefault(state.arn, []).append(arn)
             if token:
                 self._by_token[(account, token)] = arn
             return export.description()
@@ -306,8 +317,9 @@ class ExportService:
         """ListExports: newest first (reverse order of ExportArn), paginated."""
         with self._lock:
             self._refresh_all()
+            arns = self.exports if table_arn is None else self._by_table.get(table_arn, [])
             chosen = sorted(
-                (e for e in self.exports.values() if table_arn in (None, e.table.arn)),
+                (self.exports[arn] for arn in arns),
                 key=lambda e: e.arn,
                 reverse=True,
             )
@@ -385,8 +397,10 @@ class ExportService:
     def refresh_all(self) -> None:
         """Finish every export whose time has come (write its files, set its status)."""
         with self._lock:
-            for export in list(self.exports.values()):
-                self._refresh(export)
+            now = self.clock.now()
+            while self._due and self._due[0][0] <= now:
+                _, _, arn = heapq.heappop(self._due)
+                self._refresh(self.exports[arn])
 
     def _refresh_all(self) -> None:
         self.refresh_all()
@@ -394,6 +408,7 @@ class ExportService:
     def _refresh(self, export: SandboxExport) -> None:
         if export.status != "IN_PROGRESS" or self.clock.now() < export.finishes_at:
             return
+        self._running.pop(export.arn, None)
         export.end = export.finishes_at
         if export.forced_failure is not None:
             export.status = "FAILED"

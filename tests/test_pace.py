@@ -17,7 +17,7 @@ from ddbexport.config.model import validate_config
 from ddbexport.core.pace import CLOCK_RATE_HEADER, ServiceClock
 from ddbexport.sandbox import Sandbox, SandboxSettings
 
-from .helpers import BUCKET, REGION
+from .helpers import BUCKET, REGION, create_bucket, create_table
 
 T0 = 1_796_000_000.0  # local epoch seconds in these tests
 
@@ -86,9 +86,7 @@ def sandbox() -> Iterator[Sandbox]:
     with Sandbox(
         SandboxSettings(base_duration_s=600, seconds_per_item=0, seed=3), time_scale=500
     ) as box:
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
+        create_bucket()
         yield box
 
 
@@ -113,18 +111,8 @@ def test_a_run_on_the_sandbox_waits_in_sandbox_seconds(
 ) -> None:
     """Without clock or sleep given, the runner's waits are the sandbox's: every real sleep is
     the sandbox wait divided by the clock rate."""
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
     for name in ("aaa", "bbb"):
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.update_continuous_backups(
-            TableName=name,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
+        create_table(name, items=0)
     sandbox.advance(60)
     config = validate_config(
         {"defaults": {"bucket": BUCKET}, "tables": [{"name": "aaa"}, {"name": "bbb"}]},

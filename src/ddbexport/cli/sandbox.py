@@ -64,7 +64,8 @@ def demo(output: Path, time_scale: float) -> None:
         click.echo(
             f"\n{shown}/ held {result.removed} file(s) of an earlier demo run: removed first"
         )
-    example = _shown_path(result.downloaded[0]) if result.downloaded else "-"
+    summaries = [path for path in result.downloaded if path.name == "manifest-summary.json"]
+    example = _shown_path((summaries or result.downloaded)[0]) if result.downloaded else "-"
     click.echo(
         f"\n{len(result.downloaded)} exported objects downloaded to {shown}/ (laid out as in "
         f"S3), e.g.\n  {example}"
@@ -133,6 +134,7 @@ def sandbox(port: int, host: str, time_scale: float, demo_tables: bool) -> None:
 
     with serve(port, host=host, time_scale=time_scale) as (endpoint, box):
         if demo_tables:
+            click.echo(f"loading the demo's tables into the sandbox at {endpoint} …")
             load_demo_tables(box, endpoint_url=endpoint)
         shown = endpoint.replace("0.0.0.0", "127.0.0.1")
         click.echo(

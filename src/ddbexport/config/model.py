@@ -30,18 +30,18 @@ ExportView = Literal["NEW_AND_OLD_IMAGES", "NEW_IMAGE"]
 PREFIX_PLACEHOLDERS = ("table", "date", "time", "run_id")
 DEFAULT_PREFIX = "{table}/{date}"
 # DynamoDB's own pattern for S3Bucket (botocore model), plus S3's 3-character minimum.
-_BUCKET_PATTERN = re.compile(r"^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$")
-_ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
+BUCKET_PATTERN = re.compile(r"^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$")
+ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
 _TABLE_NAME = r"[a-zA-Z0-9_.-]{3,255}"
 # DynamoDB accepts a table's name or its ARN wherever it takes a table.
-_TABLE_PATTERN = re.compile(
+TABLE_PATTERN = re.compile(
     rf"^(?:{_TABLE_NAME}|arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{{12}}:table/{_TABLE_NAME})$"
 )
-_POLL_HELP = "'adaptive' or 'fixed:DURATION' (e.g. fixed:15s)"
+POLL_HELP = "'adaptive' or 'fixed:DURATION' (e.g. fixed:15s)"
 
 
 def _check_bucket(value: str | None) -> str | None:
-    if value is not None and (not 3 <= len(value) <= 255 or not _BUCKET_PATTERN.fullmatch(value)):
+    if value is not None and (not 3 <= len(value) <= 255 or not BUCKET_PATTERN.fullmatch(value)):
         raise ValueError(
             f"{value!r} is not a valid S3 bucket name (3-255 characters: letters, digits, "
             "'.', '-', '_', starting and ending with a letter or digit)"
@@ -50,7 +50,7 @@ def _check_bucket(value: str | None) -> str | None:
 
 
 def _check_table_name(value: str | None) -> str | None:
-    if value is not None and not _TABLE_PATTERN.fullmatch(value):
+    if value is not None and not TABLE_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DynamoDB table name (3-255 characters: letters, digits, '_', "
             "'-', '.') or table ARN"
@@ -102,7 +102,7 @@ def _check_full_every(value: str | None) -> str | None:
 
 
 def _check_owner(value: str | None) -> str | None:
-    if value is not None and not _ACCOUNT_PATTERN.fullmatch(value):
+    if value is not None and not ACCOUNT_PATTERN.fullmatch(value):
         raise ValueError(f"bucket_owner {value!r} must be a 12-digit AWS account id")
     return value
 
@@ -188,7 +188,7 @@ class PollSpec(_Model):
             return cls()
         if cleaned.startswith("fixed:"):
             return cls(mode="fixed", fixed_interval_s=parse_duration(cleaned[len("fixed:") :]))
-        raise ValueError(f"{text!r} is not a polling policy; expected {_POLL_HELP}")
+        raise ValueError(f"{text!r} is not a polling policy; expected {POLL_HELP}")
 
 
 class RunSettings(_Model):

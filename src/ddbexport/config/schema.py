@@ -19,11 +19,11 @@ from pydantic.fields import FieldInfo
 from ddbexport.core.timeparse import DURATION_HELP, format_duration
 
 from .model import (
-    _ACCOUNT_PATTERN,
-    _BUCKET_PATTERN,
-    _POLL_HELP,
-    _TABLE_PATTERN,
+    ACCOUNT_PATTERN,
+    BUCKET_PATTERN,
+    POLL_HELP,
     PREFIX_PLACEHOLDERS,
+    TABLE_PATTERN,
     Config,
     PollSpec,
 )
@@ -93,7 +93,7 @@ _KEY_DOCS: dict[tuple[str, str], str] = {
     ("TableSelector", "match"): "A glob over the region's table names, e.g. 'prod-*'.",
     ("TableSelector", "tags"): "Every table carrying all of these tags.",
     ("RunSettings", "max_concurrency"): "Exports in flight at once (1-300).",
-    ("RunSettings", "poll"): f"Polling policy: {_POLL_HELP}.",
+    ("RunSettings", "poll"): f"Polling policy: {POLL_HELP}.",
     ("RunSettings", "poll_first"): "First check when no previous export duration is known.",
     ("RunSettings", "poll_min"): "Shortest wait between checks (at most poll_max).",
     ("RunSettings", "poll_max"): "Longest wait between checks.",
@@ -143,12 +143,12 @@ _KEY_DOCS: dict[tuple[str, str], str] = {
 # see, so editors flag them too.
 _VALUE_RULES: dict[tuple[str, str], dict[str, Any]] = {
     ("Destination", "bucket"): {
-        "pattern": _BUCKET_PATTERN.pattern,
+        "pattern": BUCKET_PATTERN.pattern,
         "minLength": 3,
         "maxLength": 255,
     },
-    ("Destination", "bucket_owner"): {"pattern": _ACCOUNT_PATTERN.pattern},
-    ("TableSelector", "name"): {"pattern": _TABLE_PATTERN.pattern},
+    ("Destination", "bucket_owner"): {"pattern": ACCOUNT_PATTERN.pattern},
+    ("TableSelector", "name"): {"pattern": TABLE_PATTERN.pattern},
 }
 
 # The model's checks across keys (model validators) that JSON Schema can say.

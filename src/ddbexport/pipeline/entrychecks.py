@@ -13,7 +13,7 @@ _ENTRY_SHAPE = (
 #: An entry without a usable table name is named by its place in the list.
 _ENTRY_LABEL = "States.Format('tablelist[{}]', $.index)"
 #: The records of entries that cannot be exported: the table, and why.
-_REJECTED: dict[str, tuple[str, str]] = {
+REJECTED: dict[str, tuple[str, str]] = {
     "No table name": (_ENTRY_LABEL, f"'tablename' is missing: {_ENTRY_SHAPE}"),
     "Table name not a string": (_ENTRY_LABEL, f"'tablename' must be a string: {_ENTRY_SHAPE}"),
     "No bucket name": ("$.entry.tablename", f"'bucketname' is missing: {_ENTRY_SHAPE}"),
@@ -38,7 +38,7 @@ def _is(path: str, test: str, next_state: str, *, negate: bool = False) -> dict[
 
 #: The entry's checks, in order: a type test on a field that is absent (or a pattern on one
 #: that is not a string) is a States.Runtime error no Catch stops, so presence goes first.
-_ENTRY_CHECKS: list[dict[str, Any]] = [
+ENTRY_CHECKS: list[dict[str, Any]] = [
     _is("$.entry.tablename", "IsPresent", "No table name", negate=True),
     _is("$.entry.tablename", "IsString", "Table name not a string", negate=True),
     _is("$.entry.bucketname", "IsPresent", "No bucket name", negate=True),
@@ -52,7 +52,7 @@ _ENTRY_CHECKS: list[dict[str, Any]] = [
 ]
 
 
-def _rejected_state(table: str, cause: str) -> dict[str, Any]:
+def rejected_state(table: str, cause: str) -> dict[str, Any]:
     """The FAILED record of an entry the checks refuse; it reads no field they did not pass."""
     return {
         "Type": "Pass",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .retries import _retry_start
+from .retries import start_retries
 
 #: How an export request can differ from the common one (prefix, no KMS key, no bucket owner),
 #: each with the Choice condition that detects it in the table's entry.
@@ -18,11 +18,11 @@ _VARIATIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def _export_name(variation: Sequence[str]) -> str:
+def export_name(variation: Sequence[str]) -> str:
     return "Export" + (f" ({', '.join(variation)})" if variation else "")
 
 
-def _export_variations() -> list[tuple[str, ...]]:
+def export_variations() -> list[tuple[str, ...]]:
     """Every combination of variations, the most specific first (the Choice's order)."""
     names = list(_VARIATIONS)
     combos = [
@@ -32,16 +32,16 @@ def _export_variations() -> list[tuple[str, ...]]:
     return sorted(combos, key=lambda combo: -len(combo))
 
 
-def _export_choice() -> dict[str, Any]:
+def export_choice() -> dict[str, Any]:
     choices = []
-    for combo in _export_variations():
+    for combo in export_variations():
         conditions = [_VARIATIONS[name] for name in combo]
         rule = {"And": conditions} if len(conditions) > 1 else dict(conditions[0])
-        choices.append({**rule, "Next": _export_name(combo)})
-    return {"Type": "Choice", "Choices": choices, "Default": _export_name(())}
+        choices.append({**rule, "Next": export_name(combo)})
+    return {"Type": "Choice", "Choices": choices, "Default": export_name(())}
 
 
-def _export_task(variation: Sequence[str], limit_retry_s: int) -> dict[str, Any]:
+def export_task(variation: Sequence[str], limit_retry_s: int) -> dict[str, Any]:
     parameters: dict[str, Any] = {
         "TableArn.$": "$.arn.value",
         "ExportTime.$": "$.run.time",
@@ -63,13 +63,13 @@ def _export_task(variation: Sequence[str], limit_retry_s: int) -> dict[str, Any]
         "Parameters": parameters,
         "ResultSelector": {"arn.$": "$.ExportDescription.ExportArn"},
         "ResultPath": "$.export",
-        "Retry": _retry_start(limit_retry_s),
+        "Retry": start_retries(limit_retry_s),
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Not started"}],
         "Next": "First poll",
     }
 
 
-def _arn_state(value: str) -> dict[str, Any]:
+def arn_state(value: str) -> dict[str, Any]:
     """The table ARN and the export's client token (from the run and the table)."""
     return {
         "Type": "Pass",

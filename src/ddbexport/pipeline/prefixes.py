@@ -21,7 +21,7 @@ class PrefixTemplate:
     source: str = ""  # the template as the config gives it
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Escape a literal for an intrinsic function's string argument."""
     return "".join("\\" + char if char in "{}'\\" else char for char in text)
 
@@ -38,7 +38,7 @@ def compile_prefix(ident: str, template: str) -> PrefixTemplate:
     arguments: list[str] = []
     # parse() hands back the literal text with the escaped braces already undone.
     for literal, field, _, _ in string.Formatter().parse(template):
-        parts.append(_escape(literal))
+        parts.append(escape(literal))
         literals.append(literal)
         if field is not None:
             parts.append("{}")
@@ -49,7 +49,7 @@ def compile_prefix(ident: str, template: str) -> PrefixTemplate:
     )
 
 
-_ARGUMENT_PATHS = {
+ARGUMENT_PATHS = {
     "table": "$.entry.tablename",
     "date": "$.run.date",
     "time": "$.run.clock",

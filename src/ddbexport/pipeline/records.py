@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .prefixes import _escape
-from .retries import _RETRY_READ
+from .prefixes import escape
+from .retries import RETRY_READ
 
 _EXPORT_ID = "States.ArrayGetItem(States.StringSplit($.export.arn, '/'), 3)"
 _DESCRIBED = "$.described.description."
 
 
-def _catalog_states(prefix: str, incremental: bool = False) -> dict[str, Any]:
+def catalog_states(prefix: str, incremental: bool = False) -> dict[str, Any]:
     """A COMPLETED export's catalog record, as the local runner writes it but not yet
     verified (``verification`` null): ``ddbexport catalog rebuild`` or ``verify`` checks it.
 
@@ -42,7 +42,7 @@ def _catalog_states(prefix: str, incremental: bool = False) -> dict[str, Any]:
         "source": "pipeline",
     }
     key = (
-        f"States.Format('{_escape(prefix)}/exports/table={{}}/{{}}.json', "
+        f"States.Format('{escape(prefix)}/exports/table={{}}/{{}}.json', "
         "$.entry.tablename, $.folder.id)"
     )
     variations = {
@@ -129,7 +129,7 @@ def _catalog_states(prefix: str, incremental: bool = False) -> dict[str, Any]:
             "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
             "Parameters": parameters,
             "ResultPath": None,
-            "Retry": _RETRY_READ,
+            "Retry": RETRY_READ,
             "Catch": [
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.catalog_error", "Next": "Result"}
             ],
@@ -138,13 +138,13 @@ def _catalog_states(prefix: str, incremental: bool = False) -> dict[str, Any]:
     return states
 
 
-def _sse(kms_key: str | None) -> dict[str, Any]:
+def record_sse(kms_key: str | None) -> dict[str, Any]:
     if kms_key:
         return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
     return {"ServerSideEncryption": "AES256"}
 
 
-def _record_state(status: str, description: str | None, error: str | None) -> dict[str, Any]:
+def record_state(status: str, description: str | None, error: str | None) -> dict[str, Any]:
     record: dict[str, Any] = {
         "table.$": "$.entry.tablename",
         "table_arn.$": "$.arn.value",

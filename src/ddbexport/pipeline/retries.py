@@ -40,7 +40,7 @@ _TRANSIENT_RETRY: dict[str, Any] = {
 }
 
 
-def _retry_start(limit_interval_s: int) -> list[dict[str, Any]]:
+def start_retries(limit_interval_s: int) -> list[dict[str, Any]]:
     return [
         _limit_retry(limit_interval_s),
         _TRANSIENT_RETRY,
@@ -54,12 +54,12 @@ def _retry_start(limit_interval_s: int) -> list[dict[str, Any]]:
     ]
 
 
-def _retry_describe(limit_interval_s: int) -> list[dict[str, Any]]:
+def retry_describe(limit_interval_s: int) -> list[dict[str, Any]]:
     """DescribeExport shares the account's control-plane limits with the exports' starts."""
     return [_limit_retry(limit_interval_s), _TRANSIENT_RETRY]
 
 
-_RETRY_READ = [
+RETRY_READ = [
     {
         "ErrorEquals": [*_DYNAMODB_TRANSIENT, "S3.SdkClientException", "S3.S3Exception"],
         "IntervalSeconds": 5,
@@ -71,5 +71,5 @@ _RETRY_READ = [
 ]
 
 
-def _attempts(retriers: Sequence[dict[str, Any]]) -> int:
+def attempts_of(retriers: Sequence[dict[str, Any]]) -> int:
     return sum(int(retrier["MaxAttempts"]) for retrier in retriers)

@@ -39,10 +39,10 @@ import json
 from typing import Any
 
 from .definitionsettings import RECORDS_PREFIX, DefinitionSettings
-from .prefixes import LITERAL_PREFIX, PrefixTemplate, _escape, compile_prefix, templates_for
-from .records import _sse
-from .retries import _RETRY_READ, INVALID_TIME_RETRY_S
-from .tablestates import _table_states
+from .prefixes import LITERAL_PREFIX, PrefixTemplate, compile_prefix, escape, templates_for
+from .records import record_sse
+from .retries import INVALID_TIME_RETRY_S, RETRY_READ
+from .tablestates import table_states
 from .waits import HISTORY_EVENTS, MAX_WAITS, max_waits, wait_schedule
 
 __all__ = [
@@ -78,7 +78,7 @@ def _read_table_list(settings: DefinitionSettings) -> dict[str, Any]:
             "Parameters": {"Bucket": settings.records_bucket, "Key": settings.table_list_object},
             "ResultSelector": {"value.$": "States.StringToJson($.Body)"},
             "ResultPath": "$.list",
-            "Retry": _RETRY_READ,
+            "Retry": RETRY_READ,
             "Next": "Tables from parameter",
         }
     return {
@@ -216,7 +216,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                     "StartAt": "Check entry",
-                    "States": _table_states(settings),
+                    "States": table_states(settings),
                 },
                 # A child that dies anyway (an entry that is not even an object) must not take
                 # the other tables' results with it: its missing result is counted below.
@@ -254,15 +254,15 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                 "Parameters": {
                     "Bucket": settings.records_bucket,
                     "Key.$": (
-                        f"States.Format('{_escape(settings.records_prefix)}/{{}}/run.json', "
+                        f"States.Format('{escape(settings.records_prefix)}/{{}}/run.json', "
                         "$.run_id)"
                     ),
                     "Body.$": "States.JsonToString($)",
                     "ContentType": "application/json",
-                    **_sse(settings.kms_key),
+                    **record_sse(settings.kms_key),
                 },
                 "ResultPath": None,
-                "Retry": _RETRY_READ,
+                "Retry": RETRY_READ,
                 "Catch": [
                     {
                         "ErrorEquals": ["States.ALL"],
@@ -300,7 +300,7 @@ def build_definition(settings: DefinitionSettings) -> dict[str, Any]:
                             "Message.$": "States.JsonToString($.tables)",
                         },
                         "ResultPath": None,
-                        "Retry": _RETRY_READ,
+                        "Retry": RETRY_READ,
                         "Catch": [
                             {
                                 "ErrorEquals": ["States.ALL"],

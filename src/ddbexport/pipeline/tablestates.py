@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from .definitionsettings import DefinitionSettings
-from .entrychecks import _ENTRY_CHECKS, _REJECTED, _rejected_state
-from .exportstates import _arn_state, _export_choice, _export_name, _export_task, _export_variations
+from .entrychecks import ENTRY_CHECKS, REJECTED, rejected_state
+from .exportstates import arn_state, export_choice, export_name, export_task, export_variations
 from .links import link_states
-from .prefixes import _ARGUMENT_PATHS, _escape
-from .records import _catalog_states, _record_state, _sse
-from .retries import _RETRY_READ, _retry_describe, _retry_start
+from .prefixes import ARGUMENT_PATHS, escape
+from .records import catalog_states, record_sse, record_state
+from .retries import RETRY_READ, retry_describe, start_retries
 
 #: "Finished?" sends an incremental table's link to its own ending states.
 _LINK_ENDINGS: list[dict[str, Any]] = [
@@ -26,7 +26,7 @@ _LINK_ENDINGS: list[dict[str, Any]] = [
 ]
 
 
-def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
+def table_states(settings: DefinitionSettings) -> dict[str, Any]:
     """The child execution: one table from entry to result."""
     last = len(settings.waits) - 1
     # Region, account and partition from the state machine's own ARN: nothing hard-coded.
@@ -49,7 +49,7 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
         "Check entry": {
             "Type": "Choice",
             "Choices": [
-                *_ENTRY_CHECKS,
+                *ENTRY_CHECKS,
                 {"Variable": "$.entry.table_arn", "IsPresent": True, "Next": "ARN given"},
             ],
             "Default": "ARN from name",
@@ -60,9 +60,9 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
             "ResultPath": "$.entry.prefix",
             "Next": "Check entry",
         },
-        **{name: _rejected_state(table, cause) for name, (table, cause) in _REJECTED.items()},
-        "ARN given": _arn_state("$.entry.table_arn"),
-        "ARN from name": _arn_state(arn_from_name),
+        **{name: rejected_state(table, cause) for name, (table, cause) in REJECTED.items()},
+        "ARN given": arn_state("$.entry.table_arn"),
+        "ARN from name": arn_state(arn_from_name),
         "Prefix": {"Type": "Choice", "Choices": prefix_choices, "Default": "Prefix as given"},
         "Prefix as given": {
             "Type": "Pass",
@@ -72,7 +72,7 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
         },
     }
     for template in settings.templates:
-        arguments = "".join(", " + _ARGUMENT_PATHS[name] for name in template.arguments)
+        arguments = "".join(", " + ARGUMENT_PATHS[name] for name in template.arguments)
         value: dict[str, str] = (
             {"value.$": f"States.Format('{template.format}'{arguments})"}
             if template.arguments
@@ -88,10 +88,10 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
     after_record = "Catalogue?" if settings.catalog_prefix else "Result"
     states.update(
         {
-            "Export options": _export_choice(),
+            "Export options": export_choice(),
             **{
-                _export_name(combo): _export_task(combo, retry)
-                for combo in [(), *_export_variations()]
+                export_name(combo): export_task(combo, retry)
+                for combo in [(), *export_variations()]
             },
             "First poll": {
                 "Type": "Pass",
@@ -106,7 +106,7 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 "Parameters": {"ExportArn.$": "$.export.arn"},
                 "ResultSelector": {"description.$": "$.ExportDescription"},
                 "ResultPath": "$.described",
-                "Retry": _retry_describe(settings.limit_retry_s),
+                "Retry": retry_describe(settings.limit_retry_s),
                 "Catch": [
                     {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Lost track"}
                 ],
@@ -145,26 +145,26 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 "ResultPath": "$.poll",
                 "Next": "Wait",
             },
-            "Completed": _record_state("COMPLETED", "$.described.description", None),
-            "Export failed": _record_state("FAILED", "$.described.description", None),
-            "Timed out": _record_state("TIMED_OUT", "$.described.description", None),
-            "Not started": _record_state("FAILED", None, "$.error"),
-            "Lost track": _record_state("FAILED", None, "$.error"),
+            "Completed": record_state("COMPLETED", "$.described.description", None),
+            "Export failed": record_state("FAILED", "$.described.description", None),
+            "Timed out": record_state("TIMED_OUT", "$.described.description", None),
+            "Not started": record_state("FAILED", None, "$.error"),
+            "Lost track": record_state("FAILED", None, "$.error"),
             "Write table record": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
                 "Parameters": {
                     "Bucket": settings.records_bucket,
                     "Key.$": (
-                        f"States.Format('{_escape(settings.records_prefix)}/{{}}/tables/"
+                        f"States.Format('{escape(settings.records_prefix)}/{{}}/tables/"
                         "{}.json', $.record.run_id, $.record.table)"
                     ),
                     "Body.$": "States.JsonToString($.record)",
                     "ContentType": "application/json",
-                    **_sse(settings.kms_key),
+                    **record_sse(settings.kms_key),
                 },
                 "ResultPath": None,
-                "Retry": _RETRY_READ,
+                "Retry": RETRY_READ,
                 "Catch": [
                     {
                         "ErrorEquals": ["States.ALL"],
@@ -175,7 +175,7 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 "Next": after_record,
             },
             **(
-                _catalog_states(settings.catalog_prefix, settings.incremental)
+                catalog_states(settings.catalog_prefix, settings.incremental)
                 if settings.catalog_prefix
                 else {}
             ),
@@ -183,8 +183,8 @@ def _table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 link_states(
                     catalog_prefix=settings.catalog_prefix,
                     templates={t.ident: t.source for t in settings.templates},
-                    retry_start=_retry_start(retry),
-                    retry_read=_RETRY_READ,
+                    retry_start=start_retries(retry),
+                    retry_read=RETRY_READ,
                 )
                 if settings.incremental and settings.catalog_prefix
                 else {}

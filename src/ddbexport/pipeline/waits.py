@@ -7,7 +7,7 @@ import math
 from ddbexport.config.model import RunSettings
 from ddbexport.errors import ConfigError
 
-from .retries import _RETRY_READ, _attempts, _retry_describe, _retry_start
+from .retries import RETRY_READ, attempts_of, retry_describe, start_retries
 
 #: Step Functions fails an execution whose history reaches this many events.
 HISTORY_EVENTS = 25_000
@@ -23,7 +23,7 @@ _OTHER_EVENTS = 100
 #: Retries when every Task a child runs uses all of its retries once: the export's start
 #: 40 + 8 + 8, DescribeExport 40 + 8, the table's record 8 and its catalog record 8 = 120.
 _FULL_RETRIES = (
-    _attempts(_retry_start(0)) + _attempts(_retry_describe(0)) + 2 * _attempts(_RETRY_READ)
+    attempts_of(start_retries(0)) + attempts_of(retry_describe(0)) + 2 * attempts_of(RETRY_READ)
 )
 #: Polls one table's child execution can make. Throttling hits every table polling at once,
 #: so besides the full retries above, each poll keeps room for one DescribeExport retry:
@@ -39,7 +39,7 @@ MAX_WAITS = (HISTORY_EVENTS - _OTHER_EVENTS - _FULL_RETRIES * _RETRY_EVENTS) // 
 #: 8 for each of the four reads and writes.
 _LINK_EVENTS = 60
 _LINK_RETRIES = (
-    _attempts(_retry_start(0)) + _attempts(_retry_describe(0)) + 4 * _attempts(_RETRY_READ)
+    attempts_of(start_retries(0)) + attempts_of(retry_describe(0)) + 4 * attempts_of(RETRY_READ)
 )
 
 

@@ -10,9 +10,9 @@ from typing import IO, Any
 from ddbexport.core.ports import ObjectApi
 from ddbexport.exports.reader import Target, iter_changes, open_export
 
-from .passes import _ordered_columns, _Pass
+from .passes import Pass, ordered_columns
 from .result import ConvertResult
-from .values import CHANGE_COLUMNS, _change_json, _decimal_text, _json_text, json_safe_typed
+from .values import CHANGE_COLUMNS, change_json, decimal_text, json_safe_typed, json_text
 
 
 def write_csv(
@@ -28,26 +28,26 @@ def write_csv(
     if export.incremental:
         writer.writerow(CHANGE_COLUMNS)
         for change in iter_changes(export, typed=typed):
-            data = _change_json(change, typed)
+            data = change_json(change, typed)
             writer.writerow(
                 [
                     data["kind"],
                     data["write_time"] or "",
-                    _json_text(data["keys"]),
-                    "" if data["old"] is None else _json_text(data["old"]),
-                    "" if data["new"] is None else _json_text(data["new"]),
+                    json_text(data["keys"]),
+                    "" if data["old"] is None else json_text(data["old"]),
+                    "" if data["new"] is None else json_text(data["new"]),
                 ]
             )
             rows += 1
         return ConvertResult("csv", rows, changes=True, columns=CHANGE_COLUMNS)
-    passes = _Pass(export)
+    passes = Pass(export)
     try:
         seen: dict[str, None] = {}
         for item in passes.first():
             for name in item:
                 if name not in seen:
                     seen[name] = None
-        columns = _ordered_columns(export.key_names or (), seen)
+        columns = ordered_columns(export.key_names or (), seen)
         writer.writerow(columns)
         cell = _typed_cell if typed else _plain_cell
         for item in passes.second():
@@ -64,12 +64,12 @@ def _plain_cell(typed: Mapping[str, Any] | None) -> str:
     if "S" in typed:
         return str(typed["S"])
     if "N" in typed:
-        return _decimal_text(Decimal(typed["N"]))
+        return decimal_text(Decimal(typed["N"]))
     if "BOOL" in typed:
         return "true" if typed["BOOL"] else "false"
     value = json_safe_typed(typed)
-    return value if isinstance(value, str) else _json_text(value)  # B is a base64 str
+    return value if isinstance(value, str) else json_text(value)  # B is a base64 str
 
 
 def _typed_cell(typed: Mapping[str, Any] | None) -> str:
-    return "" if typed is None else _json_text(typed)
+    return "" if typed is None else json_text(typed)

@@ -14,7 +14,7 @@ from ddbexport.exports.reader import OpenedExport, Target, open_export
 
 from .csv_writer import write_csv
 from .jsonl import write_jsonl
-from .parquet_writer import _pyarrow, write_parquet
+from .parquet_writer import import_pyarrow, write_parquet
 from .result import ConvertResult
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -43,7 +43,7 @@ def convert(
     if to == "parquet" and not isinstance(output, Path):
         raise ConfigError("Parquet output needs a file (-o PATH): it cannot go to a stream")
     if to == "parquet":
-        _pyarrow()  # fail before anything is read or written
+        import_pyarrow()  # fail before anything is read or written
     if isinstance(output, Path):
         check_output_path(output)
     export = open_export(target, api=api)

@@ -21,7 +21,7 @@ from ddbexport.exports.reader import (
 )
 
 from .result import ConvertResult
-from .values import _NEWLINE, _change_json, json_safe_item
+from .values import NEWLINE, change_json, json_safe_item
 
 
 def write_jsonl(
@@ -44,7 +44,7 @@ def write_jsonl(
     rows = 0
     if export.incremental:
         for change in iter_changes(export, typed=typed):
-            out.write(orjson.dumps(_change_json(change, typed), option=_NEWLINE))
+            out.write(orjson.dumps(change_json(change, typed), option=NEWLINE))
             rows += 1
         return ConvertResult("jsonl", rows, changes=True)
     encode = _typed_line if typed else _plain_line
@@ -55,11 +55,11 @@ def write_jsonl(
 
 
 def _typed_line(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record["Item"], option=_NEWLINE)
+    return orjson.dumps(record["Item"], option=NEWLINE)
 
 
 def _plain_line(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(json_safe_item(record["Item"]), option=_NEWLINE)
+    return orjson.dumps(json_safe_item(record["Item"]), option=NEWLINE)
 
 
 #: Below this many items, starting worker processes costs more than it saves.

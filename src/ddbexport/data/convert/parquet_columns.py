@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .values import _decimal_text, _json_text, json_safe_typed
+from .values import decimal_text, json_safe_typed, json_text
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _DECIMAL_DIGITS = 38
-_NUMBER_TEXT = "number-text"
+NUMBER_TEXT = "number-text"
 
 
 @dataclass(slots=True)
@@ -55,7 +55,7 @@ def _fits_int64(text: str) -> bool:
 
 
 @dataclass(slots=True)
-class _Column:
+class Column:
     kinds: dict[str, None] = field(default_factory=dict)  # DynamoDB types seen, in order
     numbers: _Numbers = field(default_factory=_Numbers)
 
@@ -88,18 +88,18 @@ def _to_int(text: str) -> int:
 
 
 def _number_text(text: str) -> str:
-    return _decimal_text(Decimal(text))
+    return decimal_text(Decimal(text))
 
 
-def _column_plan(
-    pa: Any, name: str, column: _Column, typed: bool
+def column_plan(
+    pa: Any, name: str, column: Column, typed: bool
 ) -> tuple[Any, Callable[[Mapping[str, Any]], Any], str | None]:
     """(Parquet field, typed value → column value, a note: why the column holds JSON text
     (``typed``, ``varying``, ``nested``), ``number-text`` for numbers kept as text, or None)."""
     kinds = list(column.kinds)
     json_meta = {b"ddbexport.encoding": b"json"}
     if typed:
-        return pa.field(name, pa.string(), metadata=json_meta), _json_text, "typed"
+        return pa.field(name, pa.string(), metadata=json_meta), json_text, "typed"
     if not kinds:
         return pa.field(name, pa.string()), _none, None
     if len(kinds) > 1:
@@ -121,7 +121,7 @@ def _column_plan(
         return (
             pa.field(name, arrow),
             lambda typed: number(typed["N"]),
-            _NUMBER_TEXT if how == "text" else None,
+            NUMBER_TEXT if how == "text" else None,
         )
     if kind == "SS":
         return pa.field(name, pa.list_(pa.string())), _string_set, None
@@ -133,7 +133,7 @@ def _column_plan(
         return (
             pa.field(name, pa.list_(arrow)),
             lambda typed: [number(text) for text in _sorted_numbers(typed["NS"])],
-            _NUMBER_TEXT if how == "text" else None,
+            NUMBER_TEXT if how == "text" else None,
         )
     return pa.field(name, pa.string(), metadata=json_meta), _plain_json_text, "nested"
 
@@ -163,4 +163,4 @@ def _sorted_numbers(texts: Iterable[str]) -> list[str]:
 
 
 def _plain_json_text(typed: Mapping[str, Any]) -> str:
-    return _json_text(json_safe_typed(typed))
+    return json_text(json_safe_typed(typed))

@@ -18,10 +18,10 @@ from ddbexport.exports.reader import (
     open_export,
 )
 
-from .parquet_columns import _NUMBER_TEXT, _Column, _column_plan
-from .passes import _ordered_columns, _Pass
+from .parquet_columns import NUMBER_TEXT, Column, column_plan
+from .passes import Pass, ordered_columns
 from .result import ConvertResult
-from .values import CHANGE_COLUMNS, _change_json, _json_text
+from .values import CHANGE_COLUMNS, change_json, json_text
 
 #: Approximate JSON bytes of items per Parquet row group. Python holds a row group's values
 #: as objects (several times their JSON size) before pyarrow packs them: this bounds memory.
@@ -31,7 +31,7 @@ ROW_GROUP_ROWS = 200_000
 PARQUET_HINT = "Parquet output needs pyarrow; install it with: pip install 'ddbexport[parquet]'"
 
 
-def _pyarrow() -> tuple[Any, Any]:
+def import_pyarrow() -> tuple[Any, Any]:
     try:
         import pyarrow as pa  # noqa: PLC0415 - optional dependency, loaded only for Parquet
         import pyarrow.parquet as pq  # noqa: PLC0415
@@ -58,19 +58,19 @@ def write_parquet(
         ConfigError: pyarrow is missing.
         ExportReadError: a data file is not what AWS writes.
     """
-    pa, pq = _pyarrow()
+    pa, pq = import_pyarrow()
     export = open_export(target, api=api)
     if export.incremental:
         return _changes_parquet(pa, pq, export, path, typed, row_group_bytes)
-    passes = _Pass(export)
+    passes = Pass(export)
     try:
-        columns: dict[str, _Column] = {}
+        columns: dict[str, Column] = {}
         sampled_bytes = sampled = 0
         for count, item in enumerate(passes.first()):
             for name, value in item.items():
                 column = columns.get(name)
                 if column is None:
-                    column = columns[name] = _Column()
+                    column = columns[name] = Column()
                 try:
                     column.add(value)
                 except (ValueError, ArithmeticError, TypeError, AttributeError) as exc:
@@ -80,10 +80,10 @@ def write_parquet(
             if count % 64 == 0:  # the size of every 64th item estimates rows per group
                 sampled_bytes += len(orjson.dumps(item))
                 sampled += 1
-        names = _ordered_columns(
+        names = ordered_columns(
             [name for name in export.key_names or () if name in columns], columns
         )
-        plans = [_column_plan(pa, name, columns[name], typed) for name in names]
+        plans = [column_plan(pa, name, columns[name], typed) for name in names]
         schema = pa.schema(
             [plan[0] for plan in plans],
             metadata={b"ddbexport": _schema_note(names, columns, plans, typed)},
@@ -119,7 +119,7 @@ def write_parquet(
         if plan[2] == "varying":
             seen = ", ".join(columns[name].kinds)
             notes.append(f"column {name!r} holds several types ({seen}): written as JSON text")
-        elif plan[2] == _NUMBER_TEXT:
+        elif plan[2] == NUMBER_TEXT:
             notes.append(
                 f"column {name!r} has numbers that fit neither int64 nor decimal128(38): "
                 "written as text"
@@ -129,7 +129,7 @@ def write_parquet(
 
 def _schema_note(
     names: list[str],
-    columns: Mapping[str, _Column],
+    columns: Mapping[str, Column],
     plans: list[tuple[Any, Any, str | None]],
     typed: bool,
 ) -> bytes:
@@ -146,7 +146,7 @@ def _schema_note(
             if plan[2] in ("typed", "varying", "nested")
         ],
         "number_text_columns": [
-            name for name, plan in zip(names, plans, strict=True) if plan[2] == _NUMBER_TEXT
+            name for name, plan in zip(names, plans, strict=True) if plan[2] == NUMBER_TEXT
         ],
         "varying_columns": {
             name: list(columns[name].kinds)
@@ -176,9 +176,9 @@ def _changes_parquet(
         values: list[list[Any]] = [[] for _ in CHANGE_COLUMNS]
         pending = size = 0
         for change in iter_changes(export, typed=typed):
-            data = _change_json(change, typed)
+            data = change_json(change, typed)
             texts = [
-                None if data[name] is None else _json_text(data[name])
+                None if data[name] is None else json_text(data[name])
                 for name in ("keys", "old", "new")
             ]
             for index, value in enumerate([change.kind, change.write_time, *texts]):

@@ -12,10 +12,10 @@ import orjson
 from ddbexport.exports.reader import OpenedExport, iter_records
 from ddbexport.exports.stores import LocalStore
 
-from .values import _NEWLINE
+from .values import NEWLINE
 
 
-class _Pass:
+class Pass:
     """The items of an export, twice: the first pass may spool them for the second."""
 
     def __init__(self, export: OpenedExport) -> None:
@@ -30,7 +30,7 @@ class _Pass:
             return
         with gzip.open(self._spool, "wb", compresslevel=1) as spool:
             for item in iter_records(self.export, _item_of):
-                spool.write(orjson.dumps(item, option=_NEWLINE))
+                spool.write(orjson.dumps(item, option=NEWLINE))
                 yield item
 
     def second(self) -> Iterator[dict[str, Any]]:
@@ -56,7 +56,7 @@ def _item_of(record: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _ordered_columns(key_names: Iterable[str], seen: Iterable[str]) -> list[str]:
+def ordered_columns(key_names: Iterable[str], seen: Iterable[str]) -> list[str]:
     columns = list(dict.fromkeys(key_names))
     known = set(columns)
     columns += [name for name in seen if name not in known]

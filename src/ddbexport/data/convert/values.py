@@ -13,7 +13,7 @@ import orjson
 from ddbexport.exports.reader import Change
 
 CHANGE_COLUMNS = ("kind", "write_time", "keys", "old", "new")
-_NEWLINE = orjson.OPT_APPEND_NEWLINE
+NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 
 def json_safe(value: Any) -> Any:
@@ -38,10 +38,10 @@ def json_safe(value: Any) -> Any:
 
 def _number(value: Decimal) -> orjson.Fragment:
     # A Fragment is written verbatim: the number keeps every digit (floats would keep ~17).
-    return orjson.Fragment(_decimal_text(value))
+    return orjson.Fragment(decimal_text(value))
 
 
-def _decimal_text(value: Decimal) -> str:
+def decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         raise ValueError(f"{value} is not a DynamoDB number")
     return str(value)
@@ -108,7 +108,7 @@ def json_safe_typed(typed: Mapping[str, Any]) -> Any:
     raise ValueError(f"{dict(typed)!r} is not a DynamoDB-JSON value")
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
@@ -118,7 +118,7 @@ def _utc_text(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _change_json(change: Change, typed: bool) -> dict[str, Any]:
+def change_json(change: Change, typed: bool) -> dict[str, Any]:
     image: Callable[[Any], Any] = _identity if typed else json_safe
     return {
         "kind": change.kind,

@@ -10,7 +10,7 @@ from .api import RestoreApi
 from .plan import RestorePlan
 
 
-def _aftercare(api: RestoreApi, plan: RestorePlan, table_arn: str) -> tuple[list[str], list[str]]:
+def aftercare(api: RestoreApi, plan: RestorePlan, table_arn: str) -> tuple[list[str], list[str]]:
     """Apply TTL and tags; a failure is reported with the command that does it by hand."""
     applied: list[str] = []
     problems: list[str] = []

@@ -10,7 +10,7 @@ from typing import Any
 from ddbexport.errors import AwsError, ConfigError, RetryableAwsError
 
 from .api import RestoreApi
-from .finish import _aftercare
+from .finish import aftercare
 from .plan import RestorePlan, plan_restore
 from .result import ImportProgress, RestoreResult
 from .source import KeyAttribute
@@ -111,7 +111,7 @@ def restore(
     applied: list[str] = []
     problems: list[str] = []
     if wait and state.status == "COMPLETED":
-        applied, problems = _aftercare(api, plan, str(table_arn or ""))
+        applied, problems = aftercare(api, plan, str(table_arn or ""))
     return RestoreResult(
         plan=plan,
         import_arn=arn,

@@ -10,7 +10,7 @@ from typing import Any
 
 from ddbexport.errors import ConfigError
 
-from .source import BILLING_MODES, PROVISIONED, SourceTable, _capacity, _on_demand
+from .source import BILLING_MODES, PROVISIONED, SourceTable, capacity_of, on_demand_of
 
 #: ``kms_key`` values that are not keys: DynamoDB's own key, or the account's aws/dynamodb key.
 KMS_AWS_OWNED = "aws-owned"
@@ -96,12 +96,12 @@ def table_creation_parameters(
         }
         needed += [str(part["AttributeName"]) for part in index["KeySchema"]]
         if mode == PROVISIONED and table_capacity is not None:
-            own = None if capacity else _capacity(index.get("ProvisionedThroughput"))
+            own = None if capacity else capacity_of(index.get("ProvisionedThroughput"))
             if own is None and capacity is None:
                 notes.append(f"index {name}: no capacity of its own known, given the table's")
             entry["ProvisionedThroughput"] = _throughput(own or table_capacity)
         elif mode == source.billing_mode:
-            limits = _on_demand(index.get("OnDemandThroughput"))
+            limits = on_demand_of(index.get("OnDemandThroughput"))
             if limits:
                 entry["OnDemandThroughput"] = dict(limits)
         indexes.append(entry)

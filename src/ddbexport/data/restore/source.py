@@ -143,8 +143,8 @@ def source_from_schema(schema: Mapping[str, Any], where: str) -> SourceTable:
         global_indexes=tuple(gsis),
         local_indexes=lsis,
         billing_mode=billing_mode,
-        capacity=_capacity(table.get("ProvisionedThroughput")),
-        on_demand=_on_demand(table.get("OnDemandThroughput")),
+        capacity=capacity_of(table.get("ProvisionedThroughput")),
+        on_demand=on_demand_of(table.get("OnDemandThroughput")),
         sse_type=str(sse["SSEType"]) if encrypted and sse.get("SSEType") else None,
         sse_key=str(sse["KMSMasterKeyArn"]) if encrypted and sse.get("KMSMasterKeyArn") else None,
         ttl_attribute=str(ttl["AttributeName"]) if ttl_on else None,
@@ -207,7 +207,7 @@ def _key_schema(value: Any, types: Mapping[str, str], where: str) -> tuple[KeyAt
     return tuple(keys)
 
 
-def _capacity(value: Any) -> tuple[int, int] | None:
+def capacity_of(value: Any) -> tuple[int, int] | None:
     throughput = _mapping(value)
     read, write = throughput.get("ReadCapacityUnits"), throughput.get("WriteCapacityUnits")
     # On-demand tables report 0 units: that is "none", not a capacity.
@@ -216,7 +216,7 @@ def _capacity(value: Any) -> tuple[int, int] | None:
     return None
 
 
-def _on_demand(value: Any) -> dict[str, int] | None:
+def on_demand_of(value: Any) -> dict[str, int] | None:
     # A maximum of -1 (or none) means "no maximum": only real limits are copied.
     limits = {
         name: units

@@ -35,7 +35,7 @@ def table_chain(
     name = table.rsplit("/", 1)[-1] if by_arn else table
     own = [r for r in records if (r.table_arn == table if by_arn else r.table == name)]
     if not own:
-        raise _no_exports(table, where, {r.table for r in records})
+        raise no_exports(table, where, {r.table for r in records})
     arns = sorted({r.table_arn for r in own})
     if len(arns) > 1:
         raise ChainError(
@@ -65,7 +65,7 @@ def table_chain(
         raise ChainError(f"table {table!r}: {exc}") from None
 
 
-def _no_exports(table: str, where: str, tables: Iterable[str]) -> ChainError:
+def no_exports(table: str, where: str, tables: Iterable[str]) -> ChainError:
     others = sorted(tables)
     known = f"tables with exports there: {', '.join(others)}" if others else "it is empty"
     return ChainError(

@@ -18,10 +18,10 @@ from ddbexport.exports.files import SCHEMA_SIDECAR, ExportFolder, join_key, pars
 from ddbexport.exports.reader import Target
 from ddbexport.exports.stores import S3Store, parse_s3_url
 
-from .choosing import _no_exports, snapshot_id, table_chain
-from .layout import _Layout
-from .merging import Locate, _merge, _newest_sidecar, _open
-from .output import DYNAMODB_JSON, _check_output, _to_file, _to_folder, _to_s3, output_format
+from .choosing import no_exports, snapshot_id, table_chain
+from .layout import Layout
+from .merging import Locate, merge_changes, newest_sidecar, open
+from .output import DYNAMODB_JSON, check_output, output_format, to_file, to_folder, write_to_s3
 from .result import SnapshotResult
 
 
@@ -61,14 +61,14 @@ def snapshot(
     bucket_settings: tuple[str | None, str | None] = (None, None)
     if isinstance(output, str) and output.startswith("s3://"):
         bucket_settings = _bucket_settings(config, parse_s3_url(output)[0])
-    _check_output(output, fmt, force=force, typed=typed, api=api)
+    check_output(output, fmt, force=force, typed=typed, api=api)
     listing = list_exports(config, api, table=table.rsplit("/", 1)[-1])
     where = "the catalog of " + ", ".join(
         f"s3://{bucket}/{join_key(config.catalog.prefix, RECORDS)}/"
         for bucket in config_buckets(config)
     )
     if not listing.records:
-        raise _no_exports(table, where, _catalogued_tables(config, api))
+        raise no_exports(table, where, _catalogued_tables(config, api))
     chain = table_chain(listing.records, table, as_of=as_of, allow_gaps=allow_gaps, where=where)
     notes = [
         f"catalog record {key} could not be read: an export it describes is not considered"
@@ -122,34 +122,34 @@ def write_snapshot(
     to_s3 = isinstance(output, str) and output.startswith("s3://")
     if api is None and (locate is None or to_s3):
         api = AwsApi(AwsSettings())
-    _check_output(output, fmt, force=force, typed=typed, api=api)
+    check_output(output, fmt, force=force, typed=typed, api=api)
     started = now()
     if locate is None:
         assert api is not None
         locate = catalogued(api)
-    exports = [_open(record, locate) for record in chain.exports]
-    merged = _merge(chain, exports[0], exports[1:])
+    exports = [open(record, locate) for record in chain.exports]
+    merged = merge_changes(chain, exports[0], exports[1:])
     all_notes = list(merged.notes)
-    sidecar = _newest_sidecar(exports)
+    sidecar = newest_sidecar(exports)
     if sidecar is None:
         all_notes.append(
             f"no schema sidecar ({SCHEMA_SIDECAR}) beside any export of the chain: `restore` of "
             "this snapshot needs --key NAME:TYPE[,NAME:TYPE] (or the source table to describe)"
         )
-    layout = _Layout(chain, tuple(exports), snapshot_id(chain), merged, sidecar, started, now)
+    layout = Layout(chain, tuple(exports), snapshot_id(chain), merged, sidecar, started, now)
     if to_s3:
         assert api is not None
         bucket, prefix = parse_s3_url(str(output))
         folder = ExportFolder(prefix.strip("/"), layout.export_id)
-        items = _to_s3(layout, api, bucket, folder, force, kms_key, bucket_owner)
+        items = write_to_s3(layout, api, bucket, folder, force, kms_key, bucket_owner)
         written, export_folder = str(output), f"s3://{bucket}/{folder.path}/"
     elif fmt == DYNAMODB_JSON:
         path = Path(output)
-        items = _to_folder(layout, path, force)
+        items = to_folder(layout, path, force)
         written, export_folder = str(path), str(path / ExportFolder("", layout.export_id).path)
     else:
         path = Path(output)
-        items, converted = _to_file(layout, path, fmt, typed)
+        items, converted = to_file(layout, path, fmt, typed)
         all_notes += converted
         written, export_folder = str(path), None
     return SnapshotResult(

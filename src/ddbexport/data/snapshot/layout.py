@@ -25,7 +25,7 @@ from ddbexport.exports.files import (
 )
 from ddbexport.exports.reader import OpenedExport
 
-from .merging import _Merged
+from .merging import Merged
 
 #: Uncompressed bytes of items per data file: a file is uploaded from memory, and ImportTable's
 #: 5,000 objects per import still leave room for 320 GB.
@@ -33,11 +33,11 @@ DATA_FILE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
-class _Layout:
+class Layout:
     chain: Chain
     exports: tuple[OpenedExport, ...]  # the chain's, opened
     export_id: str
-    merged: _Merged
+    merged: Merged
     sidecar: bytes | None
     started: datetime
     now: Callable[[], datetime]
@@ -50,7 +50,7 @@ class _DataFile:
     md5: str
 
 
-def _write_data(layout: _Layout, root: Path, folder: ExportFolder) -> list[_DataFile]:
+def write_data(layout: Layout, root: Path, folder: ExportFolder) -> list[_DataFile]:
     """The items as gzip'd ``{"Item": …}`` lines, a new file every :data:`DATA_FILE_BYTES`.
 
     At least one file, empty for an empty table, as AWS writes: ImportTable wants an object.
@@ -83,8 +83,8 @@ def _write_data(layout: _Layout, root: Path, folder: ExportFolder) -> list[_Data
             return files
 
 
-def _write_manifests(
-    layout: _Layout,
+def write_manifests(
+    layout: Layout,
     root: Path,
     folder: ExportFolder,
     files: list[_DataFile],
@@ -134,7 +134,7 @@ def _write_manifests(
     return names
 
 
-def _provenance(layout: _Layout) -> dict[str, Any]:
+def _provenance(layout: Layout) -> dict[str, Any]:
     # The exports' times as their summaries write them (to the millisecond).
     baseline, *incrementals = (export.summary.raw for export in layout.exports)
     return {

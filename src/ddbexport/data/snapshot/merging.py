@@ -30,14 +30,14 @@ Locate: TypeAlias = Callable[[CatalogRecord], Target]
 
 
 @dataclass(slots=True)
-class _Merged:
+class Merged:
     items: Iterator[dict[str, Any]]
     applied: int
     skipped: int
     notes: list[str]
 
 
-def _open(record: CatalogRecord, locate: Locate) -> OpenedExport:
+def open(record: CatalogRecord, locate: Locate) -> OpenedExport:
     export = open_export(locate(record))
     if export.summary.export_arn != record.export_arn:
         raise ExportReadError(
@@ -47,7 +47,7 @@ def _open(record: CatalogRecord, locate: Locate) -> OpenedExport:
     return export
 
 
-def _newest_sidecar(exports: Sequence[OpenedExport]) -> bytes | None:
+def newest_sidecar(exports: Sequence[OpenedExport]) -> bytes | None:
     # The newest is the nearest to the instant: indexes, TTL and tags may have changed since
     # the baseline (the keys cannot).
     for export in reversed(exports):
@@ -66,7 +66,9 @@ class _Latest:
     write_time: datetime
 
 
-def _merge(chain: Chain, baseline: OpenedExport, incrementals: Sequence[OpenedExport]) -> _Merged:
+def merge_changes(
+    chain: Chain, baseline: OpenedExport, incrementals: Sequence[OpenedExport]
+) -> Merged:
     since = chain.baseline.export_time
     assert since is not None  # find_chain picks only full exports with an export time
     until = chain.as_of
@@ -113,7 +115,7 @@ def _merge(chain: Chain, baseline: OpenedExport, incrementals: Sequence[OpenedEx
     baseline_items = iter_items(baseline, typed=True)
     if not pending or key_names is None:
         # Nothing to apply: the baseline's items go straight through, one at a time.
-        return _Merged(baseline_items, applied, skipped, notes)
+        return Merged(baseline_items, applied, skipped, notes)
     latest: dict[str, Change] = dict(pending)
     pending.clear()
-    return _Merged(apply_latest(baseline_items, latest, key_names), applied, skipped, notes)
+    return Merged(apply_latest(baseline_items, latest, key_names), applied, skipped, notes)

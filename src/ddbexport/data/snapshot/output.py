@@ -16,7 +16,7 @@ from ddbexport.errors import AwsError, ConfigError
 from ddbexport.exports.files import ExportFolder, join_key
 from ddbexport.exports.stores import LocalStore, parse_s3_url
 
-from .layout import _Layout, _write_data, _write_manifests
+from .layout import Layout, write_data, write_manifests
 
 DYNAMODB_JSON = "dynamodb-json"
 FORMATS = (DYNAMODB_JSON, "jsonl", "parquet")
@@ -39,7 +39,7 @@ def output_format(output: str | Path, to: str | None = None) -> str:
     return _SUFFIX_FORMATS.get(PurePosixPath(str(output)).suffix.lower(), DYNAMODB_JSON)
 
 
-def _check_output(
+def check_output(
     output: str | Path, fmt: str, *, force: bool, typed: bool, api: ObjectApi | None
 ) -> None:
     """Refuse an output that cannot or may not be written, before anything is read."""
@@ -85,13 +85,13 @@ def _check_output(
         raise ConfigError(f"{path} already exists: give another file, or --force to replace it")
 
 
-def _to_folder(layout: _Layout, path: Path, force: bool) -> int:
+def to_folder(layout: Layout, path: Path, force: bool) -> int:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     replaced = path.with_name(f".{path.name}.{os.getpid()}.old")
     try:
         folder = ExportFolder("", layout.export_id)
-        files = _write_data(layout, temporary, folder)
-        _write_manifests(layout, temporary, folder, files, {}, None)
+        files = write_data(layout, temporary, folder)
+        write_manifests(layout, temporary, folder, files, {}, None)
         if path.is_dir():
             if any(path.iterdir()):
                 # Checked before reading: --force was given. Moved aside, not deleted, until
@@ -111,20 +111,20 @@ def _to_folder(layout: _Layout, path: Path, force: bool) -> int:
     return sum(file.items for file in files)
 
 
-def _to_file(layout: _Layout, path: Path, fmt: str, typed: bool) -> tuple[int, list[str]]:
+def to_file(layout: Layout, path: Path, fmt: str, typed: bool) -> tuple[int, list[str]]:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.snapshot")
     try:
         folder = ExportFolder("", layout.export_id)
-        files = _write_data(layout, temporary, folder)
-        _write_manifests(layout, temporary, folder, files, {}, None)
+        files = write_data(layout, temporary, folder)
+        write_manifests(layout, temporary, folder, files, {}, None)
         result = convert.convert((LocalStore(temporary), folder), fmt, path, typed=typed)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return result.rows, list(result.notes)
 
 
-def _to_s3(
-    layout: _Layout,
+def write_to_s3(
+    layout: Layout,
     api: ObjectApi,
     bucket: str,
     folder: ExportFolder,
@@ -141,7 +141,7 @@ def _to_s3(
 
     with tempfile.TemporaryDirectory(prefix="ddbexport-snapshot-") as work:
         root = Path(work)
-        files = _write_data(layout, root, folder)
+        files = write_data(layout, root, folder)
         if force:
             stale = [info.key for info in api.list_objects(bucket, folder.path + "/")]
             if stale:
@@ -155,7 +155,7 @@ def _to_s3(
                 if info.etag
             }
             location = (bucket, kms_key)
-            names = _write_manifests(layout, root, folder, files, etags, location)
+            names = write_manifests(layout, root, folder, files, etags, location)
             for name in names:  # the summary last: it is what makes the folder an export
                 upload(root, folder.key(name))
         except BaseException:

@@ -34,6 +34,7 @@ from .common import (
     merge_global,
     table_list_options,
 )
+from .render import is_wide
 
 EXIT_STALE = 3
 
@@ -233,21 +234,44 @@ def status(
     if as_json:
         _print_json([item.to_dict() for item in statuses])
     else:
-        view = Table(title=f"max age {format_duration(max_age_s)}")
-        for column in ("table", "state", "age", "as of", "items", "why"):
-            view.add_column(column, overflow="fold")
+        console = _console()
+        rows = []
         for item in statuses:
             latest = item.latest
-            style = "green" if item.state == OK else "red"
-            view.add_row(
-                escape(item.table),
-                f"[{style}]{item.state}[/]",
-                format_duration(item.age_s) if item.age_s is not None else "",
-                format_instant(latest.as_of) if latest and latest.as_of else "",
-                "" if latest is None or latest.item_count is None else str(latest.item_count),
-                escape(item.reason),
+            rows.append(
+                (
+                    item.table,
+                    item.state,
+                    format_duration(item.age_s) if item.age_s is not None else "",
+                    format_instant(latest.as_of) if latest and latest.as_of else "",
+                    "" if latest is None or latest.item_count is None else str(latest.item_count),
+                    item.reason,
+                )
             )
-        _console().print(view)
+        if is_wide(console):
+            view = Table(title=f"max age {format_duration(max_age_s)}")
+            for column in ("table", "state", "age", "as of", "items", "why"):
+                view.add_column(column, overflow="fold")
+            for name, state, age, as_of, items, why in rows:
+                style = "green" if state == OK else "red"
+                view.add_row(escape(name), f"[{style}]{state}[/]", age, as_of, items, escape(why))
+            console.print(view)
+        else:
+            # One line per table, the reason whole on the next: nothing is folded mid-word.
+            console.print(f"max age {format_duration(max_age_s)}")
+            for name, state, age, as_of, items, why in rows:
+                labelled = (f"age {age}" if age else "", f"as of {as_of}" if as_of else "")
+                facts = ", ".join(
+                    part for part in (*labelled, f"{items} items" if items else "") if part
+                )
+                style = "green" if state == OK else "red"
+                console.print(
+                    f"  {escape(name)}  [{style}]{state}[/]" + (f"  {facts}" if facts else ""),
+                    overflow="ignore",
+                    crop=False,
+                )
+                if why:
+                    console.print(f"    {escape(why)}", overflow="ignore", crop=False)
     sys.exit(0 if all(item.state == OK for item in statuses) else EXIT_STALE)
 
 

@@ -40,7 +40,8 @@ def _console() -> Console:
     return Console(soft_wrap=True)
 
 
-def _as_table(console: Console) -> bool:
+def is_wide(console: Console) -> bool:
+    """Whether tables fit: a terminal of :data:`WIDE_COLUMNS` or more."""
     return console.is_terminal and console.width >= WIDE_COLUMNS
 
 
@@ -53,7 +54,7 @@ def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
     )
     chained = any(request.chained for request in plan.requests)
     rows = [_plan_fields(request, chained) for request in plan.requests]
-    if _as_table(console):
+    if is_wide(console):
         table = Table(show_lines=False)
         for column in rows[0] if rows else ("table",):
             table.add_column(column, overflow="fold")
@@ -139,7 +140,7 @@ def render_summary(report: RunReport, report_path: Path | None) -> None:
         elif result.note:
             details.append(f"{result.table}: {result.note}")
         rows.append((result.table, result.status, items, duration, export))
-    if _as_table(console):
+    if is_wide(console):
         table = Table(title=title)
         for column in ("table", "status", "items", "duration", "export / error"):
             table.add_column(column, overflow="fold")
@@ -249,7 +250,9 @@ class LiveProgress:
             rows = sorted(self._rows.values(), key=lambda event: event.table)
         done = sum(1 for event in rows if event.status not in ("PENDING", "IN_PROGRESS"))
         elapsed = format_duration(time.monotonic() - self._started)
-        table = Table(title=f"run {self._run_id}  {done}/{len(rows)} done  {elapsed}")
+        # The title counts wall-clock time; the rows' elapsed times are the service's (sandbox
+        # time when the sandbox's clock runs fast).
+        table = Table(title=f"run {self._run_id}  {done}/{len(rows)} done  {elapsed} wall clock")
         for column in ("table", "status", "elapsed", "items", "note"):
             table.add_column(column, overflow="fold")
         for event in rows:

@@ -1,4 +1,5 @@
 """From config to the exact export requests: gather what AWS knows, then plan purely.
 
-The only I/O is the gathering step in :mod:`.gather`; everything after it is pure.
+AWS is read in :mod:`.gather` (and by the account survey of `init`, :mod:`.starter`) only;
+planning itself (:mod:`.plan`, :mod:`.incremental`, :mod:`.windows`) is pure.
 """

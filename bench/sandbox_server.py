@@ -111,7 +111,7 @@ def one_size(tables: int, workdir: Path) -> dict[str, Any]:
         config = workdir / f"bench-{tables}.toml"
         config.write_text(
             f'[defaults]\nbucket = "{BUCKET}"\n\n[[tables]]\nmatch = "*"\n\n'
-            f"[run]\nmax_concurrency = {MAX_CONCURRENCY}\n",
+            f'[run]\nmax_concurrency = {MAX_CONCURRENCY}\ntimeout = "30d"\n',
             encoding="utf-8",
         )
         report = workdir / f"report-{tables}.json"

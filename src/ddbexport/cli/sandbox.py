@@ -135,7 +135,7 @@ def sandbox(port: int, host: str, time_scale: float, demo_tables: bool) -> None:
     with serve(port, host=host, time_scale=time_scale) as (endpoint, box):
         if demo_tables:
             click.echo(f"loading the demo's tables into the sandbox at {endpoint} …")
-            load_demo_tables(box, endpoint_url=endpoint)
+            load_demo_tables(box, served=True)
         shown = endpoint.replace("0.0.0.0", "127.0.0.1")
         click.echo(
             f"sandbox listening on {endpoint}; its clock runs {time_scale:g}x real time "

@@ -55,20 +55,10 @@ def create_tables(
     *,
     region: str,
     bucket: str,
-    endpoint_url: str | None = None,
 ) -> None:
-    """Create ``bucket`` and ``tables`` (tagged backup=daily) filled with varied items.
-
-    ``endpoint_url``: the sandbox server's, when the sandbox serves rather than runs in process.
-    """
-    # A served sandbox takes any credentials, but boto3 signs requests and needs some.
-    server: dict[str, Any] = (
-        {"endpoint_url": endpoint_url, "aws_access_key_id": "sandbox", "aws_secret_access_key": "x"}
-        if endpoint_url
-        else {}
-    )
-    dynamodb: Any = boto3.client("dynamodb", region_name=region, **server)
-    s3: Any = boto3.client("s3", region_name=region, **server)
+    """Create ``bucket`` and ``tables`` (tagged backup=daily) filled with varied items."""
+    dynamodb: Any = boto3.client("dynamodb", region_name=region)
+    s3: Any = boto3.client("s3", region_name=region)
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     rng = random.Random(42)
     for table in tables:

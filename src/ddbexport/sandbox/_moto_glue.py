@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,9 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3.models import s3_backends
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
     StateTaskServiceAwsSdk,
+)
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+    WaitFunction,
 )
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from py_partiql_parser import JsonParser
@@ -415,6 +419,15 @@ def _patch(service: ExportService) -> None:
         return response
 
     BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+    # A state machine's Wait states wait sandbox seconds too, like everything else here.
+    _originals[(WaitFunction, "_wait_interval")] = WaitFunction.__dict__["_wait_interval"]
+
+    def wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
+        deadline = time.monotonic() + max(wait_seconds, 0) / clock.time_scale
+        while (remaining := deadline - time.monotonic()) > 0 and env.is_running():
+            env.program_state_event.wait(remaining)
+
+    WaitFunction._wait_interval = wait_interval  # type: ignore[method-assign]
     original_end_headers = MotoRequestHandler.end_headers
     _originals[(MotoRequestHandler, "end_headers")] = MotoRequestHandler.__dict__.get("end_headers")
 

@@ -90,10 +90,13 @@ def test_ctrl_c_writes_report_and_same_run_id_resumes(endpoint: str, tmp_path: P
         stderr=subprocess.PIPE,
         text=True,
     )
+    # Interrupt once the runner has recorded both exports (it journals each start after taking
+    # its ARN): seeing them in ListExports alone races the runner reading the response.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        exports = [dynamodb.list_exports(TableArn=arn)["ExportSummaries"] for arn in arns]
-        if all(exports):
+        journals = (tmp_path / "state").glob("runs/*.jsonl")
+        started = sum(path.read_text().count('"export_arn"') for path in journals)
+        if started >= len(arns):
             break
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)

@@ -37,6 +37,8 @@ TARGET_WALL_S = 60.0
 TARGET_RSS_MB = 150.0
 
 
+# Not ddbexport.sandbox.server's helpers: importing moto here would make every child forked
+# from this process start from moto's memory, and ru_maxrss would count it.
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

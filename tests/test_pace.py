@@ -4,6 +4,7 @@ and runs that wait on it."""
 from __future__ import annotations
 
 import email.utils
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,7 +120,7 @@ def test_a_run_on_the_sandbox_waits_in_sandbox_seconds(
         source="t",
     )
     real_sleeps: list[float] = []
-    real_sleep = __import__("time").sleep
+    real_sleep = time.sleep
 
     def recording_sleep(seconds: float) -> None:
         real_sleeps.append(seconds)

@@ -7,11 +7,12 @@ import json
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ddbexport.config.model import Config
 from ddbexport.core.ports import ExportStore, ObjectApi
+from ddbexport.core.timeparse import utc_now
 from ddbexport.errors import ConfigError
 from ddbexport.exports.athena import create_table_ddl, infer_columns
 from ddbexport.exports.files import (
@@ -33,10 +34,6 @@ from .records import Catalog, CatalogRecord, record_from_summary
 SAMPLE_RECORDS = 1000
 
 Now = Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def verify(target: str, *, deep: bool = False, api: ObjectApi | None = None) -> Verification:
@@ -157,7 +154,7 @@ def prune(
     older_than_s: float | None = None,
     dry_run: bool = False,
     table: str | None = None,
-    now: Now = _utc_now,
+    now: Now = utc_now,
 ) -> PruneResult:
     """Delete old exports' objects and catalog records; see :mod:`.prune` for the rules.
 
@@ -206,7 +203,7 @@ def rebuild_catalog(
     api: ObjectApi,
     *,
     prefix: str = "",
-    now: Now = _utc_now,
+    now: Now = utc_now,
 ) -> RebuildResult:
     """Recreate catalog records from the manifests found in the config's buckets.
 

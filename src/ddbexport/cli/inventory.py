@@ -34,7 +34,7 @@ from .common import (
     merge_global,
     table_list_options,
 )
-from .render import is_wide
+from .render import is_wide, print_whole
 
 EXIT_STALE = 3
 
@@ -265,13 +265,12 @@ def status(
                     part for part in (*labelled, f"{items} items" if items else "") if part
                 )
                 style = "green" if state == OK else "red"
-                console.print(
+                print_whole(
+                    console,
                     f"  {escape(name)}  [{style}]{state}[/]" + (f"  {facts}" if facts else ""),
-                    overflow="ignore",
-                    crop=False,
                 )
                 if why:
-                    console.print(f"    {escape(why)}", overflow="ignore", crop=False)
+                    print_whole(console, f"    {escape(why)}")
     sys.exit(0 if all(item.state == OK for item in statuses) else EXIT_STALE)
 
 

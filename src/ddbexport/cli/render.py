@@ -40,6 +40,11 @@ def _console() -> Console:
     return Console(soft_wrap=True)
 
 
+def print_whole(console: Console, text: str) -> None:
+    """One line, never wrapped or cut (rich markup allowed): ARNs and commands stay copyable."""
+    console.print(text, overflow="ignore", crop=False)
+
+
 def is_wide(console: Console) -> bool:
     """Whether tables fit: a terminal of :data:`WIDE_COLUMNS` or more."""
     return console.is_terminal and console.width >= WIDE_COLUMNS
@@ -102,7 +107,7 @@ def _print_block(console: Console, fields: dict[str, str]) -> None:
     console.print(f"[bold]{escape(heading)}[/]")
     width = max(len(name) for name, _ in rest)
     for name, value in rest:
-        console.print(f"  {name.ljust(width)}  {escape(value)}", overflow="ignore", crop=False)
+        print_whole(console, f"  {name.ljust(width)}  {escape(value)}")
 
 
 def export_label(request: ExportRequest) -> str:
@@ -153,15 +158,13 @@ def render_summary(report: RunReport, report_path: Path | None) -> None:
             facts = ", ".join(
                 part for part in (f"{items} items" if items else "", duration) if part
             )
-            console.print(
-                f"  {escape(name)}  {_styled(status)}" + (f"  {facts}" if facts else ""),
-                overflow="ignore",
-                crop=False,
+            print_whole(
+                console, f"  {escape(name)}  {_styled(status)}" + (f"  {facts}" if facts else "")
             )
             if export and status == "COMPLETED":
-                console.print(f"    {escape(export)}", overflow="ignore", crop=False)
+                print_whole(console, f"    {escape(export)}")
     for detail in details:
-        console.print(escape(detail), overflow="ignore", crop=False)
+        print_whole(console, escape(detail))
     counts = ", ".join(f"{count} {status}" for status, count in report.summary.items() if count)
     console.print(
         f"summary: {counts}"

@@ -72,6 +72,11 @@ def format_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def utc_now() -> datetime:
+    """The local clock's now, aware, in UTC."""
+    return datetime.now(UTC)
+
+
 def require_utc(moment: datetime, what: str) -> datetime:
     """``moment`` in UTC; raises ``ConfigError`` naming ``what`` when it has no timezone."""
     if moment.tzinfo is None or moment.utcoffset() is None:

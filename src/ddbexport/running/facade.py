@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from ddbexport.catalog.status import MISSING, TableStatus, table_status
 from ddbexport.config.model import Config, PollSpec, RunSettings, load_config_file
 from ddbexport.core.models import ExportPlan
 from ddbexport.core.ports import ExportApi, ServiceTime
+from ddbexport.core.timeparse import utc_now
 from ddbexport.errors import ConfigError
 from ddbexport.planning.planner import make_plan
 
@@ -262,16 +263,12 @@ def _override(
     return settings.model_copy(update=changes) if changes else settings
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def status(
     config: Config,
     api: AwsApi,
     *,
     max_age_s: float,
-    now: Callable[[], datetime] = _utc_now,
+    now: Callable[[], datetime] = utc_now,
 ) -> list[TableStatus]:
     """Per table the config selects: its latest good export and whether it is fresh enough."""
     # Every selected table with its destination, incremental ones included (even when they

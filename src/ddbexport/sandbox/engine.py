@@ -254,11 +254,7 @@ class ExportService:
                     self._refresh(existing)
                     return existing.description()
             self._refresh_all()
-            running = sum(
-                1
-                for e in self._running.values()
-                if e.account == account and e.status == "IN_PROGRESS"
-            )
+            running = sum(1 for e in self._running.values() if e.account == account)
             if running >= self.settings.quota:
                 raise SandboxApiError(
                     "LimitExceededException",

@@ -59,7 +59,7 @@ def serve(
         server.start()
         endpoint = f"http://{host}:{port}"
         try:
-            _wait_until_listening(host, port)
+            wait_until_listening(host, port)
             _reset(endpoint)  # moto's backends are per process: start from an empty account
             yield endpoint, sandbox
         finally:
@@ -73,7 +73,8 @@ def _reset(endpoint: str) -> None:
         pass
 
 
-def _wait_until_listening(host: str, port: int) -> None:
+def wait_until_listening(host: str, port: int) -> None:
+    """Return once something accepts connections on host:port (raises after 10 s)."""
     for _ in range(200):
         try:
             with socket.create_connection((host, port), timeout=0.1):

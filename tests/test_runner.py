@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from ddbexport.config.model import Config, validate_config
-from ddbexport.core.models import ExportPlan
+from ddbexport.core.models import ExportDescription, ExportPlan
 from ddbexport.errors import AccessDenied, InvalidExportTime, RetryableAwsError
 from ddbexport.planning.planner import make_plan
+from ddbexport.running.aftercare import Aftercare
 from ddbexport.running.journal import RunJournal
 from ddbexport.running.report import RunReport
 from ddbexport.running.runner import MAX_PITR_WAITS, RunEvent, Runner
@@ -426,3 +428,88 @@ def test_rerun_retries_an_export_that_ended_failed(clock: SimClock, tmp_path: Pa
     assert set(_statuses(third).values()) == {"COMPLETED"}
     assert len(api.started) == 4
     assert [r.export_arn for r in third.tables] == [r.export_arn for r in second.tables]
+
+
+class _OverlapProbe(FakeExportApi):
+    """A fake whose DescribeExport and table reads wait until ``parties`` of them are in flight:
+    calls made one after another never get past the barrier (it breaks after a while)."""
+
+    def __init__(self, clock: SimClock, parties: int, tables: list[FakeTable]) -> None:
+        super().__init__(clock, tables)
+        self.describe_barrier = threading.Barrier(parties, timeout=10)
+        self.schema_barrier = threading.Barrier(parties, timeout=10)
+        self.lock = threading.Lock()
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def describe_export(self, export_arn: str) -> ExportDescription:
+        description = super().describe_export(export_arn)
+        if description.status == "COMPLETED":
+            self.describe_barrier.wait()
+        return description
+
+    def table_schema(self, name: str) -> dict[str, object]:
+        self.schema_barrier.wait()
+        return {"Table": {"TableName": name}}
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        kms_key: str | None = None,
+        bucket_owner: str | None = None,
+    ) -> None:
+        with self.lock:
+            self.objects[(bucket, key)] = data
+
+
+def test_checks_due_together_overlap_and_report_as_if_serial(clock: SimClock) -> None:
+    """Exports that end together are described and aftercared on the pool: the probe's
+    barriers only open when four calls are in flight at once. The report and the order of the
+    events are those of a run that makes every call in turn."""
+    tables = [FakeTable(name, export_duration_s=600) for name in ("a", "b", "c", "d")]
+    config = _config(poll="fixed:60s")
+    probe = _OverlapProbe(clock, 4, tables)
+    plan = make_plan(config, probe, now=clock.now(), run_id="overlap")
+    events: list[RunEvent] = []
+    aftercare = Aftercare(probe, catalog_prefix="_ddbexport", verify=False, now=clock.now)
+    runner = Runner(
+        probe,
+        config.run,
+        aftercare=aftercare,
+        on_event=events.append,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+        now=clock.now,
+        io_workers=4,
+    )
+    report = runner.run(plan)
+    assert _statuses(report) == dict.fromkeys("abcd", "COMPLETED")
+    assert all(result.schema_key for result in report.tables)
+    catalogued = sorted(key for _, key in probe.objects if key.startswith("_ddbexport/"))
+    assert len(catalogued) == 4
+    assert [event.table for event in events if event.kind == "completed"] == list("abcd")
+
+    serial_clock = SimClock(clock.now() - timedelta(seconds=clock.monotonic()))
+    serial_api = fake_api(serial_clock, *tables)
+    serial = Runner(
+        serial_api,
+        config.run,
+        clock=serial_clock.monotonic,
+        sleep=serial_clock.sleep,
+        now=serial_clock.now,
+        io_workers=1,
+    )
+    serial_report = serial.run(
+        make_plan(config, serial_api, now=serial_clock.now(), run_id="overlap")
+    )
+    assert [(r.table, r.status, r.describe_calls) for r in report.tables] == [
+        (r.table, r.status, r.describe_calls) for r in serial_report.tables
+    ]
+
+
+def test_io_workers_must_be_positive(clock: SimClock) -> None:
+    """A pool of no threads is refused when the runner is made, not halfway through a run."""
+    with pytest.raises(ValueError, match="io_workers must be 1 or more"):
+        Runner(fake_api(clock), _config().run, io_workers=0)

@@ -4,6 +4,12 @@ One thread drives everything from a queue of tables to start and a heap of check
 memory and threads stay flat whatever the number of tables (exports run in AWS, not here). Time is
 injected (``clock``, ``sleep``, ``now``) so tests run a whole day of exports in milliseconds.
 
+The calls themselves are what a large run waits on: when many checks fall due together (hundreds
+of exports started in the same second end together), their DescribeExport calls, and the
+aftercare of those that ended (about ten S3 and DynamoDB calls each), run on a small pool of
+``io_workers`` threads; the driving thread waits for the batch, then records the outcomes in due
+order, so the scheduling stays in one thread and the pool never outlives a pass of the loop.
+
 Per table, the outcomes are:
 
 * COMPLETED - the export finished;
@@ -29,9 +35,12 @@ import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import islice
+from typing import TypeVar
 
 from ddbexport.config.model import RunSettings
 from ddbexport.core.models import ExportDescription, ExportPlan
@@ -52,6 +61,7 @@ from .report import ErrorInfo, RunReport, TableResult
 from .tracking import EventHandler, RunEvent, Track, aftercare_notes, table_result
 
 __all__ = [
+    "DEFAULT_IO_WORKERS",
     "MAX_BLIND_EXPORT_TIME_WAITS",
     "MAX_PITR_WAITS",
     "MAX_START_ATTEMPTS",
@@ -61,6 +71,14 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Threads for the calls of checks that fall due together and of aftercare: enough to keep a
+#: service round trip of tens of milliseconds from setting the pace of a large run, few enough
+#: to stay far below DynamoDB's and S3's request rates.
+DEFAULT_IO_WORKERS = 8
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class Runner(StartRefusals):
@@ -74,6 +92,8 @@ class Runner(StartRefusals):
         aftercare: verifies, describes and catalogues each export once it has ended.
         on_event: called for every :class:`RunEvent`; must not raise.
         clock: monotonic seconds; ``sleep``: waits that many seconds; ``now``: the UTC wall clock.
+        io_workers: threads for DescribeExport calls and aftercare of checks that fall due
+            together; 1 makes every call from the driving thread, in due order.
     """
 
     def __init__(
@@ -88,7 +108,10 @@ class Runner(StartRefusals):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        io_workers: int = DEFAULT_IO_WORKERS,
     ) -> None:
+        if io_workers < 1:
+            raise ValueError(f"io_workers must be 1 or more, not {io_workers}")
         self._api = api
         self._settings = settings
         self._journal = journal
@@ -106,6 +129,8 @@ class Runner(StartRefusals):
         self._peak_in_flight = 0
         self._start_blocked_until = 0.0
         self._start_backoff_s = 0.0
+        self._io_workers = io_workers
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def peak_in_flight(self) -> int:
@@ -129,6 +154,8 @@ class Runner(StartRefusals):
                 self._resume(track, entry)
             else:
                 self._pending.append(track)
+        if self._io_workers > 1:
+            self._pool = ThreadPoolExecutor(self._io_workers, thread_name_prefix="ddbexport-io")
         try:
             self._loop(deadline)
         except KeyboardInterrupt:
@@ -136,6 +163,12 @@ class Runner(StartRefusals):
             for track in tracks:
                 if track.status in ("PENDING", "IN_PROGRESS"):
                     self._interrupt(track)
+        finally:
+            if self._pool is not None:
+                # Calls already on the wire finish (each is bounded by the client's timeouts);
+                # queued ones are dropped: an interrupted run leaves them to the re-run.
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
         results = [table_result(track) for track in tracks]
         results += [
             TableResult(
@@ -190,6 +223,18 @@ class Runner(StartRefusals):
                 self._sleep(wake - now)
 
     def _start_what_may_start(self, deadline: float) -> None:
+        if self._settings.poll.mode == "adaptive" and deadline > self._clock() >= (
+            self._start_blocked_until
+        ):
+            # The previous durations of the tables about to start, looked up together.
+            room = max(self._settings.max_concurrency - self._in_flight, 0)
+            batch = [track for track in islice(self._pending, room) if not track.looked_up]
+            durations = self._each(
+                lambda track: self._previous_duration(track.request.table_arn), batch
+            )
+            for track, expected in zip(batch, durations, strict=True):
+                track.looked_up = True
+                track.expected_s = expected
         while (
             self._pending
             and self._in_flight < self._settings.max_concurrency
@@ -202,15 +247,27 @@ class Runner(StartRefusals):
         # next one, so a zero delay can never keep this loop from sleeping or timing out.
         cutoff_seq = self._seq
         now = self._clock()
+        if now >= deadline:
+            return
+        polls: list[Track] = []
         while self._due and self._due[0][0] <= now and self._due[0][1] <= cutoff_seq:
-            if now >= deadline:
-                return
             _, _, track = heapq.heappop(self._due)
             if track.status == "PENDING":
                 self._pending.append(track)  # a start that was put off is ready now
             else:
-                self._poll(track)
-            now = self._clock()
+                polls.append(track)
+        if not polls:
+            return
+        ended: list[tuple[Track, ExportDescription]] = []
+        for track, outcome in zip(polls, self._each(self._describe, polls), strict=True):
+            self._polled(track, outcome, ended)
+        self._finish(ended)
+
+    def _each(self, call: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+        """``call`` on every item, on the pool when there is more than one; results in order."""
+        if self._pool is None or len(items) < 2:
+            return [call(item) for item in items]
+        return list(self._pool.map(call, items))
 
     def _schedule(self, track: Track, delay_s: float) -> None:
         self._seq += 1
@@ -278,33 +335,46 @@ class Runner(StartRefusals):
 
     # ------------------------------------------------------------------ polling
 
-    def _poll(self, track: Track) -> None:
+    def _describe(self, track: Track) -> ExportDescription | AwsError:
+        """DescribeExport, on a pool thread: the outcome is recorded by the driving thread."""
         assert track.export_arn is not None
-        track.describe_calls += 1
         try:
-            description = self._api.describe_export(track.export_arn)
-        except RetryableAwsError as exc:
+            return self._api.describe_export(track.export_arn)
+        except AwsError as exc:
+            return exc
+
+    def _polled(
+        self,
+        track: Track,
+        outcome: ExportDescription | AwsError,
+        ended: list[tuple[Track, ExportDescription]],
+    ) -> None:
+        track.describe_calls += 1
+        if isinstance(outcome, RetryableAwsError):
             track.poll_errors += 1
             delay = min(
                 self._settings.poll_min_s * 2**track.poll_errors, self._settings.retry_max_s
             )
             log.info(
-                "DescribeExport of %s failed (%s); next try in %.0fs", track.export_arn, exc, delay
+                "DescribeExport of %s failed (%s); next try in %.0fs",
+                track.export_arn,
+                outcome,
+                delay,
             )
             self._schedule(track, delay)
             return
-        except AwsError as exc:
+        if isinstance(outcome, AwsError):
             self._fail(
                 track,
-                exc.code,
-                f"{exc}; the export may still be running in AWS: {track.export_arn}",
+                outcome.code,
+                f"{outcome}; the export may still be running in AWS: {track.export_arn}",
             )
             return
         track.poll_errors = 0
-        track.description = description
-        if self._settle(track, description):
+        track.description = outcome
+        if self._settle(track, outcome, ended):
             return
-        elapsed = self._elapsed(track, description)
+        elapsed = self._elapsed(track, outcome)
         self._emit(track, "polled")
         self._schedule(track, track.policy.next_delay(elapsed, track.expected_s))
 
@@ -314,39 +384,60 @@ class Runner(StartRefusals):
             return max((self._now() - description.start_time).total_seconds(), 0.0)
         return self._clock() - track.tracking_since
 
-    def _settle(self, track: Track, description: ExportDescription) -> bool:
-        """Record a terminal status; returns False while the export is still running."""
+    def _settle(
+        self,
+        track: Track,
+        description: ExportDescription,
+        ended: list[tuple[Track, ExportDescription]] | None = None,
+    ) -> bool:
+        """Record a terminal status; returns False while the export is still running.
+
+        With ``ended``, an export that ended is added to it for :meth:`_finish` (aftercare of
+        a batch at once); without, it is finished here.
+        """
+        if description.status == "FAILED" and (
+            track.resumed and not track.retried and not track.request.chained
+        ):
+            # An incremental table's exports carry tokens of its chain, not of this run: the
+            # failure is catalogued and the next run plans the same window again.
+            message = description.failure_message or "the export ended FAILED"
+            self._retry_failed(track, message)
+            return True
+        if description.status not in ("COMPLETED", "FAILED"):
+            return False
         if description.status == "COMPLETED":
             track.status = "COMPLETED"
             self._count_in_flight(-1)
-            self._after(track, description)
-            note = ""
-            if track.aftercare is not None and not track.aftercare.ok:
-                note = "; ".join(aftercare_notes(track.aftercare))
-            self._emit(track, "completed", note)
-            return True
-        if description.status == "FAILED":
+        if ended is None:
+            self._finish([(track, description)])
+        else:
+            ended.append((track, description))
+        return True
+
+    def _finish(self, ended: Sequence[tuple[Track, ExportDescription]]) -> None:
+        """Aftercare of exports that ended (on the pool), then their events, in due order."""
+        if self._aftercare is not None:
+            aftercare = self._aftercare
+            results = self._each(
+                lambda pair: aftercare.after(self._run_id, pair[0].request, pair[1]), ended
+            )
+            for (track, _), result in zip(ended, results, strict=True):
+                track.aftercare = result
+        for track, description in ended:
+            if description.status == "COMPLETED":
+                note = ""
+                if track.aftercare is not None and not track.aftercare.ok:
+                    note = "; ".join(aftercare_notes(track.aftercare))
+                self._emit(track, "completed", note)
+                continue
             message = description.failure_message or "the export ended FAILED"
-            # An incremental table's exports carry tokens of its chain, not of this run: the
-            # failure is catalogued and the next run plans the same window again.
-            chained = track.request.chained
-            if track.resumed and not track.retried and not chained:
-                self._retry_failed(track, message)
-                return True
-            self._after(track, description)
             code = description.failure_code or "ExportFailed"
             advice = ""
-            if chained:
+            if track.request.chained:
                 advice = "; the next run exports it again"
             elif self._journal is not None:
                 advice = f"; run again with --run-id {self._run_id} to retry it"
             self._fail(track, code, f"export {description.export_arn} failed: {message}{advice}")
-            return True
-        return False
-
-    def _after(self, track: Track, description: ExportDescription) -> None:
-        if self._aftercare is not None:
-            track.aftercare = self._aftercare.after(self._run_id, track.request, description)
 
     def _retry_failed(self, track: Track, reason: str) -> None:
         """Start a journaled export that ended FAILED again, at the run's export time."""

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import moto.backends as moto_backends
@@ -28,7 +29,7 @@ from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.responses import DynamoHandler
 from moto.kms.models import kms_backends
 from moto.moto_server.werkzeug_app import MotoRequestHandler
-from moto.s3.models import s3_backends
+from moto.s3.models import FakeTableStorageBucket, S3Backend, s3_backends
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
     StateTaskServiceAwsSdk,
 )
@@ -437,15 +438,26 @@ def _patch(service: ExportService) -> None:
 
     MotoRequestHandler.end_headers = end_headers  # type: ignore[method-assign,assignment]
     # Serving thousands of tables: moto lists its own package folder on every request to route
-    # it, and closes every connection. The list cannot change while serving; keep-alive lets a
-    # client reuse its connections (and the server the thread that serves each one).
+    # it; the list cannot change while serving. (Connections are not kept alive: werkzeug's
+    # server closes each one after its response, whatever the protocol version.)
     modules = tuple(moto_backends.list_of_moto_modules())
     _originals[(moto_backends, "list_of_moto_modules")] = moto_backends.list_of_moto_modules
     moto_backends.list_of_moto_modules = lambda: modules
-    _originals[(MotoRequestHandler, "protocol_version")] = MotoRequestHandler.__dict__.get(
-        "protocol_version"
-    )
-    MotoRequestHandler.protocol_version = "HTTP/1.1"
+    # moto lists a prefix by reading every version of every key of the bucket; thousands of
+    # exports make that the server's largest cost. Only the key names are scanned here.
+    original_list = S3Backend.__dict__["list_objects"]
+    _originals[(S3Backend, "list_objects")] = original_list
+
+    def list_objects(
+        self: S3Backend, bucket: Any, prefix: str | None, *args: Any, **kwargs: Any
+    ) -> Any:
+        if prefix and not isinstance(bucket, FakeTableStorageBucket):
+            keys = bucket.keys
+            matching = [(name, keys[name]) for name in dict.keys(keys) if name.startswith(prefix)]
+            bucket = SimpleNamespace(keys=SimpleNamespace(items=lambda: matching))
+        return original_list(self, bucket, prefix, *args, **kwargs)
+
+    S3Backend.list_objects = list_objects  # type: ignore[method-assign]
 
 
 def uninstall() -> None:

@@ -408,15 +408,15 @@ def _patch(service: ExportService) -> None:
     _originals[(JsonParser, "parse")] = JsonParser.__dict__["parse"]
     JsonParser.parse = staticmethod(import_records)
     # Every response says how fast the sandbox clock runs, so that clients which wait on the
-    # service's clock (the runner does) wait sandbox seconds, not real ones.
-    rate = f"{clock.time_scale:g}"
+    # service's clock (the runner does) wait sandbox seconds, not real ones. Read per response:
+    # a test may change the pace while the sandbox runs.
     original_stub = BotocoreStubber.__dict__["process_request"]
     _originals[(BotocoreStubber, "process_request")] = original_stub
 
     def process_request(self: BotocoreStubber, request: Any) -> Any:
         response = original_stub(self, request)
         if response is not None:
-            response[1][CLOCK_RATE_HEADER] = rate
+            response[1][CLOCK_RATE_HEADER] = f"{clock.time_scale:g}"
         return response
 
     BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
@@ -433,7 +433,7 @@ def _patch(service: ExportService) -> None:
     _originals[(MotoRequestHandler, "end_headers")] = MotoRequestHandler.__dict__.get("end_headers")
 
     def end_headers(self: MotoRequestHandler) -> None:
-        self.send_header(CLOCK_RATE_HEADER, rate)
+        self.send_header(CLOCK_RATE_HEADER, f"{clock.time_scale:g}")
         original_end_headers(self)
 
     MotoRequestHandler.end_headers = end_headers  # type: ignore[method-assign,assignment]

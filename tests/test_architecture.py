@@ -26,6 +26,7 @@ LAYERS = (
     "planning",
     "running",
     "data",
+    "lake",
     "pipeline",
     "sandbox",
     "cli",

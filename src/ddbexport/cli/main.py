@@ -19,6 +19,7 @@ from . import (
     export,
     init,
     inventory,
+    lake,
     pipeline,
     policy,
     read,
@@ -33,7 +34,7 @@ SECTIONS: tuple[tuple[str, tuple[click.Command, ...]], ...] = (
     ("Try it (no AWS account)", (sandbox.demo, sandbox.sandbox)),
     ("Export", (init.init, export.plan, export.run, inventory.status, inventory.list_command)),
     ("Pipeline", (pipeline.synth, pipeline.deploy, pipeline.invoke, pipeline.destroy)),
-    ("Data", (read.read, snapshot.snapshot, restore.restore, inventory.chain)),
+    ("Data", (read.read, snapshot.snapshot, restore.restore, inventory.chain, lake.lake)),
     (
         "Operations",
         (

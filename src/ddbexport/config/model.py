@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ddbexport.core.timeparse import DURATION_HELP, parse_duration, parse_instant
 from ddbexport.errors import ConfigError
 
+from .lake import LakeSettings
 from .schedule import check_schedule, check_timezone
 
 ExportFormat = Literal["DYNAMODB_JSON", "ION"]
@@ -362,6 +363,7 @@ class Config(_Model):
     catalog: CatalogSettings = CatalogSettings()
     retention: RetentionSettings = RetentionSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    lake: LakeSettings = LakeSettings()
 
     @model_validator(mode="after")
     def _settings_complete(self) -> Config:
@@ -546,6 +548,7 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
     ("run",): RunSettings,
     ("pipeline",): PipelineSettings,
     ("catalog",): CatalogSettings,
+    ("lake",): LakeSettings,
 }
 
 

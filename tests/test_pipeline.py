@@ -119,7 +119,12 @@ def _deploy_definition(config: Config) -> str:
 
 
 def _execute(
-    machine: str, payload: dict[str, Any], name: str = "run-1", *, start: bool = True
+    machine: str,
+    payload: dict[str, Any],
+    name: str = "run-1",
+    *,
+    start: bool = True,
+    timeout_s: float = 60,
 ) -> dict[str, Any]:
     """Start an execution (or, with ``start=False``, find one started already) and wait."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -129,13 +134,13 @@ def _execute(
         )["executionArn"]
     else:
         execution_arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         described = sfn.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING":
             return dict(described)
         time.sleep(0.1)
-    raise AssertionError("the execution did not finish in 60 s")
+    raise AssertionError(f"the execution did not finish in {timeout_s:.0f} s")
 
 
 def _records(run_id: str) -> dict[str, dict[str, Any]]:

@@ -6,14 +6,19 @@ Shape of a run::
       -> one export time: the event's ``time`` (scheduled time) or the execution's start, whole
          seconds; the date/time parts prefixes need
       -> the tables: the input's ``tablelist`` (the seed's payload, unchanged) or the JSON list
-         in the SSM parameter the stack writes from the config
+         in the SSM parameter the stack writes from the config, both copied once to
+         ``<run>/table-list.json``; or, for a list longer than SSM holds, the object deploy
+         uploads. The Map reads its items from that object (ItemReader): no state holds the list
       -> a Distributed Map: one child execution per table (its own 25,000-event history), each
          ExportTableToPointInTime with a client token from the run and the table, retries for
-         LimitExceeded / throttling / server errors, polling on a growing wait schedule, a record
-         of the table's outcome written to S3, and a small result for the parent; every error is
-         caught, so every table is tried whatever happens to the others
-      -> the run's record in S3, an SNS message when a table failed, and the execution ends
-         FAILED when any table failed (a result that is null or has no status counts as one).
+         LimitExceeded / throttling / server errors, a first wait as long as the table's
+         previous export (when known) then short growing waits, a record of the table's outcome
+         written to S3; every error is caught, so every table is tried whatever happens to the
+         others, and a table that did not export ends its child FAILED after its records. The
+         children's results go to S3 (ResultWriter)
+      -> the Map Run's counts (DescribeMapRun), the run's record in S3 (counts and where the
+         results are), an SNS message saying how many tables failed and where to look, and the
+         execution ends FAILED when any child did not succeed.
 
 Each child first checks its entry, since the seed's payload arrives as EventBridge sends it:
 ``tablename`` and ``bucketname`` must be strings, ``prefix`` a string or null. A null or absent

@@ -224,12 +224,19 @@ def table_states(settings: DefinitionSettings) -> dict[str, Any]:
             "Next": "Wait",
         }
     if settings.incremental or not settings.catalog_prefix:
-        # Where a table's status is not known to be COMPLETED or not on the way.
+        # Where the table's status is not known on the way: FAILED and TIMED_OUT fail the
+        # child; COMPLETED, and an incremental link not due yet (WAITING), do not.
         states["Outcome"] = {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.record.status", "StringEquals": "COMPLETED", "Next": "Result"}
+                {
+                    "Or": [
+                        {"Variable": "$.record.status", "StringEquals": "FAILED"},
+                        {"Variable": "$.record.status", "StringEquals": "TIMED_OUT"},
+                    ],
+                    "Next": "Table failed",
+                }
             ],
-            "Default": "Table failed",
+            "Default": "Result",
         }
     return states

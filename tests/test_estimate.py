@@ -63,24 +63,24 @@ def test_two_tables_match_the_hand_computation() -> None:
     600, 600, ... s; the clock after each wait: 240, 255, 285, 345, 465, 705, 1185, 1785, 2385,
     2985, 3585, 4185. The export is seen COMPLETED at the first poll at or after its duration:
     1,200 s -> 8th poll (1785), 3,600 s -> 12th poll (4185). States entered:
-      before polling 7 (Check entry, ARN from name, Prefix, Prefix t0, Export options, Export,
-      First poll); per poll 4 (Wait, Describe export, Finished?, Next poll) less the last
-      Next poll; after 9 (Completed, Write table record, Catalogue?, Export folder, Folder under
-      the prefix, Catalog record, Catalog options, Write catalog record, Result).
-      small: 7 + 8 x 4 - 1 + 9 = 47;  large: 7 + 12 x 4 - 1 + 9 = 63.
+      before polling 6 (Check entry, ARN from name, Prefix, Prefix t0, Export options, Export);
+      per poll 3 (Wait for the export or Wait, Describe export, Finished?); after 9 (Completed,
+      Write table record, Catalogue?, Export folder, Folder under the prefix, Catalog record,
+      Catalog options, Write catalog record, Result).
+      small: 6 + 8 x 3 + 9 = 39;  large: 6 + 12 x 3 + 9 = 51.
     Parent execution: 14 states a run (Export time, Time from event, Split time, Run facts,
-    Table list, Read table list, Tables from parameter, Any tables?, Export every table,
-    Summarize, Count failures, Write run record, Any failed?, All exported), 7 per table.
+    Table list, Read table list, Tables from parameter, Any tables?, Write table list, Export
+    every table, Count outcomes, Write run record, Any failed?, All exported), 7 per table.
 
       small: exports     30 x 10 GB x $0.10              = $30.00
-             transitions 30 x (47 + 7) = 1,620 -> 1,620 / 1,000 x $0.025 = $0.0405
+             transitions 30 x (39 + 7) = 1,380 -> 1,380 / 1,000 x $0.025 = $0.0345
              storage     7 kept x 10 GB x 0.5 = 35 GB -> 35 x $0.023      = $0.805
-             pipeline    30 + 0.0405 + 0.805 = $30.8455;  local 30 + 0.805 = $30.805
+             pipeline    30 + 0.0345 + 0.805 = $30.8395;  local 30 + 0.805 = $30.805
       large: exports     30 x 50 GB x $0.10              = $150.00
-             transitions 30 x (63 + 7) = 2,100 -> 2,100 / 1,000 x $0.025 = $0.0525
+             transitions 30 x (51 + 7) = 1,740 -> 1,740 / 1,000 x $0.025 = $0.0435
              storage     7 x 50 GB x 0.5 = 175 GB -> 175 x $0.023        = $4.025
-             pipeline    150 + 0.0525 + 4.025 = $154.0775;  local 150 + 4.025 = $154.025
-      total: pipeline $184.923;  local $184.83
+             pipeline    150 + 0.0435 + 4.025 = $154.0685;  local 150 + 4.025 = $154.025
+      total: pipeline $184.908;  local $184.83
     """
     config = _config(retention={"keep_last": 7})
     result = estimate(
@@ -94,28 +94,28 @@ def test_two_tables_match_the_hand_computation() -> None:
     assert result.parent_transitions_per_run == 14
     assert (small.export_duration_s, small.duration_source) == (1200, "assumed")
     assert large.export_duration_s == 3600
-    assert small.transitions_per_run == 54
-    assert large.transitions_per_run == 70
-    assert small.transitions_per_month == 1620
-    assert large.transitions_per_month == 2100
+    assert small.transitions_per_run == 46
+    assert large.transitions_per_run == 58
+    assert small.transitions_per_month == 1380
+    assert large.transitions_per_month == 1740
     assert small.export_cost == pytest.approx(30.0)
-    assert small.transitions_cost == pytest.approx(0.0405)
+    assert small.transitions_cost == pytest.approx(0.0345)
     assert small.stored_gb == pytest.approx(35.0)
     assert small.storage_cost == pytest.approx(0.805)
-    assert small.pipeline_total == pytest.approx(30.8455)
+    assert small.pipeline_total == pytest.approx(30.8395)
     assert small.local_total == pytest.approx(30.805)
     assert large.export_cost == pytest.approx(150.0)
-    assert large.transitions_cost == pytest.approx(0.0525)
+    assert large.transitions_cost == pytest.approx(0.0435)
     assert large.storage_cost == pytest.approx(4.025)
-    assert large.pipeline_total == pytest.approx(154.0775)
-    assert result.pipeline_total == pytest.approx(184.923)
+    assert large.pipeline_total == pytest.approx(154.0685)
+    assert result.pipeline_total == pytest.approx(184.908)
     assert result.local_total == pytest.approx(184.83)
     totals = result.to_dict()["totals"]
     assert totals == {
         "export_cost": 180.0,
-        "transitions_cost": 0.093,
+        "transitions_cost": 0.078,
         "storage_cost": 4.83,
-        "pipeline": 184.923,
+        "pipeline": 184.908,
         "local": 184.83,
     }
     assert result.kept.bounded
@@ -169,9 +169,10 @@ def test_a_previous_exports_duration_replaces_the_assumption() -> None:
     assumed = estimate(config, [TableInput("small", 0)], definition).tables[0]
     known = estimate(config, [TableInput("small", 0, 3600.0)], definition).tables[0]
     assert (assumed.export_duration_s, assumed.duration_source) == (600, "assumed")
-    assert assumed.transitions_per_run == 39 + 14
+    assert assumed.transitions_per_run == 33 + 14
     assert (known.export_duration_s, known.duration_source) == (3600, "previous export")
-    assert known.transitions_per_run == 63 + 14
+    # Known: the first wait is the previous duration, and the export is seen at that poll.
+    assert known.transitions_per_run == 18 + 14
 
 
 def test_assumptions_and_price_overrides_are_applied() -> None:
@@ -275,7 +276,7 @@ def test_a_schedule_too_frequent_to_price_asks_for_runs_per_day(schedule: str) -
 
 @pytest.mark.parametrize(
     ("minutes", "transitions", "events"),
-    [(5, 31, 83), (15, 43, 116), (60, 63, 171), (180, 111, 303)],
+    [(5, 27, 75), (15, 36, 102), (60, 51, 147), (180, 87, 255)],
 )
 def test_child_walk_matches_the_benchmarks_figures(
     minutes: int, transitions: int, events: int

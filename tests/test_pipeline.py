@@ -31,7 +31,7 @@ from ddbexport.pipeline.template import parameter_name
 from ddbexport.planning.plan import client_token
 from ddbexport.sandbox import Sandbox, SandboxSettings
 
-from .helpers import BUCKET, REGION
+from .helpers import BUCKET, REGION, statelint_problems
 
 ACCOUNT = "123456789012"
 SEED_PAYLOAD = json.loads(
@@ -119,7 +119,12 @@ def _deploy_definition(config: Config) -> str:
 
 
 def _execute(
-    machine: str, payload: dict[str, Any], name: str = "run-1", *, start: bool = True
+    machine: str,
+    payload: dict[str, Any],
+    name: str = "run-1",
+    *,
+    start: bool = True,
+    timeout_s: float = 60,
 ) -> dict[str, Any]:
     """Start an execution (or, with ``start=False``, find one started already) and wait."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -129,13 +134,13 @@ def _execute(
         )["executionArn"]
     else:
         execution_arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         described = sfn.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING":
             return dict(described)
         time.sleep(0.1)
-    raise AssertionError("the execution did not finish in 60 s")
+    raise AssertionError(f"the execution did not finish in {timeout_s:.0f} s")
 
 
 def _records(run_id: str) -> dict[str, dict[str, Any]]:
@@ -167,9 +172,22 @@ def test_table_list_from_ssm_exports_every_table_as_of_one_instant(sandbox: Sand
         Bucket=BUCKET, Key="ddbexport-catalog/runs/run-1/run.json"
     )
     summary = json.loads(run["Body"].read())
-    assert summary["statuses"] == ["COMPLETED", "COMPLETED"]
+    assert (summary["table_count"], summary["completed"], summary["not_completed"]) == (2, 2, 0)
     assert summary["export_time"] == f"{scheduled:%Y-%m-%dT%H:%M:%SZ}"
-    assert len(summary["tables"]) == 2
+    # The results are where the run record says: AWS's layout, one result per table.
+    manifest = _object(summary["results_manifest"])
+    assert manifest["ResultFiles"]["FAILED"] == []
+    (succeeded,) = manifest["ResultFiles"]["SUCCEEDED"]
+    results = _object(f"s3://{BUCKET}/{succeeded['Key']}")
+    assert sorted(json.loads(r["Output"])["table"] for r in results) == ["orders", "users"]
+    assert summary["table_records"] == f"s3://{BUCKET}/ddbexport-catalog/runs/run-1/tables/"
+
+
+def _object(url: str) -> Any:
+    """The JSON object at an ``s3://`` URL."""
+    bucket, key = url.removeprefix("s3://").split("/", 1)
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"]
+    return json.loads(body.read())
 
 
 def test_the_seed_payload_works_unchanged(sandbox: Sandbox) -> None:
@@ -347,13 +365,7 @@ def test_synth_writes_templates_cfn_lint_accepts(tmp_path: Path, extra: dict[str
         check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    states_lint = subprocess.run(
-        [str(Path(sys.executable).parent / "statelint"), str(out / "statemachine.asl.json")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert states_lint.returncode == 0, states_lint.stdout + states_lint.stderr
+    assert statelint_problems(out / "statemachine.asl.json") == []
 
 
 def test_role_grants_only_what_the_pipeline_uses() -> None:
@@ -456,8 +468,12 @@ def test_a_list_too_big_for_ssm_is_read_from_s3(
     policy = synthesis.template["Resources"]["StateMachineRole"]["Properties"]["Policies"][0]
     read = next(s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ReadTableList")
     assert read["Action"] == ["s3:GetObject"]
+    # The object holds the entries alone (what ItemReader reads); the defaults are in the
+    # definition.
+    body = synthesis.table_list.object_body
+    assert [entry["tablename"] for entry in json.loads(body)] == ["orders", "users"]
     boto3.client("s3", region_name=REGION).put_object(
-        Bucket=BUCKET, Key=synthesis.table_list_object, Body=synthesis.table_list.value.encode()
+        Bucket=BUCKET, Key=synthesis.table_list_object, Body=body.encode()
     )
     machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name="big",
@@ -504,11 +520,17 @@ def test_a_failed_run_notifies_the_topic(sandbox: Sandbox) -> None:
     assert _execute(machine, {})["status"] == "FAILED"
     sent = sns_backends[ACCOUNT][REGION].topics[topic].sent_notifications
     assert len(sent) == 1
-    message = json.loads(sent[0][1])
-    assert {(item["table"], item["status"]) for item in message} == {
-        ("orders", "COMPLETED"),
-        ("ghost", "FAILED"),
-    }
+    message = sent[0][1]
+    # How many, and where to look: not the whole list.
+    assert message.startswith("1 of 2 tables did not export in ddbexport run run-1"), message
+    manifest_url = re.search(r"s3://\S+/manifest\.json", message)
+    assert manifest_url is not None, message
+    (failed,) = _object(manifest_url.group())["ResultFiles"]["FAILED"]
+    (result,) = _object(f"s3://{BUCKET}/{failed['Key']}")
+    assert result["Status"] == "FAILED"
+    assert result["Error"] == "ExportFailed"
+    assert json.loads(result["Cause"])["table"] == "ghost"
+    assert f"s3://{BUCKET}/ddbexport-catalog/runs/run-1/tables/" in message
 
 
 def test_the_execution_uses_the_local_runners_client_token(sandbox: Sandbox) -> None:

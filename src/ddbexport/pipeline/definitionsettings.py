@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .prefixes import PrefixTemplate
 
@@ -16,6 +17,8 @@ class DefinitionSettings:
     table_list_parameter: str
     records_bucket: str
     max_concurrency: int
+    #: Waits after a table's first poll (``waits[0]`` is the first wait when nothing is known
+    #: of the table), and after a first wait as long as its previous export (``near_waits``).
     waits: tuple[int, ...]
     templates: tuple[PrefixTemplate, ...] = ()
     kms_key: str | None = None  # for the run record, when the exports use KMS
@@ -29,3 +32,6 @@ class DefinitionSettings:
     catalog_prefix: str | None = None
     #: Some table is in incremental mode: the definition holds the states of its links.
     incremental: bool = False
+    near_waits: tuple[int, ...] = ()
+    #: The table list object's shared entry settings (the object holds only the entries).
+    table_list_defaults: dict[str, Any] | None = None

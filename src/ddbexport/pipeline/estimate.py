@@ -454,7 +454,8 @@ def estimate(
     for table in tables:
         duration_s, source = expected_duration(table, assumptions)
         size_gb = table.size_bytes / GB
-        per_run = child_walk(definition, duration_s).transitions + parent / len(tables)
+        known = duration_s if source == "previous export" else None
+        per_run = child_walk(definition, duration_s, known).transitions + parent / len(tables)
         fulls, windows = _exports_per_month(table, runs_per_month, assumptions.days_per_month)
         kept_fulls = min(kept.exports, max(fulls, 1)) if table.incremental else kept.exports
         stored_gb = kept_fulls * size_gb * assumptions.compressed_fraction

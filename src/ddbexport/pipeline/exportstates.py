@@ -65,7 +65,7 @@ def export_task(variation: Sequence[str], limit_retry_s: int) -> dict[str, Any]:
         "ResultPath": "$.export",
         "Retry": start_retries(limit_retry_s),
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Not started"}],
-        "Next": "First poll",
+        "Next": "Wait for the export",
     }
 
 

@@ -592,6 +592,6 @@ def link_states(
                     "Next": "PITR window",
                 }
             ],
-            "Default": "Result",
+            "Default": "Outcome",
         },
     }

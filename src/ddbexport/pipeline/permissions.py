@@ -21,7 +21,7 @@ _ROLE = ("Resources", "StateMachineRole", "Properties", "Policies")
 
 def pipeline_role_policy(config: Config, api: AwsApi | None = None) -> dict[str, Any]:
     """The state machine role's policy exactly as the template holds it (intrinsics and all)."""
-    template = synth(config, api).template
+    template = synth(config, api, learn=False).template
     role: Any = template
     for key in _ROLE:
         role = role[key]

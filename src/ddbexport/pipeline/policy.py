@@ -227,6 +227,23 @@ def _policy(
             ],
         },
         {
+            # The parent counts the Map Run's outcomes after it.
+            "Sid": "CountChildExecutions",
+            "Effect": "Allow",
+            "Action": ["states:DescribeMapRun"],
+            "Resource": in_account("states", "mapRun:${AWS::StackName}/*"),
+        },
+        {
+            # The Map reads its items from the run's table list and writes its results beside
+            # the run records (ResultWriter also reads back and lists its multipart uploads).
+            "Sid": "ReadRunRecords",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListMultipartUploadParts"],
+            "Resource": {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/{records_prefix(config)}/*"
+            },
+        },
+        {
             # Log delivery is configured per account; these actions take no resource ARNs.
             "Sid": "Logging",
             "Effect": "Allow",

@@ -64,7 +64,8 @@ def catalog_states(prefix: str, incremental: bool = False) -> dict[str, Any]:
                     "Next": "Export folder",
                 },
             ],
-            "Default": "Result",
+            # The table did not export: its child ends FAILED (records written).
+            "Default": "Table failed",
         },
         "Export folder": {
             "Type": "Choice",

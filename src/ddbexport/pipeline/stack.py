@@ -126,7 +126,7 @@ def deploy(
         api.put_object(
             synthesis.records_bucket,
             synthesis.table_list_object,
-            synthesis.table_list.value.encode(),
+            synthesis.table_list.object_body.encode(),
             kms_key=config.defaults.kms_key,
             bucket_owner=config.defaults.bucket_owner,
         )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from ddbexport.config.model import Config, effective_destination
 from ddbexport.core.models import TableInfo
 from ddbexport.core.ports import ExportApi
-from ddbexport.errors import ConfigError
+from ddbexport.errors import AwsError, ConfigError
 from ddbexport.planning.gather import resolve_tables
 
 from .statemachine import definition_json
@@ -19,6 +22,8 @@ TEMPLATE_FILE = "template.json"
 DEFINITION_FILE = "statemachine.asl.json"
 #: Written when the table list is too big for SSM: deploy uploads it to the records bucket.
 TABLES_FILE = "tables.json"
+
+log = logging.getLogger(__name__)
 
 
 def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
@@ -60,13 +65,41 @@ def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
     return found
 
 
-def synth(config: Config, api: ExportApi | None = None) -> Synthesis:
-    """The pipeline for ``config`` (see :func:`ddbexport.pipeline.template.synthesize`).
+def learn_durations(settings: Sequence[TableSetting], api: ExportApi) -> list[TableSetting]:
+    """Each table's size and its previous export's duration (DescribeTable, then ListExports
+    and DescribeExport of its newest COMPLETED full export), for its first wait. A table AWS
+    cannot describe keeps what it had: its first wait is then ``poll_first``."""
+    learned: list[TableSetting] = []
+    for setting in settings:
+        try:
+            info = api.describe_table(setting.table_arn or setting.table)
+            previous = api.latest_completed_export(info.arn)
+        except AwsError as exc:
+            log.debug("no previous export duration for %s: %s", setting.table, exc)
+            learned.append(setting)
+            continue
+        learned.append(
+            dataclasses.replace(
+                setting,
+                size_bytes=info.size_bytes,
+                expected_s=previous.duration_s if previous is not None else None,
+            )
+        )
+    return learned
+
+
+def synth(config: Config, api: ExportApi | None = None, *, learn: bool = True) -> Synthesis:
+    """The pipeline for ``config`` (see :func:`ddbexport.pipeline.template.synthesize`). With
+    ``api``, each table's first wait comes from its previous export (:func:`learn_durations`);
+    without (or with ``learn`` false), it is ``poll_first``.
 
     Raises:
         ConfigError: as :func:`table_settings`.
     """
-    return synthesize(config, table_settings(config, api))
+    settings = table_settings(config, api)
+    if api is not None and learn and config.run.poll.mode == "adaptive":
+        settings = learn_durations(settings, api)
+    return synthesize(config, settings)
 
 
 def write_synthesis(synthesis: Synthesis, folder: Path) -> list[Path]:
@@ -80,7 +113,7 @@ def write_synthesis(synthesis: Synthesis, folder: Path) -> list[Path]:
         written = [template, definition]
         if synthesis.table_list_object is not None:
             tables = folder / TABLES_FILE
-            tables.write_text(synthesis.table_list.value + "\n", encoding="utf-8")
+            tables.write_text(synthesis.table_list.object_body + "\n", encoding="utf-8")
             written.append(tables)
     except OSError as exc:
         raise ConfigError(f"-o {folder}: cannot write: {exc}") from None

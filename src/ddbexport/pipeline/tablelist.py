@@ -1,8 +1,14 @@
-"""The table list the pipeline reads from SSM, compiled from the config. Pure.
+"""The table list the pipeline reads, compiled from the config. Pure.
 
-The parameter holds ``{"defaults": {...}, "tables": [{"tablename": ..., ...}]}``: settings shared
-by most tables are said once in ``defaults`` and each entry carries only what differs, so that
-the list fits SSM's value limit (4 KB standard, 8 KB advanced) for as many tables as possible.
+The SSM parameter holds ``{"defaults": {...}, "tables": [{"tablename": ..., ...}]}``: settings
+shared by most tables are said once in ``defaults`` and each entry carries only what differs, so
+that the list fits SSM's value limit (4 KB standard, 8 KB advanced) for as many tables as
+possible. A longer list is an S3 object holding the entries alone (a JSON array, as the
+Distributed Map's ItemReader reads it); its defaults are written into the definition.
+
+Each entry may say how long the table's previous export took (``expected_s``) and how long to
+wait before its first poll (``first_wait_s``): that duration, else ``poll_first`` or half a
+size-based guess.
 """
 
 from __future__ import annotations
@@ -12,17 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ddbexport.config.model import Destination
+from ddbexport.config.model import Destination, RunSettings
 from ddbexport.core.timeparse import parse_duration
 from ddbexport.errors import ConfigError
 
-from .statemachine import PrefixTemplate, templates_for
+from .statemachine import PrefixTemplate, first_wait, templates_for
 
 #: SSM's value limits: standard parameters, and advanced ones.
 STANDARD_LIMIT = 4096
 ADVANCED_LIMIT = 8192
-#: Beyond this the list itself would crowd the execution's 256 KiB state payload.
-PAYLOAD_LIMIT = 192 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,10 @@ class TableSetting:
     table: str
     table_arn: str | None
     destination: Destination
+    #: How long the table's previous export took, when known (the catalog or ListExports).
+    expected_s: float | None = None
+    #: The table's size, when known (for a first wait without a previous export).
+    size_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,14 @@ class CompiledList:
 
     value: str
     templates: tuple[PrefixTemplate, ...]
+    #: The settings every entry shares, and the entries without them.
+    defaults: dict[str, Any]
+    entries: tuple[dict[str, Any], ...]
+
+    @property
+    def object_body(self) -> str:
+        """The S3 object's content when SSM cannot hold the list: the entries, a JSON array."""
+        return json.dumps(list(self.entries), separators=(",", ":"))
 
     @property
     def tier(self) -> str:
@@ -52,7 +68,9 @@ class CompiledList:
         return len(self.value.encode()) <= ADVANCED_LIMIT
 
 
-def _entry(setting: TableSetting, template_ids: dict[str, str]) -> dict[str, Any]:
+def _entry(
+    setting: TableSetting, template_ids: dict[str, str], run: RunSettings | None
+) -> dict[str, Any]:
     destination = setting.destination
     entry: dict[str, Any] = {
         "tablename": setting.table,
@@ -61,6 +79,13 @@ def _entry(setting: TableSetting, template_ids: dict[str, str]) -> dict[str, Any
         "format": destination.format or "DYNAMODB_JSON",
         "sse": destination.sse or "AES256",
     }
+    if run is not None:
+        expected = setting.expected_s if run.poll.mode == "adaptive" else None
+        if expected is not None and expected > 0:
+            entry["expected_s"] = max(round(expected), 1)
+        entry["first_wait_s"] = first_wait(
+            run, expected_s=entry.get("expected_s"), size_bytes=setting.size_bytes
+        )
     if destination.kms_key:
         entry["kms_key"] = destination.kms_key
     if destination.bucket_owner:
@@ -77,21 +102,26 @@ def _entry(setting: TableSetting, template_ids: dict[str, str]) -> dict[str, Any
     return entry
 
 
-def compile_table_list(settings: Sequence[TableSetting]) -> CompiledList:
+def compile_table_list(
+    settings: Sequence[TableSetting], run: RunSettings | None = None
+) -> CompiledList:
     """The SSM value for ``settings``. Entries carry an ARN only for tables the config names by
     ARN: the state machine builds the others' from the name in its own region and account,
-    which saves space.
+    which saves space. With ``run``, each entry gets its first wait (``first_wait_s``) and, for
+    a table whose previous export's duration is known, that duration (``expected_s``).
+
+    The list's length has no bound here: the Map reads it from S3 and writes its results
+    there, so neither passes through the execution's 256 KiB state.
 
     Raises:
-        ConfigError: the list is empty, or it (or the run's results) would not fit one
-            execution's state.
+        ConfigError: the list is empty.
     """
     if not settings:
         raise ConfigError("the pipeline has no tables: the config selects none")
     prefixes = [prefix_template(s.destination) for s in settings]
     templates = templates_for(prefixes)
     template_ids = {t.source: t.ident for t in templates}
-    entries = [_entry(setting, template_ids) for setting in settings]
+    entries = [_entry(setting, template_ids, run) for setting in settings]
     defaults = _common(entries)
     compact = [
         {
@@ -102,18 +132,7 @@ def compile_table_list(settings: Sequence[TableSetting]) -> CompiledList:
         for entry in entries
     ]
     value = json.dumps({"defaults": defaults, "tables": compact}, separators=(",", ":"))
-    for what, size in (
-        ("table list", len(value.encode())),
-        ("run's results", results_size([s.table for s in settings])),
-    ):
-        if size > PAYLOAD_LIMIT:
-            raise ConfigError(
-                f"the pipeline's {what} would be {size:,} bytes ({len(entries):,} tables); one "
-                f"execution's state holds 256 KiB and the pipeline keeps {PAYLOAD_LIMIT:,} for "
-                "it. Split the tables over several configs, each with its own "
-                "pipeline.stack_name"
-            )
-    return CompiledList(value, templates)
+    return CompiledList(value, templates, defaults, tuple(compact))
 
 
 def prefix_template(destination: Destination) -> str:
@@ -122,21 +141,18 @@ def prefix_template(destination: Destination) -> str:
     return destination.prefix or ""
 
 
-def results_size(tables: Sequence[str]) -> int:
-    """The largest piece of the run's state after the Map: the run record's body, the escaped
-    JSON of one ``{"table", "status"}`` result per table plus every status again (for the
-    failure count)."""
-    size = 0
-    for table in tables:
-        result = json.dumps({"table": table, "status": "TIMED_OUT"}, separators=(",", ":"))
-        size += len(json.dumps(result).encode()) + len(json.dumps('"TIMED_OUT",'))
-    return size
-
-
 def _common(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """The settings every entry shares (an entry cannot unset a default: only shared ones go)."""
     defaults: dict[str, Any] = {}
-    for key in ("bucketname", "template", "format", "sse", "kms_key", "bucket_owner"):
+    for key in (
+        "bucketname",
+        "template",
+        "format",
+        "sse",
+        "kms_key",
+        "bucket_owner",
+        "first_wait_s",
+    ):
         values = {json.dumps(entry.get(key)) for entry in entries}
         if len(values) == 1 and values != {"null"}:
             defaults[key] = entries[0][key]

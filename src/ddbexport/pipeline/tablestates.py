@@ -26,9 +26,37 @@ _LINK_ENDINGS: list[dict[str, Any]] = [
 ]
 
 
+#: The next poll, worked out by DescribeExport itself (a Pass state in the loop would cost a
+#: transition per poll). ``poll.attempt`` counts the polls made (0 for the first); a table
+#: whose entry says how long its previous export took (``expected_s``) waited that long first
+#: and then follows ``run.near_waits``, any other (and an incremental link) ``run.waits`` after
+#: its first wait. ``poll.over``: no wait is left, the table has timed out.
+_NEXT_POLL = """(
+    $input := $states.input;
+    $attempt := $exists($input.poll.attempt) ? $input.poll.attempt + 1 : 0;
+    $near := $exists($input.entry.expected_s) and $not($exists($input.link));
+    $next := $near ? $input.run.near_waits[$attempt] : $input.run.waits[$attempt + 1];
+    $merge([$input, {
+        "described": {"description": $states.result.ExportDescription},
+        "poll": {"attempt": $attempt, "seconds": $next, "over": $not($exists($next))}
+    }])
+)"""
+
+#: A table that did not export ends its child execution FAILED, after its records: the Map
+#: Run counts it, and the FAILED results file the Map writes names it with this error.
+_TABLE_FAILED: dict[str, Any] = {
+    "Type": "Fail",
+    "QueryLanguage": "JSONata",
+    "Error": "{% $states.input.record.status = 'TIMED_OUT' ? 'ExportTimedOut' : 'ExportFailed' %}",
+    "Cause": (
+        "{% $string({'table': $states.input.record.table, 'status': $states.input.record.status,"
+        " 'error': $states.input.record.error}) %}"
+    ),
+}
+
+
 def table_states(settings: DefinitionSettings) -> dict[str, Any]:
     """The child execution: one table from entry to result."""
-    last = len(settings.waits) - 1
     # Region, account and partition from the state machine's own ARN: nothing hard-coded.
     part = "States.ArrayGetItem(States.StringSplit($$.StateMachine.Id, ':'), {})"
     arn_from_name = (
@@ -85,7 +113,7 @@ def table_states(settings: DefinitionSettings) -> dict[str, Any]:
             "Next": "Export options",
         }
     retry = settings.limit_retry_s
-    after_record = "Catalogue?" if settings.catalog_prefix else "Result"
+    after_record = "Catalogue?" if settings.catalog_prefix else "Outcome"
     states.update(
         {
             "Export options": export_choice(),
@@ -93,22 +121,27 @@ def table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 export_name(combo): export_task(combo, retry)
                 for combo in [(), *export_variations()]
             },
-            "First poll": {
-                "Type": "Pass",
-                "Parameters": {"attempt": 0, "seconds.$": "States.ArrayGetItem($.run.waits, 0)"},
-                "ResultPath": "$.poll",
-                "Next": "Wait",
+            # The first wait: the table's previous export's duration when known, else
+            # poll_first or a size-based guess (the entry's first_wait_s, see tablelist).
+            "Wait for the export": {
+                "Type": "Wait",
+                "SecondsPath": "$.entry.first_wait_s",
+                "Next": "Describe export",
             },
             "Wait": {"Type": "Wait", "SecondsPath": "$.poll.seconds", "Next": "Describe export"},
             "Describe export": {
                 "Type": "Task",
+                "QueryLanguage": "JSONata",
                 "Resource": "arn:aws:states:::aws-sdk:dynamodb:describeExport",
-                "Parameters": {"ExportArn.$": "$.export.arn"},
-                "ResultSelector": {"description.$": "$.ExportDescription"},
-                "ResultPath": "$.described",
+                "Arguments": {"ExportArn": "{% $states.input.export.arn %}"},
+                "Output": "{% " + _NEXT_POLL + " %}",
                 "Retry": retry_describe(settings.limit_retry_s),
                 "Catch": [
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Lost track"}
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Output": "{% $merge([$states.input, {'error': $states.errorOutput}]) %}",
+                        "Next": "Lost track",
+                    }
                 ],
                 "Next": "Finished?",
             },
@@ -126,24 +159,9 @@ def table_states(settings: DefinitionSettings) -> dict[str, Any]:
                         "StringEquals": "FAILED",
                         "Next": "Export failed",
                     },
-                    {
-                        "Variable": "$.poll.attempt",
-                        "NumericGreaterThanEquals": last,
-                        "Next": "Timed out",
-                    },
+                    {"Variable": "$.poll.over", "BooleanEquals": True, "Next": "Timed out"},
                 ],
-                "Default": "Next poll",
-            },
-            "Next poll": {
-                "Type": "Pass",
-                "Parameters": {
-                    "attempt.$": "States.MathAdd($.poll.attempt, 1)",
-                    "seconds.$": (
-                        "States.ArrayGetItem($.run.waits, States.MathAdd($.poll.attempt, 1))"
-                    ),
-                },
-                "ResultPath": "$.poll",
-                "Next": "Wait",
+                "Default": "Wait",
             },
             "Completed": record_state("COMPLETED", "$.described.description", None),
             "Export failed": record_state("FAILED", "$.described.description", None),
@@ -194,6 +212,31 @@ def table_states(settings: DefinitionSettings) -> dict[str, Any]:
                 "Parameters": {"table.$": "$.record.table", "status.$": "$.record.status"},
                 "End": True,
             },
+            "Table failed": _TABLE_FAILED,
         }
     )
+    if settings.incremental:
+        # An incremental link's polls start over from run.waits.
+        states["First poll"] = {
+            "Type": "Pass",
+            "Parameters": {"attempt": -1, "seconds.$": "States.ArrayGetItem($.run.waits, 0)"},
+            "ResultPath": "$.poll",
+            "Next": "Wait",
+        }
+    if settings.incremental or not settings.catalog_prefix:
+        # Where the table's status is not known on the way: FAILED and TIMED_OUT fail the
+        # child; COMPLETED, and an incremental link not due yet (WAITING), do not.
+        states["Outcome"] = {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Or": [
+                        {"Variable": "$.record.status", "StringEquals": "FAILED"},
+                        {"Variable": "$.record.status", "StringEquals": "TIMED_OUT"},
+                    ],
+                    "Next": "Table failed",
+                }
+            ],
+            "Default": "Result",
+        }
     return states

@@ -16,13 +16,17 @@ from ddbexport.config.model import Config
 from .links import MAX_LINKS
 from .names import parameter_name, records_bucket, records_prefix, table_list_key
 from .policy import role_policy
-from .statemachine import DefinitionSettings, build_definition, wait_schedule
+from .statemachine import DefinitionSettings, build_definition, near_schedule, wait_schedule
 from .tablelist import CompiledList, TableSetting, compile_table_list
 
 __all__ = ["STATE_MACHINE", "Synthesis", "parameter_name", "synthesize", "table_list_key"]
 
 STATE_MACHINE = "StateMachine"
 TOPIC_ARN = "${TopicArn}"
+#: Resources that hold data stay when the stack is deleted or replaces them: the execution
+#: logs and the topic with its subscriptions (``ddbexport destroy`` says what is left).
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+STACK_ID = {"Ref": "AWS::StackId"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,7 @@ def records_kms_key(config: Config, tables: Sequence[TableSetting]) -> str | Non
 
 def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
     """The template, the definition and the table list for ``config`` and its resolved tables."""
-    table_list = compile_table_list(tables)
+    table_list = compile_table_list(tables, config.run)
     incremental = any(table.destination.mode == "incremental" for table in tables)
     pipeline = config.pipeline
     topic = pipeline.notify_email is not None or pipeline.notify_topic_arn is not None
@@ -61,6 +65,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             records_bucket=records_bucket(config, tables),
             max_concurrency=config.run.max_concurrency,
             waits=wait_schedule(config.run, links=MAX_LINKS if incremental else 1),
+            near_waits=near_schedule(config.run),
             templates=table_list.templates,
             kms_key=records_kms_key(config, tables),
             topic_arn=TOPIC_ARN if topic else None,
@@ -71,6 +76,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
             records_prefix=records_prefix(config),
             catalog_prefix=config.catalog.prefix if config.catalog.enabled else None,
             incremental=incremental,
+            table_list_defaults=None if table_list.in_ssm else table_list.defaults,
         )
     )
     resources: dict[str, Any] = {}
@@ -88,8 +94,20 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
     resources |= {
         "LogGroup": {
             "Type": "AWS::Logs::LogGroup",
+            **RETAIN,
             "Properties": {
-                "LogGroupName": {"Fn::Sub": "/aws/vendedlogs/states/${AWS::StackName}"},
+                # The group outlives the stack (Retain): the stack's id in its name lets a stack
+                # of the same name be created again after a destroy.
+                "LogGroupName": {
+                    "Fn::Sub": [
+                        "/aws/vendedlogs/states/${AWS::StackName}-${StackId}",
+                        {
+                            "StackId": {
+                                "Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]
+                            }
+                        },
+                    ]
+                },
                 "RetentionInDays": pipeline.log_retention_days,
             },
         },
@@ -211,6 +229,7 @@ def synthesize(config: Config, tables: Sequence[TableSetting]) -> Synthesis:
     if pipeline.notify_email is not None:
         resources["Topic"] = {
             "Type": "AWS::SNS::Topic",
+            **RETAIN,
             "Properties": {
                 "DisplayName": "ddbexport",
                 "KmsMasterKeyId": "alias/aws/sns",

@@ -35,10 +35,13 @@ class Simulated(Enum):
     EXPORT_STATUS = "export status"
     #: The zero-based number of the latest poll (Wait states passed, less one).
     POLL_ATTEMPT = "poll attempt"
+    #: Whether the waits are used up (as many Wait states passed as the walk has waits).
+    POLL_OVER = "poll over"
 
 
 EXPORT_STATUS = Simulated.EXPORT_STATUS
 POLL_ATTEMPT = Simulated.POLL_ATTEMPT
+POLL_OVER = Simulated.POLL_OVER
 
 #: What the walk knows while it walks the child workflow of ddbexport's definition, for a valid
 #: entry of a table given by name only (no ARN, KMS key or bucket owner: those ``IsPresent``
@@ -52,6 +55,7 @@ CHILD_FACTS: Mapping[str, object] = {
     "$.described.description.ExportStatus": EXPORT_STATUS,
     "$.record.status": EXPORT_STATUS,
     "$.poll.attempt": POLL_ATTEMPT,
+    "$.poll.over": POLL_OVER,
     "$.entry.template": "t0",
     "$.prefix.value": "orders/2026/11/28",
 }
@@ -61,10 +65,8 @@ CHILD_FACTS: Mapping[str, object] = {
 PARENT_FACTS: Mapping[str, object] = {
     "$.time": "2026-11-28T03:00:00Z",
     "$.tables[0]": {"tablename": "orders"},
-    "$.failures.failed": False,
-    "$.failures.timed_out": False,
-    "$.failures.recorded": 1,
-    "$.table_count": 1,
+    "$.counts.succeeded": 1,
+    "$.counts.total": 1,
 }
 
 #: Where the definition keeps the polling waits (the child reads them from the run's facts).
@@ -88,8 +90,9 @@ class Walk:
         states: the ``States`` of the (sub-)definition to walk.
         start: its ``StartAt``.
         duration_s: how long the table's export takes, in seconds.
-        waits: the wait before each poll, for Wait states that take ``SecondsPath``; the last
-            one repeats. Wait states with ``Seconds`` use their own value.
+        waits: the wait before each poll, for Wait states that take ``SecondsPath`` (the first
+            wait, then the others); the last one repeats. Wait states with ``Seconds`` use
+            their own value.
         facts: values of the paths Choice rules test; :class:`Simulated` members stand for the
             values the walk tracks. A path missing here is absent: ``IsPresent`` is false, and
             any other test of it raises ``ValueError``.
@@ -161,6 +164,8 @@ class Walk:
             return self._status
         if value is POLL_ATTEMPT:
             return max(self._polls - 1, 0)
+        if value is POLL_OVER:
+            return self._polls >= len(self.waits)
         return value
 
     def _holds(self, rule: Mapping[str, Any]) -> bool:
@@ -240,31 +245,57 @@ def _item_processor(definition: Mapping[str, Any]) -> Mapping[str, Any]:
     raise ValueError("the definition has no Map state with an ItemProcessor")
 
 
-def definition_waits(definition: Mapping[str, Any]) -> tuple[int, ...]:
-    """The waits between polls that ddbexport's definition carries in its run facts."""
+def definition_waits(
+    definition: Mapping[str, Any], expected_s: float | None = None
+) -> tuple[int, ...]:
+    """The waits before each poll that ddbexport's definition carries in its run facts: for a
+    table whose previous export took ``expected_s``, that long and then the near waits; else
+    the first wait of a table nothing is known of (``poll_first``) and the others."""
     try:
-        waits = definition["States"][_WAITS_STATE]["Parameters"]["run"]["waits"]
+        run = definition["States"][_WAITS_STATE]["Parameters"]["run"]
+        waits = [int(wait) for wait in run["waits"]]
+        near = [int(wait) for wait in run.get("near_waits", waits[1:])]
     except (KeyError, TypeError):
         raise ValueError(f"the definition has no waits in its {_WAITS_STATE!r} state") from None
-    return tuple(int(wait) for wait in waits)
+    if expected_s is not None and expected_s > 0:
+        return (max(round(expected_s), 1), *near)
+    return tuple(waits)
 
 
-def child_walk(definition: Mapping[str, Any], duration_s: float) -> WalkResult:
+def child_walk(
+    definition: Mapping[str, Any], duration_s: float, expected_s: float | None = None
+) -> WalkResult:
     """One table's child execution in ddbexport's definition, for an export of ``duration_s``.
 
     Args:
         definition: the state machine definition ``ddbexport synth`` generates.
         duration_s: how long the table's export takes, in seconds.
+        expected_s: how long its previous export took, when the table list says so (its
+            first wait); None: the first wait is ``poll_first``.
     """
     processor = _item_processor(definition)
     walk = Walk(
         processor["States"],
         str(processor["StartAt"]),
         duration_s,
-        definition_waits(definition),
+        definition_waits(definition, expected_s),
         CHILD_FACTS,
     )
     return walk.run()
+
+
+def detection_lag(
+    definition: Mapping[str, Any], duration_s: float, expected_s: float | None = None
+) -> float:
+    """Seconds between the export's end and the poll that sees it, on :func:`child_walk`'s
+    waits (the last one repeating)."""
+    waits = definition_waits(definition, expected_s)
+    clock = 0.0
+    for index in range(MAX_STEPS):
+        clock += waits[min(index, len(waits) - 1)]
+        if clock >= duration_s:
+            return clock - duration_s
+    raise ValueError("the export never ends within the walk's reach")
 
 
 def parent_walk(definition: Mapping[str, Any]) -> WalkResult:

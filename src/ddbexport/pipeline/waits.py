@@ -6,15 +6,17 @@ import math
 
 from ddbexport.config.model import RunSettings
 from ddbexport.errors import ConfigError
+from ddbexport.running.polling import NEAR_MAX_S, size_guess_s
 
 from .retries import RETRY_READ, attempts_of, retry_describe, start_retries
 
 #: Step Functions fails an execution whose history reaches this many events.
 HISTORY_EVENTS = 25_000
 
-#: A poll's history events: the Wait, the Choice (Finished?) and the Pass (Next poll) log
-#: entered and exited, the DescribeExport Task entered, scheduled, started, succeeded, exited.
-_POLL_EVENTS = 2 + 2 + 2 + 5
+#: A poll's history events: the Wait and the Choice (Finished?) log entered and exited, the
+#: DescribeExport Task entered, scheduled, started, succeeded, exited (it also works out the
+#: next wait, so no Pass state sits in the loop).
+POLL_EVENTS = 2 + 2 + 5
 #: What a retried Task attempt adds to the history: scheduled, started, failed.
 _RETRY_EVENTS = 3
 #: A child's events outside its polls on its longest path (export COMPLETED, catalog record
@@ -27,9 +29,9 @@ _FULL_RETRIES = (
 )
 #: Polls one table's child execution can make. Throttling hits every table polling at once,
 #: so besides the full retries above, each poll keeps room for one DescribeExport retry:
-#: (25,000 - 100 - 120 x 3) // (11 + 3) = 24,540 // 14 = 1,752 polls.
+#: (25,000 - 100 - 120 x 3) // (9 + 3) = 24,540 // 12 = 2,045 polls.
 MAX_WAITS = (HISTORY_EVENTS - _OTHER_EVENTS - _FULL_RETRIES * _RETRY_EVENTS) // (
-    _POLL_EVENTS + _RETRY_EVENTS
+    POLL_EVENTS + _RETRY_EVENTS
 )
 
 
@@ -45,12 +47,12 @@ _LINK_RETRIES = (
 
 def max_waits(links: int = 1) -> int:
     """Polls each export of a child may make when the child exports up to ``links`` of them
-    (an incremental table's catch-up): 1,752 for one export, 411 each for four."""
+    (an incremental table's catch-up): 2,045 for one export, 480 each for four."""
     if links <= 1:
         return MAX_WAITS
     per_link = _LINK_EVENTS + _LINK_RETRIES * _RETRY_EVENTS
     return (HISTORY_EVENTS - _OTHER_EVENTS - links * per_link) // (
-        links * (_POLL_EVENTS + _RETRY_EVENTS)
+        links * (POLL_EVENTS + _RETRY_EVENTS)
     )
 
 
@@ -101,3 +103,55 @@ def wait_schedule(settings: RunSettings, *, links: int = 1) -> tuple[int, ...]:
                 "or lower run.timeout"
             )
     return tuple(waits)
+
+
+#: After a first wait as long as the table's previous export, polls stay at most
+#: :data:`~ddbexport.running.polling.NEAR_MAX_S` apart for this long (a lag of at most a minute
+#: for an export that ends up to half an hour later than the previous one), then back off.
+NEAR_WINDOW_S = 1800
+
+
+def near_schedule(settings: RunSettings, *, links: int = 1) -> tuple[int, ...]:
+    """Waits between DescribeExport calls after a first wait as long as the table's previous
+    export: ``poll_min`` doubling up to a minute, a minute apart for :data:`NEAR_WINDOW_S`, then
+    doubling up to ``poll_max``, adding up to at least the run's timeout. Fixed polling: every
+    wait is the interval, as :func:`wait_schedule`.
+
+    Raises:
+        ConfigError: the schedule needs more than :func:`max_waits` polls.
+    """
+    if settings.poll.mode == "fixed":
+        return wait_schedule(settings, links=links)
+    limit = max_waits(links)
+    near_max = max(round(min(NEAR_MAX_S, settings.poll_max_s)), 1)
+    step = max(settings.poll_min_s, 1.0)
+    waits: list[int] = []
+    total = 0.0
+    while total < settings.timeout_s:
+        ceiling = near_max if total < NEAR_WINDOW_S else settings.poll_max_s
+        wait = max(round(min(step, ceiling)), 1)
+        waits.append(wait)
+        total += wait
+        step = min(step * 2, ceiling if total < NEAR_WINDOW_S else settings.poll_max_s)
+        if len(waits) > limit:
+            raise ConfigError(
+                f"run.poll_max {settings.poll_max_s:.0f}s with run.timeout "
+                f"{settings.timeout_s:.0f}s needs more than {limit:,} polls after a table's "
+                f"expected duration; a pipeline execution holds at most that many (Step "
+                f"Functions' {HISTORY_EVENTS:,}-event history, with room for retries). Raise "
+                "run.poll_max or lower run.timeout"
+            )
+    return tuple(waits)
+
+
+def first_wait(
+    settings: RunSettings, *, expected_s: float | None = None, size_bytes: int = 0
+) -> int:
+    """The wait before a table's first DescribeExport: its previous export's duration when
+    known (the export is due then), else ``poll_first`` or half an optimistic size-based guess,
+    whichever is later (as the local runner's first check). Fixed polling: the interval."""
+    if settings.poll.mode == "fixed":
+        return max(round(settings.poll.fixed_interval_s), 1)
+    if expected_s is not None and expected_s > 0:
+        return max(round(expected_s), 1)
+    return max(round(max(settings.poll_first_s, size_guess_s(size_bytes) / 2)), 1)

@@ -22,7 +22,7 @@ from types import TracebackType
 
 from moto import mock_aws
 
-from . import _jsonata, _moto_glue
+from . import _jsonata, _map_results, _moto_glue
 from .clock import SandboxClock
 from .engine import ExportService, SandboxApiError, SandboxSettings
 from .history import WriteHistory
@@ -67,6 +67,7 @@ class Sandbox:
         if self._mock is not None:
             self._mock.start()
         _jsonata.install()
+        _map_results.install()
         try:
             _moto_glue.install(self.service)
         except BaseException:

@@ -36,6 +36,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from py_partiql_parser import JsonParser
 
@@ -339,12 +340,45 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-def _aws_sdk_task(task: StateTaskServiceAwsSdk, env: Any, *args: Any, **kwargs: Any) -> Any:
+def _aws_sdk_task(
+    task: StateTaskServiceAwsSdk,
+    env: Any,
+    resource_runtime_part: Any,
+    normalised_parameters: dict[str, Any],
+    state_credentials: Any,
+) -> Any:
     """AWS SDK task results as AWS gives them: timestamps and object bodies as text (moto
-    leaves datetimes and streams, which States.JsonToString and intrinsics cannot take)."""
+    leaves datetimes and streams, which States.JsonToString and intrinsics cannot take).
+
+    Step Functions' own API names its members in camelCase (``mapRunArn``, ``itemCounts``);
+    AWS SDK integrations take and give them in PascalCase, as for every service. moto passes
+    them through unchanged (so ``MapRunArn`` is refused): here they are translated both ways.
+    """
     original = _originals[(StateTaskServiceAwsSdk, "_eval_service_task")]
-    result = original(task, env, *args, **kwargs)
+    runtime, parameters, credentials = (
+        resource_runtime_part,
+        normalised_parameters,
+        state_credentials,
+    )
+    operation = None
+    if task._get_boto_service_name() == "stepfunctions":
+        client = boto_client_for(
+            service="stepfunctions", region=runtime.region, state_credentials=credentials
+        )
+        name = client.meta.method_to_api_mapping[task._get_boto_service_action()]
+        operation = client.meta.service_model.operation_model(name)
+        if operation.input_shape is not None:
+            task._to_boto_request(parameters, operation.input_shape)
+    result = original(
+        task,
+        env,
+        resource_runtime_part=runtime,
+        normalised_parameters=parameters,
+        state_credentials=credentials,
+    )
     if env.stack:
+        if operation is not None and operation.output_shape is not None:
+            task._from_boto_response(env.stack[-1], operation.output_shape)
         env.stack[-1] = _iso_text(env.stack[-1])
     return result
 

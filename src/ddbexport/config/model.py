@@ -38,6 +38,10 @@ TABLE_PATTERN = re.compile(
     rf"^(?:{_TABLE_NAME}|arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{{12}}:table/{_TABLE_NAME})$"
 )
 POLL_HELP = "'adaptive' or 'fixed:DURATION' (e.g. fixed:15s)"
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}$")
+# STS's ExternalId: 2-1,224 characters of letters, digits and +=,.@:/-
+EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 
 def _check_bucket(value: str | None) -> str | None:
@@ -107,6 +111,30 @@ def _check_owner(value: str | None) -> str | None:
     return value
 
 
+def _check_ids(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    for item in value or ():
+        if not ACCOUNT_PATTERN.fullmatch(item):
+            raise ValueError(f"accounts: {item!r} is not a 12-digit AWS account id")
+    _check_unique(value, "accounts")
+    return value
+
+
+def _check_regions(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    for item in value or ():
+        if not REGION_PATTERN.fullmatch(item):
+            raise ValueError(f"regions: {item!r} is not an AWS region name (e.g. 'eu-west-1')")
+    _check_unique(value, "regions")
+    return value
+
+
+def _check_unique(value: tuple[str, ...] | None, key: str) -> None:
+    seen: set[str] = set()
+    for item in value or ():
+        if item in seen:
+            raise ValueError(f"{key}: {item!r} is listed twice")
+        seen.add(item)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -150,8 +178,14 @@ class TableSelector(Destination):
     name: str | None = None
     match: str | None = Field(default=None, min_length=1)
     tags: dict[str, str] | None = Field(default=None, min_length=1)
+    #: With ``[[accounts]]``: the accounts (ids) and regions this selector applies in; unset
+    #: means every account, and every region of each.
+    accounts: tuple[str, ...] | None = Field(default=None, min_length=1)
+    regions: tuple[str, ...] | None = Field(default=None, min_length=1)
 
     _name = field_validator("name")(_check_table_name)
+    _accounts = field_validator("accounts")(_check_ids)
+    _regions = field_validator("regions")(_check_regions)
 
     @model_validator(mode="after")
     def _exactly_one_selector(self) -> TableSelector:
@@ -169,6 +203,60 @@ class TableSelector(Destination):
             return f"match {self.match!r}"
         pairs = ", ".join(f"{key}={value}" for key, value in sorted((self.tags or {}).items()))
         return f"tags {pairs}"
+
+
+class Account(Destination):
+    """One ``[[accounts]]`` entry: an account whose tables are exported, how to reach it
+    (``role_arn``, ``external_id``), its regions, and destination settings for its tables
+    (between ``[defaults]`` and each ``[[tables]]`` entry)."""
+
+    id: str
+    #: The role assumed to reach the account; unset: the caller's own credentials, which must
+    #: then belong to this account.
+    role_arn: str | None = None
+    external_id: str | None = None
+    #: Where its tables are; unset: the config's ``region`` (or the environment's).
+    regions: tuple[str, ...] | None = Field(default=None, min_length=1)
+
+    _regions = field_validator("regions")(_check_regions)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not ACCOUNT_PATTERN.fullmatch(value):
+            raise ValueError(
+                f"id {value!r} must be a 12-digit AWS account id (e.g. '111122223333')"
+            )
+        return value
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str | None) -> str | None:
+        if value is not None and not EXTERNAL_ID_PATTERN.fullmatch(value):
+            raise ValueError(
+                "external_id must be 2-1,224 characters: letters, digits and + = , . @ : / - _"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _role_in_account(self) -> Account:
+        if self.role_arn is None:
+            if self.external_id is not None:
+                raise ValueError(f"account {self.id}: external_id is sent with role_arn; set both")
+            return self
+        found = ROLE_ARN_PATTERN.fullmatch(self.role_arn)
+        if found is None:
+            raise ValueError(
+                f"account {self.id}: role_arn {self.role_arn!r} is not an IAM role ARN "
+                "(arn:aws:iam::<12-digit account>:role/<name>)"
+            )
+        if found.group(1) != self.id:
+            raise ValueError(
+                f"account {self.id}: role_arn {self.role_arn!r} is a role of account "
+                f"{found.group(1)}; the role assumed must be in the account whose tables it "
+                "exports"
+            )
+        return self
 
 
 Seconds = Annotated[float, Field(gt=0)]
@@ -354,7 +442,7 @@ class PipelineSettings(_Model):
 class Config(_Model):
     """A whole ddbexport configuration file."""
 
-    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    region: str | None = Field(default=None, pattern=REGION_PATTERN.pattern)
     exclude: tuple[str, ...] = ()
     defaults: Defaults = Defaults()
     tables: tuple[TableSelector, ...] = ()
@@ -362,20 +450,92 @@ class Config(_Model):
     catalog: CatalogSettings = CatalogSettings()
     retention: RetentionSettings = RetentionSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    #: Several accounts (and regions): each one's tables are exported with its own role.
+    accounts: tuple[Account, ...] = ()
 
     @model_validator(mode="after")
     def _settings_complete(self) -> Config:
+        _check_accounts(self)
         for index, selector in enumerate(self.tables):
-            effective = effective_destination(self.defaults, selector)
             where = f"tables[{index}] ({selector.describe()})"
-            if effective.bucket is None:
-                raise ValueError(f"{where}: no bucket; set defaults.bucket or bucket here")
-            _check_sse(effective, where)
-            if effective.mode == "incremental":
-                _check_incremental(effective, self.catalog, where)
+            for account in _accounts_of(self, selector):
+                inherited = self.defaults if account is None else account_defaults(self, account)
+                effective = effective_destination(inherited, selector)
+                here = where if account is None else f"{where} in account {account.id}"
+                if effective.bucket is None:
+                    hint = "defaults.bucket" if account is None else "defaults.bucket, its bucket"
+                    raise ValueError(f"{here}: no bucket; set {hint} or bucket here")
+                _check_sse(effective, here)
+                if effective.mode == "incremental":
+                    _check_incremental(effective, self.catalog, here)
         if not self.tables:
             _check_sse(self.defaults, "defaults")
         return self
+
+
+def _check_accounts(config: Config) -> None:
+    """Accounts listed once; selectors name only listed accounts and regions they have."""
+    ids = [account.id for account in config.accounts]
+    _check_unique_accounts(ids)
+    for index, selector in enumerate(config.tables):
+        where = f"tables[{index}] ({selector.describe()})"
+        if not config.accounts:
+            if selector.accounts is not None or selector.regions is not None:
+                key = "accounts" if selector.accounts is not None else "regions"
+                raise ValueError(f"{where}: {key} applies with [[accounts]]; this config has none")
+            continue
+        unknown = [item for item in selector.accounts or () if item not in ids]
+        if unknown:
+            raise ValueError(
+                f"{where}: account {unknown[0]} is not in [[accounts]] (listed: {', '.join(ids)})"
+            )
+        if selector.regions is not None:
+            known = {
+                region
+                for account in config.accounts
+                if selector.accounts is None or account.id in selector.accounts
+                for region in account.regions or ((config.region,) if config.region else ())
+            }
+            # An account without regions runs in the environment's region, unknown here.
+            open_ended = any(
+                account.regions is None and config.region is None
+                for account in config.accounts
+                if selector.accounts is None or account.id in selector.accounts
+            )
+            stray = [region for region in selector.regions if region not in known]
+            if stray and not open_ended:
+                raise ValueError(
+                    f"{where}: region {stray[0]} is not a region of its accounts "
+                    f"({', '.join(sorted(known))})"
+                )
+
+
+def _check_unique_accounts(ids: list[str]) -> None:
+    seen: set[str] = set()
+    for index, account_id in enumerate(ids):
+        if account_id in seen:
+            raise ValueError(
+                f"accounts[{index}]: account {account_id} is listed twice; give each account one "
+                "entry, with every region it has in its regions"
+            )
+        seen.add(account_id)
+
+
+def _accounts_of(config: Config, selector: TableSelector) -> list[Account | None]:
+    """The accounts a selector applies in (``[None]`` for a config without accounts)."""
+    if not config.accounts:
+        return [None]
+    return [
+        account
+        for account in config.accounts
+        if selector.accounts is None or account.id in selector.accounts
+    ]
+
+
+def account_defaults(config: Config, account: Account) -> Defaults:
+    """``[defaults]`` with the account's own destination settings over them."""
+    merged = effective_destination(config.defaults, account)
+    return Defaults(**merged.model_dump())
 
 
 def _check_incremental(destination: Destination, catalog: CatalogSettings, where: str) -> None:
@@ -543,6 +703,7 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
     (): Config,
     ("defaults",): Defaults,
     ("tables",): TableSelector,
+    ("accounts",): Account,
     ("run",): RunSettings,
     ("pipeline",): PipelineSettings,
     ("catalog",): CatalogSettings,

@@ -51,7 +51,7 @@ def account_api(
     if role_arn is None:
         api = AwsApi(settings)
         try:
-            actual = api.caller_account()
+            actual = (base or api).caller_account()
         except AwsError as exc:
             raise AccountUnreachable(
                 f"account {account}: cannot tell which account the credentials belong to "

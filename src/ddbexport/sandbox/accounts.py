@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.core.exceptions import ServiceException
+from moto.core.exceptions import AccessDeniedError
 from moto.iam.models import iam_backends
 from moto.sts.models import STSBackend
 
@@ -22,17 +22,12 @@ ACCOUNT_HEADER = "x-moto-account-id"
 _original_assume_role = STSBackend.assume_role
 
 
-class _AccessDenied(ServiceException):
-    code = "AccessDenied"
-
-
 def strict_assume_role(self: STSBackend, *args: Any, **kwargs: Any) -> Any:
     """moto's AssumeRole, refusing a missing role or a missing/wrong ExternalId."""
     role_arn = str(kwargs.get("role_arn", ""))
     account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
-    denied = _AccessDenied(
-        f"User: arn:aws:sts::{self.account_id}:caller is not authorized to perform: "
-        f"sts:AssumeRole on resource: {role_arn}"
+    denied = AccessDeniedError(
+        f"arn:aws:sts::{self.account_id}:caller", f"sts:AssumeRole on resource: {role_arn}"
     )
     try:
         role = iam_backends[account][self.partition].get_role_by_arn(role_arn)

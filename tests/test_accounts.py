@@ -1,0 +1,225 @@
+"""Many accounts and regions: config, local runs across accounts on the sandbox, StackSets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ddbexport
+from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.catalog.records import Catalog
+from ddbexport.config.model import Config, validate_config
+from ddbexport.sandbox import Sandbox, SandboxSettings
+from ddbexport.sandbox.seed import account_client, create_account_role
+
+from .helpers import FAST_RUN, REGION
+
+CENTRAL = "123456789012"  # moto's default account: the caller's
+ALPHA = "111111111111"
+BETA = "222222222222"
+OTHER_REGION = "us-east-1"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(
+        SandboxSettings(base_duration_s=60, seconds_per_item=0.1, seed=5), time_scale=3600
+    ) as box:
+        yield box
+
+
+def _bucket(account: str, name: str, region: str = REGION) -> None:
+    s3 = account_client("s3", account, region)
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+
+
+def _table(account: str, name: str, *, items: int, region: str = REGION) -> str:
+    client = account_client("dynamodb", account, region)
+    arn = client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )["TableDescription"]["TableArn"]
+    for index in range(items):
+        client.put_item(TableName=name, Item={"pk": {"S": f"{account}-{index}"}})
+    client.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    return str(arn)
+
+
+def _config(accounts: list[dict[str, Any]], tables: list[dict[str, Any]], **top: Any) -> Config:
+    return validate_config(
+        {
+            "region": REGION,
+            "defaults": top.pop("defaults", {}),
+            "accounts": accounts,
+            "tables": tables,
+            "run": {**FAST_RUN, "verify": True},
+            **top,
+        },
+        source="test",
+    )
+
+
+def _run(sandbox: Sandbox, config: Config, state: Path, **kwargs: Any) -> ddbexport.RunReport:
+    return ddbexport.run(
+        config, api=AwsApi(AwsSettings(REGION, max_attempts=1)), state_dir=state, **kwargs
+    )
+
+
+def test_two_accounts_with_same_named_tables_export_each_into_its_own_bucket(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """orders exists in both accounts; each account's orders goes to its bucket, and the report
+    and catalogue tell them apart by account and region."""
+    alpha_role = create_account_role(ALPHA)
+    beta_role = create_account_role(BETA)
+    alpha_arn = _table(ALPHA, "orders", items=3)
+    beta_arn = _table(BETA, "orders", items=5)
+    _bucket(ALPHA, "alpha-exports")
+    _bucket(BETA, "beta-exports")
+    sandbox.advance(5)
+    config = _config(
+        [
+            {"id": ALPHA, "role_arn": alpha_role, "bucket": "alpha-exports"},
+            {"id": BETA, "role_arn": beta_role, "bucket": "beta-exports"},
+        ],
+        [{"name": "orders"}],
+    )
+    report = _run(sandbox, config, tmp_path)
+
+    rows = {(row.account, row.region): row for row in report.tables}
+    assert set(rows) == {(ALPHA, REGION), (BETA, REGION)}
+    assert {row.status for row in rows.values()} == {"COMPLETED"}, report.to_dict()
+    alpha, beta = rows[(ALPHA, REGION)], rows[(BETA, REGION)]
+    assert (alpha.table_arn, alpha.s3_bucket, alpha.item_count) == (alpha_arn, "alpha-exports", 3)
+    assert (beta.table_arn, beta.s3_bucket, beta.item_count) == (beta_arn, "beta-exports", 5)
+    assert alpha.client_token != beta.client_token
+    assert alpha.verification
+    assert alpha.verification["ok"]
+    data = report.to_dict()
+    assert {(t["account"], t["region"]) for t in data["tables"]} == set(rows)
+    # Each export's files are in its account's bucket, and that bucket's catalog has its record.
+    for account, bucket, arn in (
+        (ALPHA, "alpha-exports", alpha_arn),
+        (BETA, "beta-exports", beta_arn),
+    ):
+        s3 = account_client("s3", account, REGION)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+        assert any(
+            key.startswith("orders/") and key.endswith("manifest-summary.json") for key in keys
+        )
+        records, unreadable = Catalog(AwsApi(AwsSettings(REGION)), "ddbexport-catalog").records(
+            bucket, "orders"
+        )
+        assert not unreadable
+        assert [r.table_arn for r in records] == [arn]
+
+
+def test_a_role_that_cannot_be_assumed_fails_only_that_accounts_tables(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Beta's role does not exist: its tables fail with the account and the role named, alpha's
+    export all the same; a wrong external id is refused the same way."""
+    alpha_role = create_account_role(ALPHA, external_id="shared-secret")
+    _table(ALPHA, "orders", items=2)
+    _table(ALPHA, "users", items=2)
+    _bucket(CENTRAL, "central-exports")
+    sandbox.advance(5)
+    missing_role = f"arn:aws:iam::{BETA}:role/not-there"
+    config = _config(
+        [
+            {"id": ALPHA, "role_arn": alpha_role, "external_id": "shared-secret"},
+            {"id": BETA, "role_arn": missing_role},
+        ],
+        [{"name": "orders"}, {"match": "u*"}],
+        defaults={"bucket": "central-exports", "bucket_owner": CENTRAL},
+    )
+    report = _run(sandbox, config, tmp_path)
+
+    by_account: dict[str | None, dict[str, Any]] = {}
+    for row in report.tables:
+        by_account.setdefault(row.account, {})[row.table] = row
+    assert {name: row.status for name, row in by_account[ALPHA].items()} == {
+        "orders": "COMPLETED",
+        "users": "COMPLETED",
+    }
+    beta = by_account[BETA]
+    assert set(beta) == {"orders", "*"}
+    for row in beta.values():
+        assert row.status == "FAILED"
+        assert row.error is not None
+        assert row.error.code == "AccessDenied"
+        assert f"account {BETA}: cannot assume role {missing_role}" in row.error.message
+    assert "match 'u*'" in beta["*"].error.message  # type: ignore[union-attr]
+    assert report.exit_code == 1
+
+    wrong = _config(
+        [{"id": ALPHA, "role_arn": alpha_role, "external_id": "not-the-secret"}],
+        [{"name": "orders"}],
+        defaults={"bucket": "central-exports", "bucket_owner": CENTRAL},
+    )
+    (row,) = _run(sandbox, wrong, tmp_path / "wrong").tables
+    assert row.status == "FAILED"
+    assert row.error
+    assert "cannot assume role" in row.error.message
+
+
+def test_central_bucket_and_two_regions_keep_every_table_apart(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """One bucket in a central account; alpha in two regions, beta in one, all with an orders
+    table: four exports, four catalog records told apart by ARN, and a re-run of the run id
+    resumes from the journals of each account and region (no export started again)."""
+    roles = {account: create_account_role(account) for account in (ALPHA, BETA)}
+    arns = {
+        (ALPHA, REGION): _table(ALPHA, "orders", items=1),
+        (ALPHA, OTHER_REGION): _table(ALPHA, "orders", items=2, region=OTHER_REGION),
+        (BETA, REGION): _table(BETA, "orders", items=3),
+    }
+    _bucket(CENTRAL, "central-exports")
+    sandbox.advance(5)
+    config = _config(
+        [
+            {"id": ALPHA, "role_arn": roles[ALPHA], "regions": [REGION, OTHER_REGION]},
+            {"id": BETA, "role_arn": roles[BETA]},
+        ],
+        [{"name": "orders"}],
+        defaults={
+            "bucket": "central-exports",
+            "bucket_owner": CENTRAL,
+            "prefix": "{table}/{date}/{time}",
+        },
+    )
+    plan = ddbexport.plan(config, api=AwsApi(AwsSettings(REGION)), state_dir=tmp_path)
+    assert {(r.account, r.region): r.table_arn for r in plan.requests} == arns
+    assert len({r.client_token for r in plan.requests}) == 3
+    assert all(e["account"] and e["region"] for e in plan.to_dict()["exports"])
+
+    report = _run(sandbox, config, tmp_path)
+    assert {(r.account, r.region): (r.status, r.item_count) for r in report.tables} == {
+        (ALPHA, REGION): ("COMPLETED", 1),
+        (ALPHA, OTHER_REGION): ("COMPLETED", 2),
+        (BETA, REGION): ("COMPLETED", 3),
+    }
+    records, _ = Catalog(AwsApi(AwsSettings(REGION)), "ddbexport-catalog").records(
+        "central-exports", "orders"
+    )
+    assert sorted(r.table_arn for r in records) == sorted(arns.values())
+    for account, region in arns:
+        assert (tmp_path / "accounts" / f"{account}-{region}" / "runs").is_dir()
+
+    started = len(sandbox.service.exports)
+    again = _run(sandbox, config, tmp_path, run_id=report.run_id)
+    assert len(sandbox.service.exports) == started
+    assert sorted(r.export_arn or "" for r in again.tables) == sorted(
+        r.export_arn or "" for r in report.tables
+    )

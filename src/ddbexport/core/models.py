@@ -139,6 +139,12 @@ class PlanProblem:
         }
 
 
+def shown(table: str, account: str | None, region: str | None) -> str:
+    """How a table is shown to people: its name, or ``account/region/name`` in runs with
+    ``[[accounts]]`` (where two accounts may hold tables of the same name)."""
+    return f"{account}/{region}/{table}" if account else table
+
+
 def where(account: str | None, region: str | None) -> dict[str, str]:
     """``account`` and ``region`` keys for JSON, when known (runs with ``[[accounts]]``): a
     single-account run's output has neither."""

@@ -438,6 +438,11 @@ def status(
     now: Callable[[], datetime] = utc_now,
 ) -> list[TableStatus]:
     """Per table the config selects: its latest good export and whether it is fresh enough."""
+    if config.accounts:
+        raise ConfigError(
+            "status reads the tables of one account and region; for a config with "
+            "[[accounts]], check each account with a config of its own"
+        )
     # Every selected table with its destination, incremental ones included (even when they
     # have nothing to export right now).
     plan = make_plan(config, api, now=now(), chains=False)

@@ -64,8 +64,14 @@ def synth(config: Config, api: ExportApi | None = None) -> Synthesis:
     """The pipeline for ``config`` (see :func:`ddbexport.pipeline.template.synthesize`).
 
     Raises:
-        ConfigError: as :func:`table_settings`.
+        ConfigError: as :func:`table_settings`; the config has ``[[accounts]]`` (see
+            :mod:`ddbexport.pipeline.stackset`).
     """
+    if config.accounts:
+        raise ConfigError(
+            "this config has [[accounts]]: one stack serves one account and region. Build a "
+            "StackSet with `ddbexport synth --stackset`, or use a config of one account"
+        )
     return synthesize(config, table_settings(config, api))
 
 

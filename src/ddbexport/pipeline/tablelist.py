@@ -77,7 +77,9 @@ def _entry(setting: TableSetting, template_ids: dict[str, str]) -> dict[str, Any
     return entry
 
 
-def compile_table_list(settings: Sequence[TableSetting]) -> CompiledList:
+def compile_table_list(
+    settings: Sequence[TableSetting], templates: Sequence[PrefixTemplate] | None = None
+) -> CompiledList:
     """The SSM value for ``settings``. Entries carry an ARN only for tables the config names by
     ARN: the state machine builds the others' from the name in its own region and account,
     which saves space.
@@ -85,11 +87,14 @@ def compile_table_list(settings: Sequence[TableSetting]) -> CompiledList:
     Raises:
         ConfigError: the list is empty, or it (or the run's results) would not fit one
             execution's state.
+
+    ``templates``: the prefix templates of a definition shared by several lists (a StackSet's
+    accounts); by default those of ``settings``.
     """
     if not settings:
         raise ConfigError("the pipeline has no tables: the config selects none")
     prefixes = [prefix_template(s.destination) for s in settings]
-    templates = templates_for(prefixes)
+    templates = tuple(templates) if templates is not None else templates_for(prefixes)
     template_ids = {t.source: t.ident for t in templates}
     entries = [_entry(setting, template_ids) for setting in settings]
     defaults = _common(entries)

@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+from ddbexport.aws.adapter import AwsApi
+from ddbexport.aws.roles import account_api
 from ddbexport.config.accounts import Target
 from ddbexport.core.models import ExportPlan, ExportRequest, PlanProblem
 from ddbexport.core.ports import ExportApi, ServiceTime
@@ -66,6 +68,22 @@ class AccountsPlan:
 
     targets: tuple[TargetPlan, ...]
     plan: ExportPlan
+
+
+def role_connector(base: AwsApi) -> Connect:
+    """Makes each target's API: its role assumed with ``base``'s credentials (or ``base``'s
+    own credentials, checked to be the account's), in the target's region."""
+
+    def connect(target: Target) -> ExportApi:
+        return account_api(
+            replace(base.settings, region=target.region),
+            account=target.account,
+            role_arn=target.role_arn,
+            external_id=target.external_id,
+            base=base,
+        )
+
+    return connect
 
 
 def target_state_dir(state_dir: Path, target: Target) -> Path:

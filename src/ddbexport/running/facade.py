@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ddbexport.aws.adapter import AwsApi, AwsSettings
-from ddbexport.aws.roles import account_api
 from ddbexport.catalog.records import Catalog, CatalogRecord
 from ddbexport.catalog.status import MISSING, TableStatus, table_status
-from ddbexport.config.accounts import Target, account_targets
+from ddbexport.config.accounts import account_targets
 from ddbexport.config.model import Config, PollSpec, RunSettings, load_config_file
 from ddbexport.core.models import ExportPlan
 from ddbexport.core.ports import ExportApi, ServiceTime
@@ -30,6 +29,7 @@ from .accounts import (
     apply_checks,
     check_accounts,
     plan_accounts,
+    role_connector,
     run_accounts,
     target_state_dir,
 )
@@ -343,7 +343,7 @@ def plan_many(
         default_region = base.region_name()
     if connect is None:
         assert base is not None
-        connect = _role_connector(base)
+        connect = role_connector(base)
     clock = now or (base.service_now if base else utc_now)
     return plan_accounts(
         account_targets(config, default_region),
@@ -356,20 +356,6 @@ def plan_many(
         rebaseline=rebaseline,
         chains=chains,
     )
-
-
-def _role_connector(base: AwsApi) -> Connect:
-    def connect(target: Target) -> ExportApi:
-        settings = replace(base.settings, region=target.region)
-        return account_api(
-            settings,
-            account=target.account,
-            role_arn=target.role_arn,
-            external_id=target.external_id,
-            base=base,
-        )
-
-    return connect
 
 
 def _settings_for(config: Config, aws: AwsSettings | None) -> AwsSettings:

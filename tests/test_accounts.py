@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from click.testing import CliRunner
+from moto import mock_aws
 
 import ddbexport
 from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.catalog.records import Catalog
-from ddbexport.config.model import Config, validate_config
+from ddbexport.cli.main import cli
+from ddbexport.config.model import Config, load_config_file, validate_config
+from ddbexport.pipeline.stackset import synth_stackset
+from ddbexport.running.accounts import role_connector
 from ddbexport.sandbox import Sandbox, SandboxSettings
 from ddbexport.sandbox.seed import account_client, create_account_role
 
@@ -62,7 +71,7 @@ def _config(accounts: list[dict[str, Any]], tables: list[dict[str, Any]], **top:
             "defaults": top.pop("defaults", {}),
             "accounts": accounts,
             "tables": tables,
-            "run": {**FAST_RUN, "verify": True},
+            "run": top.pop("run", {**FAST_RUN, "verify": True}),
             **top,
         },
         source="test",
@@ -223,3 +232,156 @@ def test_central_bucket_and_two_regions_keep_every_table_apart(
     assert sorted(r.export_arn or "" for r in again.tables) == sorted(
         r.export_arn or "" for r in report.tables
     )
+
+
+# ---------------------------------------------------------------------------- StackSets
+
+
+def _stackset_config(tmp_path: Path) -> Path:
+    path = tmp_path / "ddbexport.toml"
+    path.write_text(
+        f"""
+region = "{REGION}"
+
+[defaults]
+bucket = "central-exports"
+bucket_owner = "{CENTRAL}"
+
+[[accounts]]
+id = "{ALPHA}"
+role_arn = "arn:aws:iam::{ALPHA}:role/ddbexport"
+
+[[accounts]]
+id = "{BETA}"
+role_arn = "arn:aws:iam::{BETA}:role/ddbexport"
+regions = ["{REGION}", "{OTHER_REGION}"]
+bucket = "beta-exports"
+bucket_owner = "{BETA}"
+
+[[tables]]
+name = "orders"
+
+[[tables]]
+name = "payments"
+accounts = ["{BETA}"]
+prefix = "payments/{{date}}"
+
+[[tables]]
+name = "arn:aws:dynamodb:{REGION}:{ALPHA}:table/audit"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _lint(*command: str) -> None:
+    found = subprocess.run(
+        [str(Path(sys.executable).parent / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.returncode == 0, found.stdout + found.stderr
+
+
+def test_synth_stackset_writes_a_linted_template_and_each_accounts_tables(
+    tmp_path: Path,
+) -> None:
+    """One template (cfn-lint and statelint clean), one parameter file per account and region
+    holding that account's tables only, and the commands that deploy them."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["synth", "--stackset", "-c", str(_stackset_config(tmp_path)), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    _lint("cfn-lint", str(out / "template.json"))
+    _lint("statelint", str(out / "statemachine.asl.json"))
+    template = json.loads((out / "template.json").read_text())
+    assert set(template["Parameters"]) == {"TableListValue", "RecordsBucket"}
+    assert template["Resources"]["TableList"]["Properties"]["Value"] == {"Ref": "TableListValue"}
+
+    def parameters(name: str) -> dict[str, str]:
+        entries = json.loads((out / "parameters" / f"{name}.json").read_text())
+        return {entry["ParameterKey"]: entry["ParameterValue"] for entry in entries}
+
+    def tables(name: str) -> dict[str, dict[str, Any]]:
+        listed = json.loads(parameters(name)["TableListValue"])
+        return {t["tablename"]: {**listed["defaults"], **t} for t in listed["tables"]}
+
+    assert sorted(p.name for p in (out / "parameters").iterdir()) == sorted(
+        [f"{ALPHA}-{REGION}.json", f"{BETA}-{OTHER_REGION}.json", f"{BETA}-{REGION}.json"]
+    )
+    alpha = tables(f"{ALPHA}-{REGION}")
+    assert set(alpha) == {"orders", "audit"}
+    assert alpha["orders"]["bucketname"] == "central-exports"
+    assert alpha["audit"]["table_arn"] == f"arn:aws:dynamodb:{REGION}:{ALPHA}:table/audit"
+    assert parameters(f"{ALPHA}-{REGION}")["RecordsBucket"] == "central-exports"
+    for region in (REGION, OTHER_REGION):
+        beta = tables(f"{BETA}-{region}")
+        assert set(beta) == {"orders", "payments"}
+        assert {t["bucketname"] for t in beta.values()} == {"beta-exports"}
+        assert {t["bucket_owner"] for t in beta.values()} == {BETA}
+        assert parameters(f"{BETA}-{region}")["RecordsBucket"] == "beta-exports"
+    # Each list names prefix templates the one definition knows.
+    definition = (out / "statemachine.asl.json").read_text()
+    assert all(t["template"] in definition for t in [*alpha.values(), *beta.values()])
+    commands = (out / "deploy-stackset.sh").read_text()
+    assert "aws cloudformation create-stack-set --stack-set-name ddbexport" in commands
+    assert (
+        f"--accounts {BETA} --regions {OTHER_REGION} \\\n"
+        f"  --parameter-overrides file://parameters/{BETA}-{OTHER_REGION}.json" in commands
+    )
+    assert commands.count("create-stack-instances") == 3
+
+
+def test_a_stack_of_the_stackset_creates_with_an_accounts_parameters(tmp_path: Path) -> None:
+    """moto's CloudFormation creates the StackSet's template with one account's parameters:
+    the SSM table list is that account's and the run records go to its bucket."""
+    config = load_config_file(_stackset_config(tmp_path))
+    # moto's CloudFormation has no AWS::Scheduler::Schedule: the rule trigger stands in.
+    config = config.model_copy(
+        update={"pipeline": config.pipeline.model_copy(update={"trigger": "rule"})}
+    )
+    synthesis = synth_stackset(config)
+    instance = next(i for i in synthesis.instances if i.account == BETA)
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        cloudformation.create_stack(
+            StackName="ddbexport",
+            TemplateBody=json.dumps(synthesis.template),
+            Capabilities=["CAPABILITY_IAM"],
+            Parameters=[
+                {"ParameterKey": key, "ParameterValue": value}
+                for key, value in instance.parameters.items()
+            ],
+        )
+        stack = cloudformation.describe_stacks(StackName="ddbexport")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        assert outputs["RunRecords"] == "s3://beta-exports/ddbexport-catalog/runs/"
+        value = boto3.client("ssm", region_name=REGION).get_parameter(
+            Name="/ddbexport/ddbexport/tables"
+        )["Parameter"]["Value"]
+        assert value == instance.parameters["TableListValue"]
+
+
+def test_stackset_resolves_match_selectors_in_each_account(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A match selector is resolved in each account through its role: each account's list
+    holds its own tables."""
+    roles = {account: create_account_role(account) for account in (ALPHA, BETA)}
+    _table(ALPHA, "orders-eu", items=0)
+    _table(BETA, "orders-us", items=0)
+    _table(BETA, "orders-asia", items=0)
+    config = _config(
+        [{"id": account, "role_arn": role} for account, role in roles.items()],
+        [{"match": "orders-*"}],
+        defaults={"bucket": "central-exports"},
+        run={},
+    )
+    synthesis = synth_stackset(config, connect=role_connector(AwsApi(AwsSettings(REGION))))
+    assert {i.account: sorted(i.tables) for i in synthesis.instances} == {
+        ALPHA: ["orders-eu"],
+        BETA: ["orders-asia", "orders-us"],
+    }

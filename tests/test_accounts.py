@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,12 @@ from moto import mock_aws
 
 import ddbexport
 from ddbexport.aws.adapter import AwsApi, AwsSettings
+from ddbexport.aws.roles import account_api
 from ddbexport.catalog.records import Catalog
 from ddbexport.cli.main import cli
-from ddbexport.config.model import Config, load_config_file, validate_config
+from ddbexport.config.accounts import account_targets
+from ddbexport.config.model import Config, load_config_file, parse_config_text, validate_config
+from ddbexport.errors import ConfigError
 from ddbexport.pipeline.stackset import synth_stackset
 from ddbexport.running.accounts import role_connector
 from ddbexport.sandbox import Sandbox, SandboxSettings
@@ -385,3 +390,148 @@ def test_stackset_resolves_match_selectors_in_each_account(
         ALPHA: ["orders-eu"],
         BETA: ["orders-asia", "orders-us"],
     }
+
+
+# ---------------------------------------------------------------------------- config
+
+
+_ACCOUNTS = f"""
+region = "{REGION}"
+[defaults]
+bucket = "central-exports"
+[[accounts]]
+id = "{ALPHA}"
+role_arn = "arn:aws:iam::{ALPHA}:role/ddbexport"
+[[accounts]]
+id = "{BETA}"
+role_arn = "arn:aws:iam::{BETA}:role/ddbexport"
+regions = ["{REGION}", "{OTHER_REGION}"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ((f'id = "{ALPHA}"', 'id = "1111"'), "accounts[0].id: id '1111' must be a 12-digit"),
+        (
+            (f'role_arn = "arn:aws:iam::{ALPHA}:role', f'role_arn = "arn:aws:iam::{BETA}:role'),
+            f"role_arn 'arn:aws:iam::{BETA}:role/ddbexport' is a role of account {BETA}",
+        ),
+        (
+            (f"arn:aws:iam::{ALPHA}:role/ddbexport", f"arn:aws:iam::{ALPHA}:user/me"),
+            "is not an IAM role ARN",
+        ),
+        (
+            (
+                f'id = "{BETA}"\nrole_arn = "arn:aws:iam::{BETA}',
+                f'id = "{ALPHA}"\nrole_arn = "arn:aws:iam::{ALPHA}',
+            ),
+            f"accounts[1]: account {ALPHA} is listed twice",
+        ),
+        (
+            (f'regions = ["{REGION}", "{OTHER_REGION}"]', f'regions = ["{REGION}", "{REGION}"]'),
+            f"regions: '{REGION}' is listed twice",
+        ),
+        (
+            (f'id = "{ALPHA}"\n', f'id = "{ALPHA}"\nexternal_id = "x"\n'),
+            "external_id must be 2-1,224 characters",
+        ),
+        ((f'id = "{ALPHA}"\n', f'id = "{ALPHA}"\nrolearn = "x"\n'), "unknown key 'rolearn'"),
+    ],
+)
+def test_bad_accounts_are_refused_naming_the_entry(change: tuple[str, str], expected: str) -> None:
+    text = _ACCOUNTS.replace(*change) + '[[tables]]\nname = "orders"\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config_text(text, source="my.toml")
+    assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        (
+            'accounts = ["333333333333"]',
+            f"tables[0] (name 'orders'): account 333333333333 is not in [[accounts]] (listed: "
+            f"{ALPHA}, {BETA})",
+        ),
+        ('regions = ["ap-south-1"]', "region ap-south-1 is not a region of its accounts"),
+        ('accounts = ["12"]', "accounts: '12' is not a 12-digit AWS account id"),
+    ],
+)
+def test_selectors_name_known_accounts_and_regions(selector: str, expected: str) -> None:
+    text = _ACCOUNTS + f'[[tables]]\nname = "orders"\n{selector}\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config_text(text, source="my.toml")
+    assert expected in str(caught.value)
+
+
+def test_accounts_on_a_selector_need_accounts_in_the_config() -> None:
+    with pytest.raises(ConfigError, match=r"accounts applies with \[\[accounts\]\]"):
+        parse_config_text(
+            f'[defaults]\nbucket = "b-b-b"\n[[tables]]\nname = "t-1"\naccounts = ["{ALPHA}"]\n',
+            source="x",
+        )
+
+
+def test_targets_carry_each_accounts_settings_and_selectors() -> None:
+    """Account settings sit between [defaults] and the selector; a selector restricted to an
+    account or region, or a table named by ARN, applies only there."""
+    text = (
+        _ACCOUNTS.replace(
+            f'regions = ["{REGION}", "{OTHER_REGION}"]',
+            f'regions = ["{REGION}", "{OTHER_REGION}"]\nbucket = "beta-exports"\nformat = "ION"',
+        )
+        + '[[tables]]\nname = "orders"\n'
+        + f'[[tables]]\nmatch = "pay-*"\nregions = ["{OTHER_REGION}"]\nformat = "DYNAMODB_JSON"\n'
+        + f'[[tables]]\nname = "arn:aws:dynamodb:{REGION}:{ALPHA}:table/audit"\n'
+    )
+    targets = account_targets(parse_config_text(text, source="x"), None)
+    assert [(t.account, t.region) for t in targets] == [
+        (ALPHA, REGION),
+        (BETA, REGION),
+        (BETA, OTHER_REGION),
+    ]
+    alpha, beta_eu, beta_us = (t.config for t in targets)
+    assert [s.describe() for s in alpha.tables] == [
+        "name 'orders'",
+        f"name 'arn:aws:dynamodb:{REGION}:{ALPHA}:table/audit'",
+    ]
+    assert [s.describe() for s in beta_eu.tables] == ["name 'orders'"]
+    assert [s.describe() for s in beta_us.tables] == ["name 'orders'", "match 'pay-*'"]
+    assert (alpha.defaults.bucket, alpha.defaults.format) == ("central-exports", "DYNAMODB_JSON")
+    assert (beta_us.defaults.bucket, beta_us.defaults.format) == ("beta-exports", "ION")
+    assert beta_us.tables[1].format == "DYNAMODB_JSON"
+    assert all(not t.config.accounts for t in targets)
+
+
+def test_a_single_account_report_and_plan_have_no_account_keys() -> None:
+    """Without [[accounts]] the JSON of plans and reports is as it always was."""
+    row = ddbexport.TableResult("orders", "arn:t", "COMPLETED", datetime.now(UTC), "token")
+    assert "account" not in row.to_dict()
+    assert "region" not in row.to_dict()
+    tagged = replace(row, account=ALPHA, region=REGION)
+    assert (tagged.to_dict()["account"], tagged.to_dict()["region"]) == (ALPHA, REGION)
+
+
+def test_role_credentials_are_assumed_again_before_they_expire(moto_aws: None) -> None:
+    """The role's session is refreshed through AssumeRole once it nears its expiry."""
+    base = AwsApi(AwsSettings(REGION))
+    role = f"arn:aws:iam::{ALPHA}:role/ddbexport"
+    calls: list[str] = []
+    original = base.assume_role
+
+    def counting(role_arn: str, **kwargs: Any) -> dict[str, Any]:
+        calls.append(role_arn)
+        return original(role_arn, **kwargs)
+
+    base.assume_role = counting  # type: ignore[method-assign]
+    api = account_api(AwsSettings(REGION), account=ALPHA, role_arn=role, base=base)
+    assert api.caller_account() == ALPHA
+    credentials = api._boto_session().get_credentials()
+    first = credentials.get_frozen_credentials().access_key
+    assert calls == [role]
+    credentials._expiry_time = datetime.now(UTC) + timedelta(minutes=5)  # nearly expired
+    second = credentials.get_frozen_credentials().access_key
+    assert calls == [role, role]
+    assert second != first
+    assert api.caller_account() == ALPHA

@@ -231,6 +231,12 @@ def test_central_bucket_and_two_regions_keep_every_table_apart(
     for account, region in arns:
         assert (tmp_path / "accounts" / f"{account}-{region}" / "runs").is_dir()
 
+    checked = ddbexport.check(config, api=AwsApi(AwsSettings(REGION)))
+    assert checked.ok, [f.to_dict() for f in checked.problems]
+    assert {f.table for f in checked.findings} == {
+        f"{account}/{region}/orders" for account, region in arns
+    }
+
     started = len(sandbox.service.exports)
     again = _run(sandbox, config, tmp_path, run_id=report.run_id)
     assert len(sandbox.service.exports) == started

@@ -541,3 +541,26 @@ def test_role_credentials_are_assumed_again_before_they_expire(moto_aws: None) -
     assert calls == [role, role]
     assert second != first
     assert api.caller_account() == ALPHA
+
+
+def test_iam_policy_of_one_accounts_role(tmp_path: Path) -> None:
+    """With [[accounts]], iam-policy prints the policy of the account and region asked for."""
+    config = str(_stackset_config(tmp_path))
+    refused = CliRunner().invoke(cli, ["iam-policy", "-c", config])
+    assert refused.exit_code == 2
+    assert "pass --account ID" in refused.output
+    result = CliRunner().invoke(
+        cli, ["iam-policy", "-c", config, "--account", BETA, "--region", OTHER_REGION]
+    )
+    assert result.exit_code == 0, result.output
+    statements = json.loads(result.output)["Statement"]
+    export = next(s for s in statements if "dynamodb:ExportTableToPointInTime" in s["Action"])
+    assert export["Resource"] == [
+        f"arn:aws:dynamodb:{OTHER_REGION}:{BETA}:table/orders",
+        f"arn:aws:dynamodb:{OTHER_REGION}:{BETA}:table/payments",
+    ]
+    assert "beta-exports" in result.output
+    assert "central-exports" not in result.output
+    unknown = CliRunner().invoke(cli, ["iam-policy", "-c", config, "--account", "333333333333"])
+    assert unknown.exit_code == 2
+    assert "not an account of [[accounts]]" in unknown.output

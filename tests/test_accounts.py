@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,6 +32,7 @@ from ddbexport.pipeline.stackset import synth_stackset
 from ddbexport.running.accounts import role_connector
 from ddbexport.sandbox import Sandbox, SandboxSettings
 from ddbexport.sandbox.seed import account_client, create_account_role
+from ddbexport.testing import FakeExportApi, FakeTable, SimClock
 
 from .helpers import FAST_RUN, REGION
 
@@ -564,3 +569,55 @@ def test_iam_policy_of_one_accounts_role(tmp_path: Path) -> None:
     unknown = CliRunner().invoke(cli, ["iam-policy", "-c", config, "--account", "333333333333"])
     assert unknown.exit_code == 2
     assert "not an account of [[accounts]]" in unknown.output
+
+
+def test_ctrl_c_interrupts_every_account_and_a_rerun_resumes(tmp_path: Path) -> None:
+    """Ctrl-C reaches the main thread alone; every account's runner stops as one run does (its
+    exports INTERRUPTED, exit 130), and running the run id again resumes them to COMPLETED."""
+    clock = SimClock()
+    # Exports of ten hours: the runners wait in 1-second slices, each a real millisecond, so
+    # none can finish before Ctrl-C has stopped them.
+    table = FakeTable("orders", export_duration_s=36_000)
+    apis = {
+        account: FakeExportApi(clock, [table], account=account, region=REGION)
+        for account in (ALPHA, BETA)
+    }
+    config = _config(
+        [{"id": account, "role_arn": f"arn:aws:iam::{account}:role/x"} for account in apis],
+        [{"name": "orders"}],
+        defaults={"bucket": "exports"},
+        run={"poll_first": "1m", "poll_min": "1m", "poll_max": "1m"},
+    )
+    interrupted = threading.Event()
+    resuming = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        in_flight = sum(len(api.exports) for api in apis.values())
+        if in_flight == 2 and not interrupted.is_set():
+            interrupted.set()
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the main thread gets it
+        if not resuming.is_set():
+            time.sleep(0.001)
+        clock.sleep(seconds)
+
+    timing: dict[str, Any] = {
+        "clock": clock.monotonic,
+        "sleep": sleep,
+        "now": clock.now,
+        "state_dir": tmp_path,
+        "connect": lambda target: apis[target.account],
+    }
+    report = ddbexport.run(config, **timing)
+    assert report.interrupted
+    assert report.exit_code == 130
+    assert {(r.account, r.status) for r in report.tables} == {
+        (ALPHA, "INTERRUPTED"),
+        (BETA, "INTERRUPTED"),
+    }
+    resuming.set()
+    again = ddbexport.run(config, run_id=report.run_id, **timing)
+    assert {(r.account, r.status) for r in again.tables} == {
+        (ALPHA, "COMPLETED"),
+        (BETA, "COMPLETED"),
+    }
+    assert sum(len(api.started) for api in apis.values()) == 2  # resumed, not started again

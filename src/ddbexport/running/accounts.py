@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -230,6 +230,8 @@ def run_accounts(
     def run_one(item: TargetPlan) -> RunReport:
         if item.api is None:
             return _unreached_report(item, now())
+        if stop.is_set():
+            return _not_started_report(item, now())
         api = item.api
         own_clock = clock or (api.service_monotonic if isinstance(api, ServiceTime) else None)
         own_sleep = sleep or (api.service_sleep if isinstance(api, ServiceTime) else None)
@@ -353,6 +355,24 @@ def _check_rebaseline(rebaseline: bool | Collection[str], planned: list[TargetPl
         )
 
 
+def _not_started_report(item: TargetPlan, moment: datetime) -> RunReport:
+    """A target Ctrl-C stopped before it began: its tables INTERRUPTED, nothing started."""
+    plan = item.plan
+    rows = [
+        TableResult(
+            table=request.table,
+            table_arn=request.table_arn,
+            status="INTERRUPTED",
+            export_time=request.export_time,
+            client_token=request.client_token,
+            error=ErrorInfo("Interrupted", "interrupted before the export was started"),
+        )
+        for request in plan.requests
+    ]
+    rows += _unreached_report(item, moment).tables
+    return RunReport(plan.run_id, plan.export_time, moment, moment, tuple(rows), interrupted=True)
+
+
 def _shared_chains(planned: list[TargetPlan]) -> list[TargetPlan]:
     """Incremental tables of the same name in two accounts or regions that write to one bucket
     would share the chain object the pipeline keeps per table name and bucket: both are refused
@@ -399,13 +419,19 @@ def _parallel(
     if len(items) <= 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(TARGET_THREADS, len(items))) as pool:
-        futures = [pool.submit(function, item) for item in items]
+        futures: list[Future[R]] = []
         try:
+            for item in items:
+                futures.append(pool.submit(function, item))
             wait(futures)
         except KeyboardInterrupt:
             if stop is None:
                 raise
-            stop.set()  # every runner stops as one does on Ctrl-C, then reports
+            # Every runner stops as one does on Ctrl-C, then reports; targets not yet begun
+            # report their tables as not started.
+            stop.set()
+            for item in items[len(futures) :]:
+                futures.append(pool.submit(function, item))
             wait(futures)
         return [future.result() for future in futures]
 

@@ -20,6 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ddbexport.core.timeparse import DURATION_HELP, parse_duration, parse_instant
 from ddbexport.errors import ConfigError
 
+from .accountrules import (
+    ACCOUNT_PATTERN,
+    check_account,
+    check_account_id,
+    check_account_ids,
+    check_accounts,
+    check_regions,
+)
 from .schedule import check_schedule, check_timezone
 
 ExportFormat = Literal["DYNAMODB_JSON", "ION"]
@@ -31,17 +39,12 @@ PREFIX_PLACEHOLDERS = ("table", "date", "time", "run_id")
 DEFAULT_PREFIX = "{table}/{date}"
 # DynamoDB's own pattern for S3Bucket (botocore model), plus S3's 3-character minimum.
 BUCKET_PATTERN = re.compile(r"^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$")
-ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
 _TABLE_NAME = r"[a-zA-Z0-9_.-]{3,255}"
 # DynamoDB accepts a table's name or its ARN wherever it takes a table.
 TABLE_PATTERN = re.compile(
     rf"^(?:{_TABLE_NAME}|arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{{12}}:table/{_TABLE_NAME})$"
 )
 POLL_HELP = "'adaptive' or 'fixed:DURATION' (e.g. fixed:15s)"
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}$")
-# STS's ExternalId: 2-1,224 characters of letters, digits and +=,.@:/-
-EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 
 def _check_bucket(value: str | None) -> str | None:
@@ -111,30 +114,6 @@ def _check_owner(value: str | None) -> str | None:
     return value
 
 
-def _check_ids(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    for item in value or ():
-        if not ACCOUNT_PATTERN.fullmatch(item):
-            raise ValueError(f"accounts: {item!r} is not a 12-digit AWS account id")
-    _check_unique(value, "accounts")
-    return value
-
-
-def _check_regions(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    for item in value or ():
-        if not REGION_PATTERN.fullmatch(item):
-            raise ValueError(f"regions: {item!r} is not an AWS region name (e.g. 'eu-west-1')")
-    _check_unique(value, "regions")
-    return value
-
-
-def _check_unique(value: tuple[str, ...] | None, key: str) -> None:
-    seen: set[str] = set()
-    for item in value or ():
-        if item in seen:
-            raise ValueError(f"{key}: {item!r} is listed twice")
-        seen.add(item)
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -184,8 +163,8 @@ class TableSelector(Destination):
     regions: tuple[str, ...] | None = Field(default=None, min_length=1)
 
     _name = field_validator("name")(_check_table_name)
-    _accounts = field_validator("accounts")(_check_ids)
-    _regions = field_validator("regions")(_check_regions)
+    _accounts = field_validator("accounts")(check_account_ids)
+    _regions = field_validator("regions")(check_regions)
 
     @model_validator(mode="after")
     def _exactly_one_selector(self) -> TableSelector:
@@ -218,44 +197,12 @@ class Account(Destination):
     #: Where its tables are; unset: the config's ``region`` (or the environment's).
     regions: tuple[str, ...] | None = Field(default=None, min_length=1)
 
-    _regions = field_validator("regions")(_check_regions)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not ACCOUNT_PATTERN.fullmatch(value):
-            raise ValueError(
-                f"id {value!r} must be a 12-digit AWS account id (e.g. '111122223333')"
-            )
-        return value
-
-    @field_validator("external_id")
-    @classmethod
-    def _external_id(cls, value: str | None) -> str | None:
-        if value is not None and not EXTERNAL_ID_PATTERN.fullmatch(value):
-            raise ValueError(
-                "external_id must be 2-1,224 characters: letters, digits and + = , . @ : / - _"
-            )
-        return value
+    _id = field_validator("id")(check_account_id)
+    _regions = field_validator("regions")(check_regions)
 
     @model_validator(mode="after")
-    def _role_in_account(self) -> Account:
-        if self.role_arn is None:
-            if self.external_id is not None:
-                raise ValueError(f"account {self.id}: external_id is sent with role_arn; set both")
-            return self
-        found = ROLE_ARN_PATTERN.fullmatch(self.role_arn)
-        if found is None:
-            raise ValueError(
-                f"account {self.id}: role_arn {self.role_arn!r} is not an IAM role ARN "
-                "(arn:aws:iam::<12-digit account>:role/<name>)"
-            )
-        if found.group(1) != self.id:
-            raise ValueError(
-                f"account {self.id}: role_arn {self.role_arn!r} is a role of account "
-                f"{found.group(1)}; the role assumed must be in the account whose tables it "
-                "exports"
-            )
+    def _reachable(self) -> Account:
+        check_account(self.id, self.role_arn, self.external_id)
         return self
 
 
@@ -442,7 +389,7 @@ class PipelineSettings(_Model):
 class Config(_Model):
     """A whole ddbexport configuration file."""
 
-    region: str | None = Field(default=None, pattern=REGION_PATTERN.pattern)
+    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
     exclude: tuple[str, ...] = ()
     defaults: Defaults = Defaults()
     tables: tuple[TableSelector, ...] = ()
@@ -455,7 +402,7 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _settings_complete(self) -> Config:
-        _check_accounts(self)
+        check_accounts(self)
         for index, selector in enumerate(self.tables):
             where = f"tables[{index}] ({selector.describe()})"
             for account in _accounts_of(self, selector):
@@ -473,63 +420,11 @@ class Config(_Model):
         return self
 
 
-def _check_accounts(config: Config) -> None:
-    """Accounts listed once; selectors name only listed accounts and regions they have."""
-    ids = [account.id for account in config.accounts]
-    _check_unique_accounts(ids)
-    for index, selector in enumerate(config.tables):
-        where = f"tables[{index}] ({selector.describe()})"
-        if not config.accounts:
-            if selector.accounts is not None or selector.regions is not None:
-                key = "accounts" if selector.accounts is not None else "regions"
-                raise ValueError(f"{where}: {key} applies with [[accounts]]; this config has none")
-            continue
-        unknown = [item for item in selector.accounts or () if item not in ids]
-        if unknown:
-            raise ValueError(
-                f"{where}: account {unknown[0]} is not in [[accounts]] (listed: {', '.join(ids)})"
-            )
-        if selector.regions is not None:
-            known = {
-                region
-                for account in config.accounts
-                if selector.accounts is None or account.id in selector.accounts
-                for region in account.regions or ((config.region,) if config.region else ())
-            }
-            # An account without regions runs in the environment's region, unknown here.
-            open_ended = any(
-                account.regions is None and config.region is None
-                for account in config.accounts
-                if selector.accounts is None or account.id in selector.accounts
-            )
-            stray = [region for region in selector.regions if region not in known]
-            if stray and not open_ended:
-                raise ValueError(
-                    f"{where}: region {stray[0]} is not a region of its accounts "
-                    f"({', '.join(sorted(known))})"
-                )
-
-
-def _check_unique_accounts(ids: list[str]) -> None:
-    seen: set[str] = set()
-    for index, account_id in enumerate(ids):
-        if account_id in seen:
-            raise ValueError(
-                f"accounts[{index}]: account {account_id} is listed twice; give each account one "
-                "entry, with every region it has in its regions"
-            )
-        seen.add(account_id)
-
-
 def _accounts_of(config: Config, selector: TableSelector) -> list[Account | None]:
     """The accounts a selector applies in (``[None]`` for a config without accounts)."""
     if not config.accounts:
         return [None]
-    return [
-        account
-        for account in config.accounts
-        if selector.accounts is None or account.id in selector.accounts
-    ]
+    return [a for a in config.accounts if selector.accounts is None or a.id in selector.accounts]
 
 
 def account_defaults(config: Config, account: Account) -> Defaults:

@@ -18,14 +18,11 @@ from pydantic.fields import FieldInfo
 
 from ddbexport.core.timeparse import DURATION_HELP, format_duration
 
+from .accountrules import ACCOUNT_PATTERN, EXTERNAL_ID_PATTERN, REGION_PATTERN, ROLE_ARN_PATTERN
 from .model import (
-    ACCOUNT_PATTERN,
     BUCKET_PATTERN,
-    EXTERNAL_ID_PATTERN,
     POLL_HELP,
     PREFIX_PLACEHOLDERS,
-    REGION_PATTERN,
-    ROLE_ARN_PATTERN,
     TABLE_PATTERN,
     Config,
     PollSpec,

@@ -231,7 +231,8 @@ def run_accounts(
         if item.api is None:
             return _unreached_report(item, now())
         if stop.is_set():
-            return _not_started_report(item, now())
+            report = _not_started_report(item, now())
+            return replace(report, tables=tuple(tag_result(r, item.target) for r in report.tables))
         api = item.api
         own_clock = clock or (api.service_monotonic if isinstance(api, ServiceTime) else None)
         own_sleep = sleep or (api.service_sleep if isinstance(api, ServiceTime) else None)

@@ -326,7 +326,7 @@ def test_a_pipeline_problem_warns_unless_the_pipeline_is_asked_for(tmp_path: Pat
     assert code == 0
     assert "valid" in out
     assert err.startswith(f"warning: {path}: pipeline: run.poll fixed:15s")
-    assert "Poll every 50s or more" in err
+    assert "Poll every 43s or more" in err
 
     code, out, err = _invoke("config-check", "-c", path, "--pipeline")
     assert code == 2

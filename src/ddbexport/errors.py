@@ -14,6 +14,7 @@
           ├── BucketNotFound      S3 bucket missing
           ├── KeyNotFound         KMS key missing
           ├── AccessDenied
+          ├── AccountUnreachable  an account's role cannot be assumed, or credentials of another
           └── RetryableAwsError   throttling, quota and 5xx: worth trying again later
                └── LimitExceeded  the account's concurrent-export quota is full
 
@@ -79,6 +80,11 @@ class KeyNotFound(AwsError):
 
 class AccessDenied(AwsError):
     """The credentials in use may not perform this call."""
+
+
+class AccountUnreachable(AwsError):
+    """An account of ``[[accounts]]`` cannot be reached: its role cannot be assumed, or the
+    credentials in use belong to another account."""
 
 
 class RetryableAwsError(AwsError):

@@ -17,6 +17,21 @@ class AccountOperations(AwsClients):
         with map_aws_errors("GetCallerIdentity"):
             return str(self._client("sts").get_caller_identity()["Account"])
 
+    def assume_role(
+        self, role_arn: str, *, session_name: str, duration_s: int, external_id: str | None
+    ) -> dict[str, Any]:
+        """STS AssumeRole's ``Credentials`` (AccessKeyId, SecretAccessKey, SessionToken,
+        Expiration) for ``role_arn``."""
+        arguments: dict[str, Any] = {
+            "RoleArn": role_arn,
+            "RoleSessionName": session_name,
+            "DurationSeconds": duration_s,
+        }
+        if external_id is not None:
+            arguments["ExternalId"] = external_id
+        with map_aws_errors("AssumeRole"):
+            return dict(self._client("sts").assume_role(**arguments)["Credentials"])
+
     def describe_key(self, key: str) -> dict[str, Any]:
         """KMS DescribeKey's ``KeyMetadata`` (KeyState, KeyUsage, Arn …)."""
         with map_aws_errors("DescribeKey"):

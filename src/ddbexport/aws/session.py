@@ -87,6 +87,11 @@ class AwsClients:
             if client is not None:
                 self._watch_clock(client)
 
+    @property
+    def settings(self) -> AwsSettings:
+        """Region, profile and endpoint these clients were asked for."""
+        return self._settings
+
     def _boto_session(self) -> boto3.session.Session:
         if self._session is None:
             with map_aws_errors("CreateSession"):
@@ -149,6 +154,7 @@ class AwsClients:
                     service, endpoint_url=self._settings.endpoint_url, config=self._client_config()
                 )
                 self._extra_clients[service] = client
+                self._watch_clock(client)
         return client
 
     def region_name(self) -> str:

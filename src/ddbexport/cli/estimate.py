@@ -77,6 +77,11 @@ def estimate(
     config = load_config_file(options.config)
     if not config.tables:
         raise ConfigError(f"{options.config}: no [[tables]] to estimate")
+    if config.accounts:
+        raise ConfigError(
+            f"{options.config}: estimate reads the tables of one account; for a config with "
+            "[[accounts]], estimate each account with a config of its own"
+        )
     api = aws_api(options, config)
     selections, described, unresolved = resolve_tables(config, api)
     problems: list[PlanProblem] = list(unresolved)

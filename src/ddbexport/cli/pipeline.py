@@ -8,15 +8,17 @@ from typing import Any
 
 import click
 
-from ddbexport.config.model import load_config_file
+from ddbexport.config.model import Config, load_config_file
 from ddbexport.core.timeparse import parse_duration, parse_instant
 from ddbexport.errors import ConfigError
 from ddbexport.pipeline.names import with_stack_name
 from ddbexport.pipeline.stack import deploy as deploy_stack
 from ddbexport.pipeline.stack import destroy as destroy_stack
 from ddbexport.pipeline.stack import invoke as invoke_pipeline
+from ddbexport.pipeline.stackset import COMMANDS_FILE, synth_stackset, write_stackset
 from ddbexport.pipeline.synth import synth as synthesize_pipeline
 from ddbexport.pipeline.synth import write_synthesis
+from ddbexport.running.accounts import role_connector
 
 from .common import aws_api, global_options, handle_errors, merge_global
 
@@ -32,15 +34,26 @@ stack_option = click.option("--stack-name", help="Stack name (default: pipeline.
     required=True,
     help="Folder for template.json and statemachine.asl.json.",
 )
+@click.option(
+    "--stackset",
+    is_flag=True,
+    help="For [[accounts]]: one template for a StackSet, parameters per account and region, "
+    "and deploy-stackset.sh.",
+)
 @global_options
 @click.pass_context
 @handle_errors
-def synth(ctx: click.Context, /, stack_name: str | None, output: Path, **given: Any) -> None:
+def synth(
+    ctx: click.Context, /, stack_name: str | None, output: Path, stackset: bool, **given: Any
+) -> None:
     """Write the pipeline's CloudFormation template and Step Functions definition."""
     options = merge_global(ctx, **given)
     if options.config is None:
         raise ConfigError("pass -c/--config FILE: the pipeline is built from the config")
     config = with_stack_name(load_config_file(options.config), stack_name)
+    if stackset:
+        _synth_stackset(options, config, output)
+        return
     dynamic = any(selector.name is None for selector in config.tables)
     api = aws_api(options, config) if dynamic else None
     synthesis = synthesize_pipeline(config, api)
@@ -57,6 +70,26 @@ def synth(ctx: click.Context, /, stack_name: str | None, output: Path, **given: 
     click.echo(
         f"{len(synthesis.template['Resources'])} resources; table list {size:,} bytes in {where}"
     )
+
+
+def _synth_stackset(options: Any, config: Config, output: Path) -> None:
+    base = aws_api(options, config)
+    dynamic = any(selector.name is None for selector in config.tables)
+    needs_region = config.region is None and any(a.regions is None for a in config.accounts)
+    region = base.region_name() if needs_region and options.region is None else options.region
+    synthesis = synth_stackset(
+        config,
+        default_region=region or config.region,
+        connect=role_connector(base) if dynamic else None,
+    )
+    for path in write_stackset(synthesis, output):
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"{len(synthesis.template['Resources'])} resources; "
+        f"{len(synthesis.instances)} stack instance(s): "
+        + ", ".join(f"{i.account}/{i.region} ({len(i.tables)} tables)" for i in synthesis.instances)
+    )
+    click.echo(f"deploy with {output / COMMANDS_FILE} (see the README: Many accounts and regions)")
 
 
 def _stack_config(ctx: click.Context, given: dict[str, Any]) -> tuple[Any, Any]:

@@ -6,13 +6,14 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from ddbexport.core.models import ExportPlan, ExportRequest
+from ddbexport.core.models import ExportPlan, ExportRequest, shown, where
 from ddbexport.core.timeparse import format_duration, format_instant
 from ddbexport.running.report import RunReport
 from ddbexport.running.runner import RunEvent
@@ -71,23 +72,23 @@ def render_plan(plan: ExportPlan, console: Console | None = None) -> None:
             _print_block(console, fields)
     for request in plan.requests:
         if request.reason:
-            console.print(escape(f"{request.table}: {export_label(request)}: {request.reason}"))
+            console.print(escape(f"{_name(request)}: {export_label(request)}: {request.reason}"))
         if request.later:
             spans = ", ".join(
                 f"{format_instant(start)} to {format_instant(end)}" for start, end in request.later
             )
-            console.print(escape(f"{request.table}: then, once it has completed: {spans}"))
+            console.print(escape(f"{_name(request)}: then, once it has completed: {spans}"))
     for waiting in plan.waiting:
         console.print(
-            f"[dim]{escape(f'{waiting.table}: nothing to export yet: {waiting.message}')}[/]"
+            f"[dim]{escape(f'{_name(waiting)}: nothing to export yet: {waiting.message}')}[/]"
         )
     for problem in plan.problems:
-        detail = escape(f"cannot export {problem.table}: {problem.code}: {problem.message}")
+        detail = escape(f"cannot export {_name(problem)}: {problem.code}: {problem.message}")
         console.print(f"[red]{detail}[/]")
 
 
 def _plan_fields(request: ExportRequest, chained: bool) -> dict[str, str]:
-    fields = {"table": request.table}
+    fields = {"table": _name(request)}
     if chained:
         fields["export"] = export_label(request)
     fields["table ARN"] = request.table_arn
@@ -140,11 +141,11 @@ def render_summary(report: RunReport, report_path: Path | None) -> None:
             window = f"{format_instant(result.from_time)} to {format_instant(result.to_time)}"
             export = f"window {window}: {export}"
         if result.error:
-            details.append(f"{result.table}: {result.error.code}: {result.error.message}")
+            details.append(f"{_name(result)}: {result.error.code}: {result.error.message}")
             export = result.error.code
         elif result.note:
-            details.append(f"{result.table}: {result.note}")
-        rows.append((result.table, result.status, items, duration, export))
+            details.append(f"{_name(result)}: {result.note}")
+        rows.append((_name(result), result.status, items, duration, export))
     if is_wide(console):
         table = Table(title=title)
         for column in ("table", "status", "items", "duration", "export / error"):
@@ -199,12 +200,13 @@ class EventLog:
         _run_log.log(
             level,
             "%s: %s%s",
-            event.table,
+            _name(event),
             event.kind,
             f" ({event.message})" if event.message else "",
             extra={
                 "run_id": event.run_id,
                 "table": event.table,
+                **where(event.account, event.region),
                 "event": event.kind,
                 "status": event.status,
                 "export_arn": event.export_arn,
@@ -231,7 +233,14 @@ class LiveProgress:
         """Show every planned table as PENDING."""
         self._run_id = plan.run_id
         for request in plan.requests:
-            self._rows[request.table] = RunEvent("planned", plan.run_id, request.table, "PENDING")
+            self._rows[_name(request)] = RunEvent(
+                "planned",
+                plan.run_id,
+                request.table,
+                "PENDING",
+                account=request.account,
+                region=request.region,
+            )
         self._live = Live(
             get_renderable=self._render, console=Console(stderr=True), refresh_per_second=2
         )
@@ -240,7 +249,7 @@ class LiveProgress:
     def on_event(self, event: RunEvent) -> None:
         """Update the table's row."""
         with self._lock:
-            self._rows[event.table] = event
+            self._rows[_name(event)] = event
 
     def end(self) -> None:
         """Stop the live display, leaving its last frame on screen."""
@@ -250,7 +259,7 @@ class LiveProgress:
 
     def _render(self) -> Table:
         with self._lock:
-            rows = sorted(self._rows.values(), key=lambda event: event.table)
+            rows = sorted(self._rows.values(), key=_name)
         done = sum(1 for event in rows if event.status not in ("PENDING", "IN_PROGRESS"))
         elapsed = format_duration(time.monotonic() - self._started)
         # The title counts wall-clock time; the rows' elapsed times are the service's (sandbox
@@ -261,10 +270,23 @@ class LiveProgress:
         for event in rows:
             style = _STATUS_STYLE.get(event.status, "")
             table.add_row(
-                escape(event.table),
+                escape(_name(event)),
                 f"[{style}]{event.status}[/]" if style else event.status,
                 format_duration(event.elapsed_s) if event.elapsed_s is not None else "",
                 "" if event.item_count is None else str(event.item_count),
                 escape(event.message),
             )
         return table
+
+
+class _Located(Protocol):
+    @property
+    def table(self) -> str: ...
+    @property
+    def account(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+
+
+def _name(item: _Located) -> str:
+    return shown(item.table, item.account, item.region)

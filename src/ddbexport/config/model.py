@@ -20,6 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ddbexport.core.timeparse import DURATION_HELP, parse_duration, parse_instant
 from ddbexport.errors import ConfigError
 
+from .accountrules import (
+    ACCOUNT_PATTERN,
+    check_account,
+    check_account_id,
+    check_account_ids,
+    check_accounts,
+    check_regions,
+)
 from .lake import LakeSettings
 from .schedule import check_schedule, check_timezone
 
@@ -32,7 +40,6 @@ PREFIX_PLACEHOLDERS = ("table", "date", "time", "run_id")
 DEFAULT_PREFIX = "{table}/{date}"
 # DynamoDB's own pattern for S3Bucket (botocore model), plus S3's 3-character minimum.
 BUCKET_PATTERN = re.compile(r"^[a-z0-9A-Z]+[.\-\w]*[a-z0-9A-Z]+$")
-ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
 _TABLE_NAME = r"[a-zA-Z0-9_.-]{3,255}"
 # DynamoDB accepts a table's name or its ARN wherever it takes a table.
 TABLE_PATTERN = re.compile(
@@ -151,8 +158,14 @@ class TableSelector(Destination):
     name: str | None = None
     match: str | None = Field(default=None, min_length=1)
     tags: dict[str, str] | None = Field(default=None, min_length=1)
+    #: With ``[[accounts]]``: the accounts (ids) and regions this selector applies in; unset
+    #: means every account, and every region of each.
+    accounts: tuple[str, ...] | None = Field(default=None, min_length=1)
+    regions: tuple[str, ...] | None = Field(default=None, min_length=1)
 
     _name = field_validator("name")(_check_table_name)
+    _accounts = field_validator("accounts")(check_account_ids)
+    _regions = field_validator("regions")(check_regions)
 
     @model_validator(mode="after")
     def _exactly_one_selector(self) -> TableSelector:
@@ -170,6 +183,28 @@ class TableSelector(Destination):
             return f"match {self.match!r}"
         pairs = ", ".join(f"{key}={value}" for key, value in sorted((self.tags or {}).items()))
         return f"tags {pairs}"
+
+
+class Account(Destination):
+    """One ``[[accounts]]`` entry: an account whose tables are exported, how to reach it
+    (``role_arn``, ``external_id``), its regions, and destination settings for its tables
+    (between ``[defaults]`` and each ``[[tables]]`` entry)."""
+
+    id: str
+    #: The role assumed to reach the account; unset: the caller's own credentials, which must
+    #: then belong to this account.
+    role_arn: str | None = None
+    external_id: str | None = None
+    #: Where its tables are; unset: the config's ``region`` (or the environment's).
+    regions: tuple[str, ...] | None = Field(default=None, min_length=1)
+
+    _id = field_validator("id")(check_account_id)
+    _regions = field_validator("regions")(check_regions)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Account:
+        check_account(self.id, self.role_arn, self.external_id)
+        return self
 
 
 Seconds = Annotated[float, Field(gt=0)]
@@ -364,20 +399,40 @@ class Config(_Model):
     retention: RetentionSettings = RetentionSettings()
     pipeline: PipelineSettings = PipelineSettings()
     lake: LakeSettings = LakeSettings()
+    #: Several accounts (and regions): each one's tables are exported with its own role.
+    accounts: tuple[Account, ...] = ()
 
     @model_validator(mode="after")
     def _settings_complete(self) -> Config:
+        check_accounts(self)
         for index, selector in enumerate(self.tables):
-            effective = effective_destination(self.defaults, selector)
             where = f"tables[{index}] ({selector.describe()})"
-            if effective.bucket is None:
-                raise ValueError(f"{where}: no bucket; set defaults.bucket or bucket here")
-            _check_sse(effective, where)
-            if effective.mode == "incremental":
-                _check_incremental(effective, self.catalog, where)
+            for account in _accounts_of(self, selector):
+                inherited = self.defaults if account is None else account_defaults(self, account)
+                effective = effective_destination(inherited, selector)
+                here = where if account is None else f"{where} in account {account.id}"
+                if effective.bucket is None:
+                    hint = "defaults.bucket" if account is None else "defaults.bucket, its bucket"
+                    raise ValueError(f"{here}: no bucket; set {hint} or bucket here")
+                _check_sse(effective, here)
+                if effective.mode == "incremental":
+                    _check_incremental(effective, self.catalog, here)
         if not self.tables:
             _check_sse(self.defaults, "defaults")
         return self
+
+
+def _accounts_of(config: Config, selector: TableSelector) -> list[Account | None]:
+    """The accounts a selector applies in (``[None]`` for a config without accounts)."""
+    if not config.accounts:
+        return [None]
+    return [a for a in config.accounts if selector.accounts is None or a.id in selector.accounts]
+
+
+def account_defaults(config: Config, account: Account) -> Defaults:
+    """``[defaults]`` with the account's own destination settings over them."""
+    merged = effective_destination(config.defaults, account)
+    return Defaults(**merged.model_dump())
 
 
 def _check_incremental(destination: Destination, catalog: CatalogSettings, where: str) -> None:
@@ -545,6 +600,7 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
     (): Config,
     ("defaults",): Defaults,
     ("tables",): TableSelector,
+    ("accounts",): Account,
     ("run",): RunSettings,
     ("pipeline",): PipelineSettings,
     ("catalog",): CatalogSettings,

@@ -18,8 +18,8 @@ from pydantic.fields import FieldInfo
 
 from ddbexport.core.timeparse import DURATION_HELP, format_duration
 
+from .accountrules import ACCOUNT_PATTERN, EXTERNAL_ID_PATTERN, REGION_PATTERN, ROLE_ARN_PATTERN
 from .model import (
-    ACCOUNT_PATTERN,
     BUCKET_PATTERN,
     POLL_HELP,
     PREFIX_PLACEHOLDERS,
@@ -77,6 +77,26 @@ _KEY_DOCS: dict[tuple[str, str], str] = {
     ("Config", "catalog"): "Where each bucket keeps the record of its exports.",
     ("Config", "retention"): "How many exports 'ddbexport prune' keeps.",
     ("Config", "pipeline"): "The serverless pipeline 'ddbexport synth'/'deploy' build.",
+    ("Config", "accounts"): (
+        "Several accounts and regions: each entry is one account, reached through its role, "
+        "with its regions and settings for its tables (between [defaults] and [[tables]])."
+    ),
+    ("Account", "id"): "The account's 12-digit id (each account listed once).",
+    ("Account", "role_arn"): (
+        "IAM role in this account assumed to export its tables; unset: the caller's own "
+        "credentials, which must belong to the account."
+    ),
+    ("Account", "external_id"): "ExternalId sent with AssumeRole, when the role's trust needs one.",
+    ("Account", "regions"): (
+        "Regions whose tables are exported (default: the config's region, or the environment's)."
+    ),
+    ("TableSelector", "accounts"): (
+        "With [[accounts]]: the account ids this entry applies in (default: every account)."
+    ),
+    ("TableSelector", "regions"): (
+        "With [[accounts]]: the regions this entry applies in (default: every region of each "
+        "account)."
+    ),
     ("Destination", "bucket"): (
         "S3 bucket the exports go to (3-255 characters: letters, digits, '.', '-', '_')."
     ),
@@ -149,6 +169,21 @@ _VALUE_RULES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("Destination", "bucket_owner"): {"pattern": ACCOUNT_PATTERN.pattern},
     ("TableSelector", "name"): {"pattern": TABLE_PATTERN.pattern},
+    ("TableSelector", "accounts"): {
+        "items": {"type": "string", "pattern": ACCOUNT_PATTERN.pattern},
+        "uniqueItems": True,
+    },
+    ("TableSelector", "regions"): {
+        "items": {"pattern": REGION_PATTERN.pattern},
+        "uniqueItems": True,
+    },
+    ("Account", "id"): {"pattern": ACCOUNT_PATTERN.pattern},
+    ("Account", "role_arn"): {"pattern": ROLE_ARN_PATTERN.pattern},
+    ("Account", "external_id"): {"pattern": EXTERNAL_ID_PATTERN.pattern},
+    ("Account", "regions"): {
+        "items": {"type": "string", "pattern": REGION_PATTERN.pattern},
+        "uniqueItems": True,
+    },
 }
 
 # The model's checks across keys (model validators) that JSON Schema can say.

@@ -19,7 +19,17 @@ from typing import Any, Literal, TextIO
 LogFormat = Literal["text", "json"]
 LEVELS = ("debug", "info", "warning", "error")
 #: Fields a record may carry (``extra=``) that both formats show.
-CONTEXT_FIELDS = ("run_id", "table", "event", "status", "export_arn", "items", "elapsed_s")
+CONTEXT_FIELDS = (
+    "run_id",
+    "table",
+    "account",
+    "region",
+    "event",
+    "status",
+    "export_arn",
+    "items",
+    "elapsed_s",
+)
 _SECRET_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",

@@ -57,6 +57,9 @@ class ExportRequest:
     #: A link of an incremental table's chain: its ClientToken names the export (table and
     #: time or window), not the run.
     chained: bool = False
+    #: With ``[[accounts]]``: the account and region of the table (its ARN says so too).
+    account: str | None = None
+    region: str | None = None
 
     @property
     def export_type(self) -> str:
@@ -94,6 +97,7 @@ class ExportRequest:
         """A JSON-ready view, as ``ddbexport plan --json`` prints it."""
         return {
             "table": self.table,
+            **where(self.account, self.region),
             "table_arn": self.table_arn,
             "s3_bucket": self.bucket,
             "s3_prefix": self.prefix,
@@ -122,6 +126,30 @@ class PlanProblem:
     table: str
     code: str
     message: str
+    account: str | None = None
+    region: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return {
+            "table": self.table,
+            **where(self.account, self.region),
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+def shown(table: str, account: str | None, region: str | None) -> str:
+    """How a table is shown to people: its name, or ``account/region/name`` in runs with
+    ``[[accounts]]`` (where two accounts may hold tables of the same name)."""
+    return f"{account}/{region}/{table}" if account else table
+
+
+def where(account: str | None, region: str | None) -> dict[str, str]:
+    """``account`` and ``region`` keys for JSON, when known (runs with ``[[accounts]]``): a
+    single-account run's output has neither."""
+    found = {"account": account, "region": region}
+    return {key: value for key, value in found.items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +169,11 @@ class ExportPlan:
             "run_id": self.run_id,
             "export_time": format_instant(self.export_time),
             "exports": [request.to_dict() for request in self.requests],
-            "problems": [
-                {"table": p.table, "code": p.code, "message": p.message} for p in self.problems
+            "problems": [problem.to_dict() for problem in self.problems],
+            "waiting": [
+                {"table": w.table, **where(w.account, w.region), "message": w.message}
+                for w in self.waiting
             ],
-            "waiting": [{"table": w.table, "message": w.message} for w in self.waiting],
         }
 
 

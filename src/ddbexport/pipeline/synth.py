@@ -94,8 +94,14 @@ def synth(config: Config, api: ExportApi | None = None, *, learn: bool = True) -
     without (or with ``learn`` false), it is ``poll_first``.
 
     Raises:
-        ConfigError: as :func:`table_settings`.
+        ConfigError: as :func:`table_settings`; the config has ``[[accounts]]`` (see
+            :mod:`ddbexport.pipeline.stackset`).
     """
+    if config.accounts:
+        raise ConfigError(
+            "this config has [[accounts]]: one stack serves one account and region. Build a "
+            "StackSet with `ddbexport synth --stackset`, or use a config of one account"
+        )
     settings = table_settings(config, api)
     if api is not None and learn and config.run.poll.mode == "adaptive":
         settings = learn_durations(settings, api)

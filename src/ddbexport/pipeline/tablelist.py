@@ -103,7 +103,9 @@ def _entry(
 
 
 def compile_table_list(
-    settings: Sequence[TableSetting], run: RunSettings | None = None
+    settings: Sequence[TableSetting],
+    run: RunSettings | None = None,
+    templates: Sequence[PrefixTemplate] | None = None,
 ) -> CompiledList:
     """The SSM value for ``settings``. Entries carry an ARN only for tables the config names by
     ARN: the state machine builds the others' from the name in its own region and account,
@@ -115,11 +117,14 @@ def compile_table_list(
 
     Raises:
         ConfigError: the list is empty.
+
+    ``templates``: the prefix templates of a definition shared by several lists (a StackSet's
+    accounts); by default those of ``settings``.
     """
     if not settings:
         raise ConfigError("the pipeline has no tables: the config selects none")
     prefixes = [prefix_template(s.destination) for s in settings]
-    templates = templates_for(prefixes)
+    templates = tuple(templates) if templates is not None else templates_for(prefixes)
     template_ids = {t.source: t.ident for t in templates}
     entries = [_entry(setting, template_ids, run) for setting in settings]
     defaults = _common(entries)

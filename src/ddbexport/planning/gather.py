@@ -172,6 +172,8 @@ def _chain_inputs(
     catalog: Catalog, api: IncrementalApi, info: TableInfo, bucket: str
 ) -> ChainInputs:
     records, unreadable = catalog.records(bucket, info.name)
+    # A bucket shared by accounts or regions may hold same-named tables' records too.
+    records = [record for record in records if record.table_arn == info.arn]
     if unreadable:
         shown = ", ".join(f"s3://{bucket}/{key}" for key in unreadable[:3])
         raise ConfigError(

@@ -100,6 +100,15 @@ def derive_run_id(config: Config, export_time: datetime) -> str:
     Run settings (concurrency, polling) do not enter the digest: they do not change the requests.
     """
     relevant = config.model_dump(mode="json", include={"region", "exclude", "defaults", "tables"})
+    # Keys of many accounts enter only when used: single-account run ids stay as they were.
+    for table in relevant["tables"]:
+        for key in ("accounts", "regions"):
+            if table.get(key) is None:
+                table.pop(key, None)
+    if config.accounts:
+        relevant["accounts"] = [
+            account.model_dump(mode="json", exclude_none=True) for account in config.accounts
+        ]
     digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:8]
     return f"{export_time.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
 

@@ -32,6 +32,7 @@ def make_plan(
     rebaseline: bool | Collection[str] = False,
     only: Collection[str] | None = None,
     chains: bool = True,
+    strict_rebaseline: bool = True,
 ) -> ExportPlan:
     """Resolve the config's selectors against the account and plan one export per table.
 
@@ -50,6 +51,8 @@ def make_plan(
         only: plan these selected tables only (the others are left out of the plan).
         chains: plan incremental tables' next links; ``False`` plans every table as a full
             export (for callers that only need the tables, their ARNs and destinations).
+        strict_rebaseline: refuse ``rebaseline`` names that are not incremental tables here
+            (``False`` where another account may hold them: the caller checks the whole run).
 
     Raises:
         ConfigError: no tables are configured, a pattern or tag selector matches nothing, or the
@@ -80,7 +83,8 @@ def make_plan(
         for selection in selections
         if selection.destination.mode == "incremental"
     }
-    _check_rebaseline(rebaseline, incremental)
+    if strict_rebaseline:
+        _check_rebaseline(rebaseline, incremental)
     chained = incremental if chains else {}
     if chained and given_as_of is not None:
         names = ", ".join(sorted(chained))

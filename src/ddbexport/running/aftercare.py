@@ -137,6 +137,8 @@ class Aftercare:
         key = chain_key(self._catalog.prefix, request.table)
         try:
             records, _ = self._catalog.records(request.bucket, request.table)
+            # A bucket shared by accounts or regions may hold same-named tables' records too.
+            records = [r for r in records if r.table_arn == request.table_arn]
             previous = read_chain_state(self._api, request.bucket, key) or {}
             # A new baseline asked for (invoke --rebaseline) stands until one has COMPLETED.
             asked = previous.get("rebaseline") is True

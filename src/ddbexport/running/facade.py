@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,13 +12,27 @@ from typing import Any
 from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.catalog.records import Catalog, CatalogRecord
 from ddbexport.catalog.status import MISSING, TableStatus, table_status
+from ddbexport.config.accounts import account_targets
 from ddbexport.config.model import Config, PollSpec, RunSettings, load_config_file
 from ddbexport.core.models import ExportPlan
 from ddbexport.core.ports import ExportApi, ServiceTime
 from ddbexport.core.timeparse import utc_now
 from ddbexport.errors import ConfigError
+from ddbexport.planning.plan import derive_run_id
 from ddbexport.planning.planner import make_plan
 
+from .accounts import (
+    AccountsPlan,
+    Connect,
+    TargetPlan,
+    TargetTime,
+    apply_checks,
+    check_accounts,
+    plan_accounts,
+    role_connector,
+    run_accounts,
+    target_state_dir,
+)
 from .aftercare import Aftercare, AftercareApi
 from .journal import RunJournal, default_state_dir
 from .preflight import CheckReport, PreflightApi, apply_cheap_checks, check_plan
@@ -34,10 +48,7 @@ def load_config(path: str | Path) -> Config:
 def _api_for(config: Config, api: ExportApi | None, aws: AwsSettings | None) -> ExportApi:
     if api is not None:
         return api
-    settings = aws or AwsSettings()
-    if settings.region is None and config.region is not None:
-        settings = AwsSettings(config.region, settings.profile, settings.endpoint_url)
-    return AwsApi(settings)
+    return AwsApi(_settings_for(config, aws))
 
 
 def plan(
@@ -50,6 +61,7 @@ def plan(
     now: datetime | None = None,
     state_dir: Path | None = None,
     rebaseline: bool | Collection[str] = False,
+    connect: Connect | None = None,
 ) -> ExportPlan:
     """Resolve the config's tables and compute every export request; nothing is started.
 
@@ -64,7 +76,23 @@ def plan(
         state_dir: where run journals are kept; a journaled run id keeps its export time.
         rebaseline: incremental tables (all, or those named) take a new full export and
             restart their chains.
+        connect: with ``[[accounts]]``, makes the API of one account and region (by default
+            :func:`ddbexport.aws.roles.account_api`: the account's role, assumed with the
+            credentials of ``api`` or ``aws``). Every table of the plan then carries its
+            account and region.
     """
+    if config.accounts:
+        return plan_many(
+            config,
+            api=api,
+            aws=aws,
+            connect=connect,
+            as_of=as_of,
+            run_id=run_id,
+            now=(lambda: now) if now else None,
+            state_dir=state_dir,
+            rebaseline=rebaseline,
+        ).plan
     export_api = _api_for(config, api, aws)
     return make_plan(
         config,
@@ -83,6 +111,7 @@ def check(
     api: ExportApi | None = None,
     aws: AwsSettings | None = None,
     as_of: datetime | None = None,
+    connect: Connect | None = None,
 ) -> CheckReport:
     """Every preflight check for every table the config selects; nothing is started.
 
@@ -92,6 +121,10 @@ def check(
     Raises:
         ConfigError: ``api`` cannot check buckets and keys (it is not an AWS adapter).
     """
+    if config.accounts:
+        return check_accounts(
+            plan_many(config, api=api, aws=aws, connect=connect, as_of=as_of, chains=False)
+        )
     export_api = _api_for(config, api, aws)
     if not isinstance(export_api, PreflightApi):
         raise ConfigError("check needs an API that can read S3 buckets and KMS keys (AwsApi)")
@@ -117,6 +150,7 @@ def run(
     sleep: Callable[[float], None] | None = None,
     now: Callable[[], datetime] | None = None,
     rebaseline: bool | Collection[str] = False,
+    connect: Connect | None = None,
 ) -> RunReport:
     """Export every table the config selects, as of one shared instant, and report the outcome.
 
@@ -137,7 +171,12 @@ def run(
             :class:`~ddbexport.core.ports.ServiceTime` (``AwsApi``) waits at the service's pace
             — real time on AWS, the sandbox's when its clock runs faster — else
             ``time.monotonic`` and ``time.sleep``.
-        rebaseline: as for :func:`plan`.
+        rebaseline, connect: as for :func:`plan`.
+
+    With ``[[accounts]]``, every account and region is reached (its role assumed), planned and
+    run side by side, each with its own cap of ``max_concurrency`` exports in flight (AWS's
+    quota is per account), its own journal and its own aftercare; one run id and export time
+    for all. An account that cannot be reached fails its own tables only.
 
     Incremental tables export one link of their chain at a time: after a round of exports, the
     tables whose window COMPLETED and whose backlog holds more windows are planned again from
@@ -149,6 +188,46 @@ def run(
         AwsError: AWS failed while the tables were being resolved; nothing was started.
     """
     settings = _override(config.run, max_concurrency, poll, timeout_s)
+    state_dir = state_dir or default_state_dir()
+    if config.accounts:
+        many = plan_many(
+            config,
+            api=api,
+            aws=aws,
+            connect=connect,
+            as_of=as_of,
+            run_id=run_id,
+            now=now,
+            state_dir=state_dir,
+            rebaseline=rebaseline,
+        )
+        many = apply_checks(many, explicit_time=as_of is not None)
+        if on_plan is not None:
+            on_plan(many.plan)
+        fixed_state_dir = state_dir
+
+        def run_target(item: TargetPlan, sources: TargetTime) -> RunReport:
+            assert item.api is not None  # run_accounts runs reachable targets only
+            context = RunContext(
+                settings,
+                target_state_dir(fixed_state_dir, item.target),
+                enable_pitr,
+                sources.on_event,
+                sources.clock,
+                sources.sleep,
+                now or sources.now,
+            )
+            return run_plan(item.target.config, item.api, item.plan, context)
+
+        return run_accounts(
+            many,
+            run_target,
+            state_dir=state_dir,
+            on_event=on_event,
+            clock=clock,
+            sleep=sleep,
+            now=now or utc_now,
+        )
     export_api = _api_for(config, api, aws)
     now = now or export_api.service_now
     if isinstance(export_api, ServiceTime):
@@ -156,7 +235,6 @@ def run(
         sleep = sleep or export_api.service_sleep
     clock = clock or time.monotonic
     sleep = sleep or time.sleep
-    state_dir = state_dir or default_state_dir()
     export_plan = make_plan(
         config,
         export_api,
@@ -170,19 +248,46 @@ def run(
         export_plan = apply_cheap_checks(export_plan, export_api, explicit_time=as_of is not None)
     if on_plan is not None:
         on_plan(export_plan)
+    return run_plan(
+        config,
+        export_api,
+        export_plan,
+        RunContext(settings, state_dir, enable_pitr, on_event, clock, sleep, now),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """How :func:`run_plan` runs: settings, where journals go, and the time sources."""
+
+    settings: RunSettings
+    state_dir: Path
+    enable_pitr: bool
+    on_event: EventHandler | None
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    now: Callable[[], datetime]
+
+
+def run_plan(
+    config: Config, export_api: ExportApi, export_plan: ExportPlan, context: RunContext
+) -> RunReport:
+    """Run a plan made from ``config`` with ``export_api``, in rounds while incremental tables
+    have backlogged windows (see :func:`run`)."""
+    state_dir, now = context.state_dir, context.now
 
     def run_round(round_plan: ExportPlan, journal_id: str) -> RunReport:
         journal = RunJournal(state_dir, journal_id)
         journal.record_run(round_plan.export_time)
         runner = Runner(
             export_api,
-            settings,
+            context.settings,
             journal=journal,
-            enable_pitr=enable_pitr,
+            enable_pitr=context.enable_pitr,
             aftercare=make_aftercare(config, export_api, now),
-            on_event=on_event,
-            clock=clock,
-            sleep=sleep,
+            on_event=context.on_event,
+            clock=context.clock,
+            sleep=context.sleep,
             now=now,
         )
         return runner.run(replace(round_plan, run_id=export_plan.run_id))
@@ -210,6 +315,54 @@ def run(
         started_at=first.started_at,
         tables=tuple(sorted(results, key=_result_order)),
     )
+
+
+def plan_many(
+    config: Config,
+    *,
+    api: ExportApi | None,
+    aws: AwsSettings | None,
+    connect: Connect | None,
+    as_of: datetime | None = None,
+    run_id: str | None = None,
+    now: Callable[[], datetime] | None = None,
+    state_dir: Path | None = None,
+    rebaseline: bool | Collection[str] = False,
+    chains: bool = True,
+) -> AccountsPlan:
+    """Every account and region of ``config``'s ``[[accounts]]`` reached and planned."""
+    base = api if isinstance(api, AwsApi) else None
+    if base is None and connect is None:
+        base = AwsApi(_settings_for(config, aws))
+    default_region = config.region or (base.settings.region if base else None)
+    if (
+        default_region is None
+        and base is not None
+        and any(account.regions is None for account in config.accounts)
+    ):
+        default_region = base.region_name()
+    if connect is None:
+        assert base is not None
+        connect = role_connector(base)
+    clock = now or (base.service_now if base else utc_now)
+    return plan_accounts(
+        account_targets(config, default_region),
+        connect,
+        now=clock,
+        digest_of=lambda moment: derive_run_id(config, moment),
+        as_of=as_of,
+        run_id=run_id,
+        run_export_time=journaled_export_time(state_dir or default_state_dir(), run_id),
+        rebaseline=rebaseline,
+        chains=chains,
+    )
+
+
+def _settings_for(config: Config, aws: AwsSettings | None) -> AwsSettings:
+    settings = aws or AwsSettings()
+    if settings.region is None and config.region is not None:
+        settings = AwsSettings(config.region, settings.profile, settings.endpoint_url)
+    return settings
 
 
 #: Rounds of one run at most: a backlog of 7 days in 24-hour windows needs 8.
@@ -271,6 +424,11 @@ def status(
     now: Callable[[], datetime] = utc_now,
 ) -> list[TableStatus]:
     """Per table the config selects: its latest good export and whether it is fresh enough."""
+    if config.accounts:
+        raise ConfigError(
+            "status reads the tables of one account and region; for a config with "
+            "[[accounts]], check each account with a config of its own"
+        )
     # Every selected table with its destination, incremental ones included (even when they
     # have nothing to export right now).
     plan = make_plan(config, api, now=now(), chains=False)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ddbexport.core.models import where
 from ddbexport.core.timeparse import format_instant
 
 #: Terminal statuses a table can end a run with.
@@ -55,6 +56,10 @@ class TableResult:
     from_time: datetime | None = None
     to_time: datetime | None = None
     note: str | None = None
+    #: With ``[[accounts]]``: the table's account and region (two accounts may hold tables of
+    #: the same name).
+    account: str | None = None
+    region: str | None = None
 
     @property
     def sound(self) -> bool:
@@ -66,6 +71,7 @@ class TableResult:
         """JSON-ready form (the report's ``tables`` entries)."""
         return {
             "table": self.table,
+            **where(self.account, self.region),
             "table_arn": self.table_arn,
             "status": self.status,
             "export_arn": self.export_arn,

@@ -29,6 +29,9 @@ class RunEvent:
     item_count: int | None = None
     elapsed_s: float | None = None
     message: str = ""
+    #: With ``[[accounts]]``: the table's account and region.
+    account: str | None = None
+    region: str | None = None
 
 
 EventHandler = Callable[[RunEvent], None]

@@ -38,12 +38,14 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 )
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.sts.models import STSBackend
 from py_partiql_parser import JsonParser
 
 from ddbexport.core.pace import CLOCK_RATE_HEADER
 from ddbexport.exports.files import one_part_etag
 from ddbexport.exports.ion import read_record
 
+from .accounts import strict_assume_role
 from .engine import ExportService, SandboxApiError, TableState
 
 if TYPE_CHECKING:
@@ -426,6 +428,9 @@ def _patch(service: ExportService) -> None:
         "_eval_service_task"
     ]
     StateTaskServiceAwsSdk._eval_service_task = _aws_sdk_task  # type: ignore[method-assign,assignment]
+    # AssumeRole as strict as AWS's: the role must exist (and its ExternalId be sent).
+    _originals[(STSBackend, "assume_role")] = STSBackend.__dict__["assume_role"]
+    STSBackend.assume_role = strict_assume_role  # type: ignore[method-assign]
     _originals[(Table, "stream_shard")] = Table.__dict__.get("stream_shard")
     Table.stream_shard = property(_get_shard, _set_shard)  # type: ignore[assignment]
     # The HTTP Date header follows the sandbox clock: moto sets it in process, werkzeug when

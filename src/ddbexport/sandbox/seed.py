@@ -6,6 +6,7 @@ These helpers talk to the sandbox through boto3 clients, as any user of the sand
 from __future__ import annotations
 
 import base64
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import boto3
 
 from . import Sandbox
+from .accounts import ACCOUNT_HEADER
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +115,37 @@ def download_bucket(bucket: str, output: Path, *, region: str) -> list[Path]:
             target.write_bytes(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())
             paths.append(target)
     return paths
+
+
+# ---------------------------------------------------------------------------- accounts
+
+
+def account_client(service: str, account: str, region: str) -> Any:
+    """A boto3 client of the sandbox acting in ``account`` (to create its tables, buckets …)."""
+    make: Any = boto3.client  # the service is not a literal here
+    client: Any = make(service, region_name=region)
+
+    def act_in_account(request: Any, **_: Any) -> None:
+        request.headers[ACCOUNT_HEADER] = account
+
+    client.meta.events.register("before-sign", act_in_account)
+    return client
+
+
+def create_account_role(
+    account: str, *, name: str = "ddbexport", external_id: str | None = None
+) -> str:
+    """Create a role in ``account`` that the caller may assume; returns its ARN."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "sts:AssumeRole",
+    }
+    if external_id is not None:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    iam = account_client("iam", account, "us-east-1")
+    response = iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+    return str(response["Role"]["Arn"])

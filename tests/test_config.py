@@ -13,9 +13,8 @@ from ddbexport.config.model import (
     effective_destination,
     load_config_file,
     parse_config_text,
-    parse_tablelist,
-    parse_tablelist_text,
 )
+from ddbexport.config.seedpayload import parse_tablelist, parse_tablelist_text
 from ddbexport.errors import ConfigError
 
 FULL_TOML = """

@@ -11,13 +11,12 @@ import json
 import re
 import string
 import tomllib
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ddbexport.core.timeparse import DURATION_HELP, parse_duration, parse_instant
+from ddbexport.core.timeparse import DURATION_HELP, parse_duration
 from ddbexport.errors import ConfigError
 
 from .accountrules import (
@@ -48,7 +47,7 @@ TABLE_PATTERN = re.compile(
 POLL_HELP = "'adaptive' or 'fixed:DURATION' (e.g. fixed:15s)"
 
 
-def _check_bucket(value: str | None) -> str | None:
+def check_bucket(value: str | None) -> str | None:
     if value is not None and (not 3 <= len(value) <= 255 or not BUCKET_PATTERN.fullmatch(value)):
         raise ValueError(
             f"{value!r} is not a valid S3 bucket name (3-255 characters: letters, digits, "
@@ -57,7 +56,7 @@ def _check_bucket(value: str | None) -> str | None:
     return value
 
 
-def _check_table_name(value: str | None) -> str | None:
+def check_table_name(value: str | None) -> str | None:
     if value is not None and not TABLE_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DynamoDB table name (3-255 characters: letters, digits, '_', "
@@ -115,11 +114,13 @@ def _check_owner(value: str | None) -> str | None:
     return value
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
+    """A config model: unknown keys are errors, values are frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Destination(_Model):
+class Destination(StrictModel):
     """Where and how a table is exported. Every field is optional: unset means "inherit"."""
 
     bucket: str | None = None
@@ -135,7 +136,7 @@ class Destination(_Model):
     #: Incremental mode: take a new baseline after this long (``7d``), or ``never``.
     full_every: str | None = None
 
-    _bucket = field_validator("bucket")(_check_bucket)
+    _bucket = field_validator("bucket")(check_bucket)
     _prefix = field_validator("prefix")(_check_prefix)
     _owner = field_validator("bucket_owner")(_check_owner)
     _full_every = field_validator("full_every")(_check_full_every)
@@ -163,7 +164,7 @@ class TableSelector(Destination):
     accounts: tuple[str, ...] | None = Field(default=None, min_length=1)
     regions: tuple[str, ...] | None = Field(default=None, min_length=1)
 
-    _name = field_validator("name")(_check_table_name)
+    _name = field_validator("name")(check_table_name)
     _accounts = field_validator("accounts")(check_account_ids)
     _regions = field_validator("regions")(check_regions)
 
@@ -210,7 +211,7 @@ class Account(Destination):
 Seconds = Annotated[float, Field(gt=0)]
 
 
-class PollSpec(_Model):
+class PollSpec(StrictModel):
     """How often DescribeExport is called; see :mod:`ddbexport.running.polling`."""
 
     mode: Literal["adaptive", "fixed"] = "adaptive"
@@ -227,7 +228,7 @@ class PollSpec(_Model):
         raise ValueError(f"{text!r} is not a polling policy; expected {POLL_HELP}")
 
 
-class RunSettings(_Model):
+class RunSettings(StrictModel):
     """The ``[run]`` table: how a local run behaves."""
 
     max_concurrency: int = Field(default=5, ge=1, le=300)
@@ -278,7 +279,7 @@ def _duration_value(raw: object) -> float:
     raise ValueError(f"expected {DURATION_HELP}, got {raw!r}")
 
 
-class CatalogSettings(_Model):
+class CatalogSettings(StrictModel):
     """The ``[catalog]`` table: where each bucket keeps the record of its exports."""
 
     enabled: bool = True
@@ -289,7 +290,7 @@ class CatalogSettings(_Model):
     )
 
 
-class RetentionSettings(_Model):
+class RetentionSettings(StrictModel):
     """The ``[retention]`` table: how many exports ``prune`` keeps (and ``estimate`` prices)."""
 
     keep_last: int | None = Field(default=None, ge=1, le=100_000)
@@ -319,7 +320,7 @@ class RetentionSettings(_Model):
         return self.keep_last is not None or self.older_than_s is not None
 
 
-class PipelineSettings(_Model):
+class PipelineSettings(StrictModel):
     """The ``[pipeline]`` table: the serverless pipeline ``ddbexport synth``/``deploy`` build."""
 
     # The state machine is named after the stack, and its names stop at 80 characters.
@@ -387,7 +388,7 @@ class PipelineSettings(_Model):
         return self
 
 
-class Config(_Model):
+class Config(StrictModel):
     """A whole ddbexport configuration file."""
 
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -508,90 +509,6 @@ def validate_config(data: object, *, source: str) -> Config:
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, source)) from None
-
-
-class TableList(_Model):
-    """The seed's EventBridge payload: ``{"tablelist": [...], "time": ...}``."""
-
-    selectors: tuple[TableSelector, ...]
-    time: datetime | None = None
-
-
-class _SeedEntry(_Model):
-    tablename: str
-    bucketname: str
-    prefix: str | None = None
-
-    _bucket = field_validator("bucketname")(_check_bucket)
-    _name = field_validator("tablename")(_check_table_name)
-
-
-def parse_tablelist(data: object, *, source: str) -> TableList:
-    """Read the seed's ``tablelist`` payload (or a bare list of its entries).
-
-    Unknown top-level keys (an EventBridge event's ``id``, ``detail`` …) are ignored; ``time``,
-    when present, becomes the run's export time. Entries are strict: a misspelt key is an error.
-    """
-    raw_time: object = None
-    if isinstance(data, dict):
-        if "tablelist" not in data:
-            raise ConfigError(f"{source}: no 'tablelist' key; expected {_TABLELIST_SHAPE}")
-        entries, raw_time = data["tablelist"], data.get("time")
-    else:
-        entries = data
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{source}: 'tablelist' must be a non-empty list; {_TABLELIST_SHAPE}")
-    selectors = []
-    for index, entry in enumerate(entries):
-        try:
-            parsed = _SeedEntry.model_validate(entry)
-        except ValidationError as exc:
-            raise ConfigError(
-                describe_validation_error(exc, f"{source}: tablelist[{index}]")
-            ) from None
-        prefix = (parsed.prefix or "").strip("/") or None
-        selectors.append(
-            TableSelector(name=parsed.tablename, bucket=parsed.bucketname, prefix=_literal(prefix))
-        )
-    time = None
-    if raw_time is not None:
-        if not isinstance(raw_time, str):
-            raise ConfigError(f"{source}: 'time' must be an ISO-8601 string, got {raw_time!r}")
-        try:
-            time = parse_instant(raw_time)
-        except ValueError as exc:
-            raise ConfigError(f"{source}: time: {exc}") from None
-    return TableList(selectors=tuple(selectors), time=time)
-
-
-def parse_tablelist_text(text: str, *, source: str) -> TableList:
-    """Parse a JSON table list document (the seed payload, or a list of its entries)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{source}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg}); "
-            f"expected {_TABLELIST_SHAPE}"
-        ) from None
-    return parse_tablelist(data, source=source)
-
-
-def with_tables(config: Config, selectors: tuple[TableSelector, ...], source: str) -> Config:
-    """Return ``config`` whose table selectors are replaced by ``selectors`` (validated again)."""
-    data = config.model_dump(exclude_none=True)
-    data["tables"] = [selector.model_dump(exclude_none=True) for selector in selectors]
-    return validate_config(data, source=source)
-
-
-_TABLELIST_SHAPE = (
-    '{"tablelist": [{"tablename": "...", "bucketname": "...", "prefix": "..."}], '
-    '"time": "2026-11-28T03:00:00Z"}'
-)
-
-
-def _literal(prefix: str | None) -> str | None:
-    # Seed prefixes are literal paths: escape braces so they are not read as placeholders.
-    return None if prefix is None else prefix.replace("{", "{{").replace("}", "}}")
 
 
 # --------------------------------------------------------------------------- error messages

@@ -11,14 +11,8 @@ from pydantic import ValidationError
 from ddbexport.core.ports import ExportApi
 from ddbexport.errors import ConfigError, ParameterNotFound
 
-from .model import (
-    Config,
-    TableSelector,
-    describe_validation_error,
-    parse_tablelist,
-    parse_tablelist_text,
-    with_tables,
-)
+from .model import Config, TableSelector, describe_validation_error
+from .seedpayload import parse_tablelist, parse_tablelist_text, with_tables
 
 
 @dataclass(frozen=True, slots=True)

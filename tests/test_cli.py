@@ -289,3 +289,23 @@ def test_summary_shows_brackets_in_messages_verbatim(
     )
     render_summary(report, None)
     assert message in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("group", [[], ["catalog"], ["lake"]])
+def test_help_gives_every_command_its_whole_summary(group: list[str]) -> None:
+    """No summary is cut short ('…' or '...'), at the top level and in command groups; the top
+    level lists its commands in the sections a user meets them in."""
+    result = CliRunner().invoke(cli, [*group, "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("Commands:" if group else "Try it", 1)[1]
+    assert "..." not in listed
+    if not group:
+        titles = [line[:-1] for line in result.output.splitlines() if line.endswith(":")]
+        assert titles[1:] == [
+            "Try it (no AWS account)",
+            "Export",
+            "Pipeline",
+            "Data",
+            "Operations",
+            "Config",
+        ]

@@ -232,3 +232,18 @@ def prepare(
         except ValueError as exc:
             raise ConfigError(f"--as-of: {exc}") from None
     return run_input, api, export_time
+
+
+class WholeSummaryGroup(click.Group):
+    """A command group whose help gives each subcommand's whole first line (click cuts it at
+    45 characters)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=200)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

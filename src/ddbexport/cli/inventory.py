@@ -27,6 +27,7 @@ from ddbexport.running.facade import status as table_statuses
 from .common import (
     EXIT_INCOMPLETE,
     GlobalOptions,
+    WholeSummaryGroup,
     aws_api,
     global_options,
     handle_errors,
@@ -345,7 +346,7 @@ def prune(
 # ---------------------------------------------------------------------------- catalog rebuild
 
 
-@click.group()
+@click.group(cls=WholeSummaryGroup)
 def catalog() -> None:
     """Maintain the catalog of exports."""
 

@@ -15,10 +15,10 @@ from ddbexport.config.model import load_config_file
 from ddbexport.core.timeparse import format_instant
 from ddbexport.errors import ConfigError
 
-from .common import aws_api, global_options, handle_errors, merge_global
+from .common import WholeSummaryGroup, aws_api, global_options, handle_errors, merge_global
 
 
-@click.group()
+@click.group(cls=WholeSummaryGroup)
 def lake() -> None:
     """Mirror the exported tables into Apache Iceberg tables."""
 

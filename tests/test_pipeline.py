@@ -125,6 +125,7 @@ def _execute(
     *,
     start: bool = True,
     timeout_s: float = 60,
+    poll_s: float = 0.1,
 ) -> dict[str, Any]:
     """Start an execution (or, with ``start=False``, find one started already) and wait."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -139,7 +140,7 @@ def _execute(
         described = sfn.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING":
             return dict(described)
-        time.sleep(0.1)
+        time.sleep(poll_s)
     raise AssertionError(f"the execution did not finish in {timeout_s:.0f} s")
 
 

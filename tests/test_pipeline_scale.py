@@ -104,8 +104,9 @@ def test_thousands_of_tables_run_through_the_executed_definition(sandbox: Sandbo
         definition=json.dumps(synthesis.definition),
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/ddbexport",
     )["stateMachineArn"]
-    # About 0.15 s of moto per table on two cores: minutes, not seconds, at this size.
-    result = _execute(machine, {}, timeout_s=1500)
+    # About 0.03 s of moto per table on two cores (some 90 s for 3,000): each poll of the
+    # execution costs as much as a table, so a poll a second.
+    result = _execute(machine, {}, timeout_s=1500, poll_s=1)
     assert result["status"] == "FAILED", result
     assert result["error"] == "ExportsFailed"
     assert len(sandbox.service.exports) == TABLES - 1

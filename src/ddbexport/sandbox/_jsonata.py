@@ -10,9 +10,12 @@ when it starts; it only adds what moto lacks, so it stays installed.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import random
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,6 +25,7 @@ import moto.stepfunctions.parser.asl.eval.states as moto_states
 import moto.stepfunctions.parser.asl.eval.variable_store as moto_variables
 import moto.stepfunctions.parser.asl.jsonata.jsonata as moto_jsonata
 from jsonata import Jsonata
+from jsonata.utils import Utils
 from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -61,24 +65,74 @@ def _random(seed: Any = None) -> float:
     return random.Random(seed).random() if seed is not None else random.random()
 
 
+#: Marks a declaration this module wrote, whose value is JSON (a JSONata comment).
+_JSON_MARK = "/*json*/"
+_MARKED = re.compile(r"(\$[A-Za-z0-9_]+):=" + re.escape(_JSON_MARK))
+_DECODER = json.JSONDecoder()
+
+
+def _split_declarations(expression: str) -> tuple[str, dict[str, Any]]:
+    """The expression without the declarations :func:`_declarations` wrote, and their values.
+
+    moto writes every variable and ``$states`` into the text of each expression, so no two
+    texts are alike and each is parsed anew, values and all (most of a JSONata state's time).
+    Bound as variables instead, the same values leave texts that repeat, parsed once each.
+    """
+    first = _MARKED.search(expression)
+    if first is None:
+        return expression, {}
+    bindings: dict[str, Any] = {}
+    position = first.start()
+    while (found := _MARKED.match(expression, position)) is not None:
+        value, end = _DECODER.raw_decode(expression, found.end())
+        if expression[end : end + 1] != ";":
+            break
+        bindings[found.group(1)[1:]] = Utils.NULL_VALUE if value is None else value
+        position = end + 1
+    else:
+        rest = expression[: first.start()] + expression[position:]
+        # A later declaration of the same name in the text would win over a binding.
+        if not any(f"${name}:=" in rest for name in bindings):
+            return rest, bindings
+    return expression, {}
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed(expression: str) -> Jsonata:
+    return Jsonata(expression)
+
+
+def _compiled(expression: str) -> Jsonata:
+    """A fresh evaluator of a parsed expression: jsonata-python keeps per-evaluation state (its
+    environment, input and clock) on the object and uses the thread's latest one, so each
+    evaluation gets its own shallow copy sharing the parsed tree (never changed by evaluation),
+    as jsonata-python itself copies one for another thread."""
+    compiled = copy.copy(_parsed(expression))
+    compiled.environment = compiled.create_frame(Jsonata.static_frame)
+    Jsonata.CURRENT.jsonata = compiled
+    return compiled
+
+
 def _evaluate(expression: str) -> Any:
     try:
-        compiled = Jsonata(expression)
+        text, bindings = _split_declarations(expression)
+        compiled = _compiled(text)
         compiled.register_lambda("hash", _hash)
         compiled.register_lambda("uuid", lambda: str(uuid.uuid4()))
         compiled.register_lambda("random", _random)
         compiled.register_lambda("parse", json.loads)
         # jsonata-python hands back its own list type: plain JSON values for moto.
-        return json.loads(json.dumps(compiled.evaluate(None)))
+        return json.loads(json.dumps(compiled.evaluate(None, bindings or None)))
     except Exception as exc:
         raise moto_jsonata.JSONataException("UNKNOWN", str(exc)) from exc
 
 
 def _declarations(bindings: Mapping[str, Any]) -> str:
     # moto writes string variables unescaped, which breaks every later expression once one
-    # holds a quote or a backslash: write them as JSON.
+    # holds a quote or a backslash: write them as JSON, marked for _split_declarations.
     return "".join(
-        f"{name}:={to_json_str(value, separators=(',', ':'))};" for name, value in bindings.items()
+        f"{name}:={_JSON_MARK}{to_json_str(value, separators=(',', ':'))};"
+        for name, value in bindings.items()
     )
 
 

@@ -9,7 +9,9 @@ delete-table handlers are replaced while a sandbox is active and restored afterw
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ import moto.backends as moto_backends
 import moto.core.responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.exceptions import JsonRESTError
+from moto.core.models import botocore_stubber
 from moto.core.responses import ActionResult
 from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, ResourceNotFoundException
 from moto.dynamodb.models import DynamoDBBackend
@@ -30,12 +33,16 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.kms.models import kms_backends
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3.models import FakeTableStorageBucket, S3Backend, s3_backends
+from moto.settings import moto_server_port
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
     StateTaskServiceAwsSdk,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
+from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.sts.models import STSBackend
@@ -497,6 +504,48 @@ def _patch(service: ExportService) -> None:
         return original_list(self, bucket, prefix, *args, **kwargs)
 
     S3Backend.list_objects = list_objects  # type: ignore[method-assign]
+    _cache_json_paths()
+    _cache_boto_clients()
+
+
+# --------------------------------------------------------------------------- interpreter speed
+# moto's Step Functions interpreter was written for a few executions, not a Map of thousands of
+# children: it parses every JSONPath again on each use and makes a new boto3 client for every
+# task. Both are kept here while the sandbox runs.
+
+
+def _replace(owner: Any, name: str, value: Any) -> None:
+    _originals[(owner, name)] = getattr(owner, name)
+    setattr(owner, name, value)
+
+
+def _cache_json_paths() -> None:
+    # jsonpath_ng builds a PLY parser on every parse (most of a state's time); its expressions
+    # are immutable once parsed (find and update_or_create only read them), so one per path.
+    _replace(json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse))  # type: ignore[attr-defined]
+    _replace(result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse))  # type: ignore[attr-defined]
+
+
+def _cache_boto_clients() -> None:
+    """One boto3 client per region, service and endpoint (clients are thread-safe). moto makes
+    each with the same fixed keys whatever credentials the state names, so nothing else counts."""
+    original = moto_boto_client.boto_client_for
+    clients: dict[tuple[str, str, bool, str], Any] = {}
+    lock = threading.Lock()
+
+    def cached(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service, bool(botocore_stubber.enabled), str(moto_server_port()))
+        with lock:
+            client = clients.get(key)
+            if client is None:
+                client = clients[key] = original(region=region, service=service)
+        return client
+
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        ours = name.startswith("moto.stepfunctions.parser") or name == __name__
+        if ours and getattr(module, "boto_client_for", None) is original:
+            _replace(module, "boto_client_for", cached)
 
 
 def uninstall() -> None:

@@ -18,6 +18,13 @@ from .helpers import REGION
 _jsonata.install()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` run first: on the suite's workers (pytest-xdist hands tests out in
+    this order) one of them starts at once, instead of holding the last worker long after the
+    others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test ever reaches real AWS or the user's state directory."""

@@ -69,6 +69,7 @@ def _history_sizes(execution_arn: str) -> list[int]:
     return sizes
 
 
+@pytest.mark.long
 def test_thousands_of_tables_run_through_the_executed_definition(sandbox: Sandbox) -> None:
     """3,000 tables in one execution: the list is an S3 object the Map reads (ItemReader), the
     results go to S3 (ResultWriter) and the parent's state stays a few kilobytes (the list and

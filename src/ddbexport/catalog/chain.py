@@ -88,19 +88,7 @@ def find_chain(
         raise ChainError(f"no good full export{when} in the catalog: nothing to start from")
     baseline = fulls[-1]
     assert baseline.export_time is not None
-    windows = sorted(
-        (
-            r
-            for r in records
-            if r.good
-            and r.export_type == INCREMENTAL
-            and r.from_time is not None
-            and r.to_time is not None
-            and r.to_time > baseline.export_time
-            and (as_of is None or r.from_time < as_of)
-        ),
-        key=lambda r: (r.from_time, r.to_time, r.export_id),
-    )
+    windows = windows_after(records, baseline.export_time, starting_before=as_of)
     reached = baseline.export_time
     chosen: list[CatalogRecord] = []
     gaps: list[Gap] = []
@@ -144,6 +132,26 @@ def find_chain(
             + ". Take a new full export (a new baseline), or accept the gaps (--allow-gaps)"
         )
     return Chain(baseline, tuple(chosen), target, tuple(gaps))
+
+
+def windows_after(
+    records: Iterable[CatalogRecord], instant: datetime, *, starting_before: datetime | None = None
+) -> list[CatalogRecord]:
+    """The good incremental windows that end after ``instant`` (and, when given, start before
+    ``starting_before``), in the order they start: what may continue a chain at ``instant``."""
+    return sorted(
+        (
+            r
+            for r in records
+            if r.good
+            and r.export_type == INCREMENTAL
+            and r.from_time is not None
+            and r.to_time is not None
+            and r.to_time > instant
+            and (starting_before is None or r.from_time < starting_before)
+        ),
+        key=lambda r: (r.from_time, r.to_time, r.export_id),
+    )
 
 
 class Change(Protocol):

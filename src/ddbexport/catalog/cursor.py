@@ -14,7 +14,7 @@ from typing import Any
 
 from ddbexport.core.timeparse import format_instant, require_utc
 
-from .chain import INCREMENTAL, ChainError, find_chain
+from .chain import ChainError, find_chain, windows_after
 from .records import CatalogRecord
 
 #: Ignored records: one starting inside the chain but not where a link ends (or a second
@@ -105,18 +105,7 @@ def cursor_of(records: Sequence[CatalogRecord], table_arn: str) -> ChainCursor:
         return ChainCursor(None)
     assert baseline.export_time is not None
     start = baseline.export_time
-    candidates = sorted(
-        (
-            r
-            for r in own
-            if r.good
-            and r.export_type == INCREMENTAL
-            and r.from_time is not None
-            and r.to_time is not None
-            and r.to_time > start
-        ),
-        key=lambda r: (r.from_time, r.to_time, r.export_id),
-    )
+    candidates = windows_after(own, start)
     # Windows only go forward in time, so in start order every way into a start is known
     # before the windows leaving it: one pass finds every instant the chain can reach.
     reached_by: dict[datetime, CatalogRecord | None] = {start: None}

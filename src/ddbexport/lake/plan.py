@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ddbexport.catalog.chain import FULL, INCREMENTAL, ChainError
+from ddbexport.catalog.chain import FULL, ChainError, windows_after
 from ddbexport.catalog.records import CatalogRecord
 from ddbexport.core.timeparse import format_instant
 
@@ -121,18 +121,7 @@ def _windows(
     position: int,
     last: str,
 ) -> tuple[list[Step], str | None]:
-    windows = sorted(
-        (
-            r
-            for r in records
-            if r.good
-            and r.export_type == INCREMENTAL
-            and r.from_time is not None
-            and r.to_time is not None
-            and r.to_time > reached
-        ),
-        key=lambda r: (r.from_time, r.to_time, r.export_id),
-    )
+    windows = windows_after(records, reached)
     steps: list[Step] = []
     for window in windows:
         assert window.from_time is not None

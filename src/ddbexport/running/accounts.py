@@ -37,7 +37,7 @@ from .preflight import (
     apply_cheap_checks,
     check_plan,
 )
-from .report import ErrorInfo, RunReport, TableResult
+from .report import ErrorInfo, RunReport, TableResult, problem_result
 from .tracking import EventHandler
 
 #: Accounts and regions reached, planned and run at once. Each one's exports run in AWS; here
@@ -321,19 +321,7 @@ def _failed_plan(
 
 def _unreached_report(item: TargetPlan, moment: datetime) -> RunReport:
     plan = item.plan
-    rows = tuple(
-        TableResult(
-            table=problem.table,
-            table_arn="",
-            status="FAILED",
-            export_time=plan.export_time,
-            client_token="",
-            error=ErrorInfo(problem.code, problem.message),
-            account=problem.account,
-            region=problem.region,
-        )
-        for problem in plan.problems
-    )
+    rows = tuple(problem_result(problem, plan.export_time) for problem in plan.problems)
     return RunReport(plan.run_id, plan.export_time, moment, moment, rows)
 
 

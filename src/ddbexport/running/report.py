@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ddbexport.core.models import where
+from ddbexport.core.models import PlanProblem, where
 from ddbexport.core.timeparse import format_instant
 
 #: Terminal statuses a table can end a run with.
@@ -94,6 +94,21 @@ class TableResult:
             "schema_key": self.schema_key,
             "warnings": list(self.warnings),
         }
+
+
+def problem_result(problem: PlanProblem, export_time: datetime) -> TableResult:
+    """The report's row for a table the plan found it could not export (missing, unreadable,
+    its account unreachable …)."""
+    return TableResult(
+        table=problem.table,
+        table_arn="",
+        status="FAILED",
+        export_time=export_time,
+        client_token="",
+        error=ErrorInfo(problem.code, problem.message),
+        account=problem.account,
+        region=problem.region,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ from .refusals import (
     MAX_START_ATTEMPTS,
     StartRefusals,
 )
-from .report import ErrorInfo, RunReport, TableResult
+from .report import ErrorInfo, RunReport, TableResult, problem_result
 from .tracking import EventHandler, RunEvent, Track, aftercare_notes, table_result
 
 __all__ = [
@@ -170,17 +170,7 @@ class Runner(StartRefusals):
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
         results = [table_result(track) for track in tracks]
-        results += [
-            TableResult(
-                table=problem.table,
-                table_arn="",
-                status="FAILED",
-                export_time=plan.export_time,
-                client_token="",
-                error=ErrorInfo(problem.code, problem.message),
-            )
-            for problem in plan.problems
-        ]
+        results += [problem_result(problem, plan.export_time) for problem in plan.problems]
         results += [
             TableResult(
                 table=waiting.table,

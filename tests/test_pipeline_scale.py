@@ -24,7 +24,7 @@ from ddbexport.pipeline.waits import NEAR_WINDOW_S
 from ddbexport.sandbox import Sandbox
 from ddbexport.testing import FakeExportApi, FakeTable, SimClock
 
-from .helpers import BUCKET, REGION, statelint_problems
+from .helpers import BUCKET, REGION, create_table, statelint_problems
 from .test_pipeline import ACCOUNT, _execute, executing_sandbox
 
 TABLES = int(os.environ.get("DDBEXPORT_SCALE_TABLES", "3000"))
@@ -43,17 +43,8 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def _create(names: list[str]) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
     for name in names:
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.update_continuous_backups(
-            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-        )
+        create_table(name, items=0)
 
 
 def _history_sizes(execution_arn: str) -> list[int]:

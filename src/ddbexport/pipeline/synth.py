@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ddbexport.config.model import Config, effective_destination
@@ -27,10 +27,17 @@ log = logging.getLogger(__name__)
 
 
 def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
-    """The tables the pipeline exports. Named tables need no AWS call; ``match`` and ``tags``
-    selectors are resolved against the account (``api``), as ``plan`` does. A table the config
-    names by ARN keeps its ARN (its account and region); the others are exported in the
-    stack's own account and region.
+    """The tables the pipeline exports (see :func:`_resolve_settings`)."""
+    return _resolve_settings(config, api)[0]
+
+
+def _resolve_settings(
+    config: Config, api: ExportApi | None
+) -> tuple[list[TableSetting], Mapping[str, TableInfo]]:
+    """The tables the pipeline exports, and the descriptions read to find them (by name).
+    Named tables need no AWS call; ``match`` and ``tags`` selectors are resolved against the
+    account (``api``), as ``plan`` does. A table the config names by ARN keeps its ARN (its
+    account and region); the others are exported in the stack's own account and region.
 
     Raises:
         ConfigError: no tables, a dynamic selector without an ``api``, or a named table missing.
@@ -47,7 +54,7 @@ def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
                 arn or name,
                 TableSetting(name, arn, effective_destination(config.defaults, selector)),
             )
-        return list(settings.values())
+        return list(settings.values()), {}
     if api is None:
         raise ConfigError(
             "match/tags selectors are resolved against the account: AWS access needed"
@@ -62,17 +69,25 @@ def table_settings(config: Config, api: ExportApi | None) -> list[TableSetting]:
             found.append(TableSetting(info.name, arn, selection.destination))
     if not found:
         raise ConfigError("the config selects no existing table")
-    return found
+    return found, {name: info for name, info in described.items() if isinstance(info, TableInfo)}
 
 
-def learn_durations(settings: Sequence[TableSetting], api: ExportApi) -> list[TableSetting]:
+def learn_durations(
+    settings: Sequence[TableSetting],
+    api: ExportApi,
+    described: Mapping[str, TableInfo] | None = None,
+) -> list[TableSetting]:
     """Each table's size and its previous export's duration (DescribeTable, then ListExports
     and DescribeExport of its newest COMPLETED full export), for its first wait. A table AWS
-    cannot describe keeps what it had: its first wait is then ``poll_first``."""
+    cannot describe keeps what it had: its first wait is then ``poll_first``.
+
+    ``described``: descriptions already read (resolving ``match``/``tags`` selectors), by
+    table name; those tables are not described again."""
     learned: list[TableSetting] = []
     for setting in settings:
         try:
-            info = api.describe_table(setting.table_arn or setting.table)
+            known = None if setting.table_arn else (described or {}).get(setting.table)
+            info = known or api.describe_table(setting.table_arn or setting.table)
             previous = api.latest_completed_export(info.arn)
         except AwsError as exc:
             log.debug("no previous export duration for %s: %s", setting.table, exc)
@@ -102,9 +117,9 @@ def synth(config: Config, api: ExportApi | None = None, *, learn: bool = True) -
             "this config has [[accounts]]: one stack serves one account and region. Build a "
             "StackSet with `ddbexport synth --stackset`, or use a config of one account"
         )
-    settings = table_settings(config, api)
+    settings, described = _resolve_settings(config, api)
     if api is not None and learn and config.run.poll.mode == "adaptive":
-        settings = learn_durations(settings, api)
+        settings = learn_durations(settings, api, described)
     return synthesize(config, settings)
 
 

@@ -43,8 +43,16 @@ from .common import aws_api, global_options, handle_errors, merge_global
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    help="Processes decoding a FULL export to JSON lines (default: one per CPU, up to 8, for "
-    "exports of 200,000 items or more).",
+    help="Processes (threads with the native engine) decoding a FULL export to JSON lines "
+    "(default: one per CPU, up to 8, for exports of 200,000 items or more).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(convert.ENGINES),
+    default="auto",
+    show_default=True,
+    help="native: DynamoDB JSON converted in C (built at install), several times faster; "
+    "python: every line in Python; auto: native where it is built. Same output either way.",
 )
 @global_options
 @click.pass_context
@@ -57,6 +65,7 @@ def read(
     output: Path | None,
     typed: bool,
     workers: int | None,  # None: let convert pick by the export's size
+    engine: str,
     **given: Any,
 ) -> None:
     """Write what an export holds: the items of a FULL export, the changes of an INCREMENTAL one.
@@ -69,11 +78,15 @@ def read(
     if to == "parquet" and output is None:
         raise ConfigError("--to parquet needs -o PATH: Parquet cannot go to stdout")
     if output is not None:
-        result = convert.convert(target, to, output, typed=typed, api=api, workers=workers)
+        result = convert.convert(
+            target, to, output, typed=typed, api=api, workers=workers, engine=engine
+        )
     else:
         stdout = sys.stdout.buffer
         try:
-            result = convert.convert(target, to, stdout, typed=typed, api=api, workers=workers)
+            result = convert.convert(
+                target, to, stdout, typed=typed, api=api, workers=workers, engine=engine
+            )
             stdout.flush()
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, and keep Python from

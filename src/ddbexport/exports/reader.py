@@ -39,19 +39,18 @@ are not what AWS writes raise :class:`ExportReadError`, naming the file and line
 
 from __future__ import annotations
 
-import gzip
 import multiprocessing
-import zlib
 from binascii import Error as Base64Error
 from binascii import a2b_base64
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeAlias, TypeVar
+from functools import partial
+from typing import IO, Any, Literal, TypeAlias, TypeVar
 
 import orjson
 
@@ -68,6 +67,7 @@ from .files import (
     parse_files,
     parse_summary,
 )
+from .gunzip import GZIP_ERRORS, open_gunzip
 from .ion import IonError, read_record
 from .stores import open_target
 
@@ -348,9 +348,9 @@ def _unzipped_chunks(
     except OSError as exc:  # a copy on disk without the file (S3 raises AwsError itself)
         raise ExportReadError(f"{url}: cannot open it: {exc.strerror or exc}") from None
     try:
-        with closing(stream) as raw, gzip.open(raw, "rb") as unzipped:
+        with closing(stream) as raw, open_gunzip(raw) as unzipped:
             yield from _line_batches(unzipped) if split else _whole_line_chunks(unzipped)
-    except (OSError, EOFError, zlib.error) as exc:
+    except GZIP_ERRORS as exc:
         where = f" after line {line.number}" if line.number else ""
         raise ExportReadError(f"{url}: cannot read it as gzip{where}: {exc}") from None
 
@@ -397,8 +397,19 @@ def _record_error(exc: Exception, url: str, number: int, export_type: str) -> Ex
 # ---------------------------------------------------------------------------- encoded in parallel
 
 
+#: A converter of whole chunks of DynamoDB-JSON lines written in C (``data.convert``'s
+#: ``_dynamojson.transcode``): ``chunk → (encoded lines, records, handed back)``, each line it
+#: hands back given as ``(offset in the encoded lines, index in the chunk, start, stop)`` for
+#: ``encode`` to write there. It runs without the GIL, so threads share the work.
+ChunkTranscoder: TypeAlias = Callable[[bytes], tuple[bytes, int, list[tuple[int, int, int, int]]]]
+
+
 def encoded_batches(
-    export: OpenedExport, encode: Callable[[dict[str, Any]], bytes], *, workers: int = 1
+    export: OpenedExport,
+    encode: Callable[[dict[str, Any]], bytes],
+    *,
+    workers: int = 1,
+    transcode: ChunkTranscoder | None = None,
 ) -> Iterator[tuple[bytes, int]]:
     """Every record of ``export``, each turned into bytes by ``encode``, in file order, as
     ``(joined bytes, records)`` batches of about a megabyte.
@@ -408,35 +419,76 @@ def encoded_batches(
     most two chunks per worker are in flight, so memory stays flat. ``encode`` must be a
     module-level function (it is sent to the workers by name).
 
+    ``transcode`` (DynamoDB JSON only; ignored for Ion) converts whole chunks instead, handing
+    back to ``encode`` the lines it leaves alone; the workers are then threads.
+
     Raises:
         ExportReadError: as :func:`iter_records`.
     """
+    ion = export.summary.output_format == "ION"
+    if transcode is not None and not ion:
+        yield from _transcoded_batches(export, encode, transcode, workers)
+        return
     if workers <= 1:
         yield from _serial_batches(export, encode)
         return
-    ion = export.summary.output_format == "ION"
-    export_type = export.summary.export_type
+    chunks = _chunks(export, encode, ion, export.summary.export_type)
     context = multiprocessing.get_context("spawn")  # fork would copy boto3's threads and locks
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    pending: deque[Future[tuple[bytes, int]]] = deque()
     try:
-        for entry in export.files:
-            if entry.item_count == 0:
-                continue
-            key = export.folder.resolve(entry.key)
-            url = export.store.url(key)
-            line = _LineCount()
-            for chunk in _unzipped_chunks(export, key, url, line, split=False):
-                job = _Chunk(url, export_type, ion, line.number, chunk[0], encode)
-                line.number += chunk[0].count(b"\n") + 1
-                pending.append(pool.submit(_encode_chunk, job))
-                if len(pending) >= 2 * workers:
-                    yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield from _in_order(pool, chunks, _encode_chunk, workers)
     finally:
         # A bad record, or a reader that stopped early: the chunks still queued are not needed.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _transcoded_batches(
+    export: OpenedExport,
+    encode: Callable[[dict[str, Any]], bytes],
+    transcode: ChunkTranscoder,
+    workers: int,
+) -> Iterator[tuple[bytes, int]]:
+    chunks = _chunks(export, encode, False, export.summary.export_type)
+    if workers <= 1:
+        for job in chunks:
+            yield _transcoded_chunk(job, transcode)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbexport-read")
+    try:
+        yield from _in_order(pool, chunks, partial(_transcoded_chunk, transcode=transcode), workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunks(
+    export: OpenedExport, encode: Callable[[dict[str, Any]], bytes], ion: bool, export_type: str
+) -> Iterator[_Chunk]:
+    """The export's decompressed data as jobs of whole lines, in file order."""
+    for entry in export.files:
+        if entry.item_count == 0:
+            continue
+        key = export.folder.resolve(entry.key)
+        url = export.store.url(key)
+        line = _LineCount()
+        for chunk in _unzipped_chunks(export, key, url, line, split=False):
+            yield _Chunk(url, export_type, ion, line.number, chunk[0], encode)
+            line.number += chunk[0].count(b"\n") + 1
+
+
+def _in_order(
+    pool: Executor,
+    jobs: Iterator[_Chunk],
+    work: Callable[[_Chunk], tuple[bytes, int]],
+    workers: int,
+) -> Iterator[tuple[bytes, int]]:
+    # At most two jobs per worker in flight: memory stays flat, results come out in order.
+    pending: deque[Future[tuple[bytes, int]]] = deque()
+    for job in jobs:
+        pending.append(pool.submit(work, job))
+        if len(pending) >= 2 * workers:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _serial_batches(
@@ -474,7 +526,27 @@ def _encode_chunk(job: _Chunk) -> tuple[bytes, int]:
     return b"".join(encoded), len(encoded)
 
 
-def _line_batches(stream: gzip.GzipFile) -> Iterator[list[bytes]]:
+def _transcoded_chunk(job: _Chunk, transcode: ChunkTranscoder) -> tuple[bytes, int]:
+    encoded, records, handed_back = transcode(job.data)
+    if not handed_back:
+        return encoded, records
+    pieces: list[bytes] = []
+    done = 0
+    for offset, index, start, stop in handed_back:
+        pieces.append(encoded[done:offset])
+        done = offset
+        line = _LineCount(job.first_line + index)
+        try:
+            converted = list(_converted([job.data[start:stop]], job.ion, job.encode, line))
+        except _RECORD_ERRORS as exc:
+            raise _record_error(exc, job.url, line.number, job.export_type) from None
+        pieces.extend(converted)
+        records += len(converted)
+    pieces.append(encoded[done:])
+    return b"".join(pieces), records
+
+
+def _line_batches(stream: IO[bytes]) -> Iterator[list[bytes]]:
     # Reading big chunks and splitting them is faster than readline() per line, and keeps at
     # most one chunk (plus one partial line) in memory.
     rest = b""
@@ -486,7 +558,7 @@ def _line_batches(stream: gzip.GzipFile) -> Iterator[list[bytes]]:
         yield [rest]
 
 
-def _whole_line_chunks(stream: gzip.GzipFile) -> Iterator[list[bytes]]:
+def _whole_line_chunks(stream: IO[bytes]) -> Iterator[list[bytes]]:
     # As _line_batches, unsplit: one bytes object of whole lines per chunk (no trailing newline).
     rest = b""
     while chunk := stream.read(CHUNK_BYTES):

@@ -53,12 +53,14 @@ from __future__ import annotations
 from .csv_writer import write_csv
 from .driver import FORMATS, check_output_path, convert
 from .jsonl import PARALLEL_MIN_ITEMS, write_jsonl
+from .native import ENGINES
 from .parquet_writer import PARQUET_HINT, ROW_GROUP_BYTES, ROW_GROUP_ROWS, write_parquet
 from .result import ConvertResult
 from .values import CHANGE_COLUMNS, json_safe, json_safe_item, json_safe_typed
 
 __all__ = [
     "CHANGE_COLUMNS",
+    "ENGINES",
     "FORMATS",
     "PARALLEL_MIN_ITEMS",
     "PARQUET_HINT",

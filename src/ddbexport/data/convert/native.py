@@ -1,0 +1,64 @@
+"""Which engine converts DynamoDB JSON lines: the C converter when it was built, else Python.
+
+The C converter (``_dynamojson``, compiled when ddbexport is installed: see ``hatch_build.py``)
+writes most lines itself and hands the rest (exponents, number sets with fractions, binary sets,
+anything unusual or malformed) back to the Python converter, so the output is the same byte for
+byte whichever engine runs, and errors are the Python path's, with their line numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ddbexport.errors import ConfigError
+from ddbexport.exports.reader import ChunkTranscoder, OpenedExport
+
+Engine = Literal["auto", "native", "python"]
+ENGINES: tuple[Engine, ...] = ("auto", "native", "python")
+
+NOT_BUILT = (
+    "the native engine is not built in this installation (it is compiled when ddbexport is "
+    "installed where a C compiler is available); use --engine auto or python"
+)
+
+
+def native_transcoder() -> ChunkTranscoder | None:
+    """The C converter's ``transcode``, or None when it was not built."""
+    try:
+        from ._dynamojson import transcode  # noqa: PLC0415 - built only where a compiler was
+    except ImportError:
+        return None
+    return transcode
+
+
+def chunk_transcoder(engine: str) -> ChunkTranscoder | None:
+    """The transcoder ``engine`` asks for: None means every line in Python.
+
+    Raises:
+        ConfigError: an unknown engine, or ``native`` where it was not built.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if engine == "python":
+        return None
+    transcode = native_transcoder()
+    if transcode is None and engine == "native":
+        raise ConfigError(NOT_BUILT)
+    return transcode
+
+
+def refuse_native(export: OpenedExport, typed: bool) -> None:
+    """Refuse what ``engine="native"`` does not convert (``auto`` reads it in Python).
+
+    Raises:
+        ConfigError: an ION export, an INCREMENTAL one, or typed output.
+    """
+    if export.summary.output_format == "ION":
+        raise ConfigError(f"{export.url}: ION exports are read in Python; use --engine auto")
+    if export.incremental:
+        raise ConfigError(
+            f"{export.url}: the changes of INCREMENTAL exports are read in Python; "
+            "use --engine auto"
+        )
+    if typed:
+        raise ConfigError("typed output is written in Python; use --engine auto with --typed")

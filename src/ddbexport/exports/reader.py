@@ -49,7 +49,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import IO, Any, Literal, TypeAlias, TypeVar
 
 import orjson
@@ -398,10 +397,11 @@ def _record_error(exc: Exception, url: str, number: int, export_type: str) -> Ex
 
 
 #: A converter of whole chunks of DynamoDB-JSON lines written in C (``data.convert``'s
-#: ``_dynamojson.transcode``): ``chunk → (encoded lines, records, handed back)``, each line it
-#: hands back given as ``(offset in the encoded lines, index in the chunk, start, stop)`` for
-#: ``encode`` to write there. It runs without the GIL, so threads share the work.
-ChunkTranscoder: TypeAlias = Callable[[bytes], tuple[bytes, int, list[tuple[int, int, int, int]]]]
+#: ``_dynamojson.transcode``): ``chunk → (encoded lines, records, handed back, lines)``, each
+#: line it hands back given as ``(offset in the encoded lines, index in the chunk, start, stop)``
+#: for ``encode`` to write there. It runs without the GIL, so threads share the work.
+_Transcoded: TypeAlias = tuple[bytes, int, list[tuple[int, int, int, int]], int]
+ChunkTranscoder: TypeAlias = Callable[[bytes], _Transcoded]
 
 
 def encoded_batches(
@@ -448,22 +448,40 @@ def _transcoded_batches(
     transcode: ChunkTranscoder,
     workers: int,
 ) -> Iterator[tuple[bytes, int]]:
-    chunks = _chunks(export, encode, False, export.summary.export_type)
-    if workers <= 1:
-        for job in chunks:
-            yield _transcoded_chunk(job, transcode)
-        return
+    # The converter counts each chunk's lines as it goes, so reading does not count them first:
+    # line numbers are known once the chunks come back in order, which is all handed-back
+    # lines need.
+    jobs = _chunks(export, encode, False, export.summary.export_type, count_lines=False)
+
+    def work(job: _Chunk) -> tuple[_Chunk, _Transcoded]:
+        return job, transcode(job.data)
+
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbexport-read")
     try:
-        yield from _in_order(pool, chunks, partial(_transcoded_chunk, transcode=transcode), workers)
+        results = map(work, jobs) if workers <= 1 else _in_order(pool, jobs, work, workers)
+        url, lines_before = "", 0
+        for job, (encoded, records, handed_back, lines) in results:
+            if job.url != url:
+                url, lines_before = job.url, 0
+            if handed_back:
+                yield _with_handed_back(job, lines_before, encoded, handed_back)
+            else:
+                yield encoded, records
+            lines_before += lines
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _chunks(
-    export: OpenedExport, encode: Callable[[dict[str, Any]], bytes], ion: bool, export_type: str
+    export: OpenedExport,
+    encode: Callable[[dict[str, Any]], bytes],
+    ion: bool,
+    export_type: str,
+    *,
+    count_lines: bool = True,
 ) -> Iterator[_Chunk]:
-    """The export's decompressed data as jobs of whole lines, in file order."""
+    """The export's decompressed data as jobs of whole lines, in file order (``first_line``
+    counted unless ``count_lines`` is false)."""
     for entry in export.files:
         if entry.item_count == 0:
             continue
@@ -472,17 +490,22 @@ def _chunks(
         line = _LineCount()
         for chunk in _unzipped_chunks(export, key, url, line, split=False):
             yield _Chunk(url, export_type, ion, line.number, chunk[0], encode)
-            line.number += chunk[0].count(b"\n") + 1
+            if count_lines:
+                line.number += chunk[0].count(b"\n") + 1
+
+
+_Job = TypeVar("_Job")
+_Result = TypeVar("_Result")
 
 
 def _in_order(
     pool: Executor,
-    jobs: Iterator[_Chunk],
-    work: Callable[[_Chunk], tuple[bytes, int]],
+    jobs: Iterator[_Job],
+    work: Callable[[_Job], _Result],
     workers: int,
-) -> Iterator[tuple[bytes, int]]:
+) -> Iterator[_Result]:
     # At most two jobs per worker in flight: memory stays flat, results come out in order.
-    pending: deque[Future[tuple[bytes, int]]] = deque()
+    pending: deque[Future[_Result]] = deque()
     for job in jobs:
         pending.append(pool.submit(work, job))
         if len(pending) >= 2 * workers:
@@ -526,24 +549,24 @@ def _encode_chunk(job: _Chunk) -> tuple[bytes, int]:
     return b"".join(encoded), len(encoded)
 
 
-def _transcoded_chunk(job: _Chunk, transcode: ChunkTranscoder) -> tuple[bytes, int]:
-    encoded, records, handed_back = transcode(job.data)
-    if not handed_back:
-        return encoded, records
+def _with_handed_back(
+    job: _Chunk, lines_before: int, encoded: bytes, handed_back: list[tuple[int, int, int, int]]
+) -> tuple[bytes, int]:
+    """The converter's lines with the lines it handed back converted in Python, in place."""
     pieces: list[bytes] = []
     done = 0
     for offset, index, start, stop in handed_back:
         pieces.append(encoded[done:offset])
         done = offset
-        line = _LineCount(job.first_line + index)
+        line = _LineCount(lines_before + index)
         try:
             converted = list(_converted([job.data[start:stop]], job.ion, job.encode, line))
         except _RECORD_ERRORS as exc:
             raise _record_error(exc, job.url, line.number, job.export_type) from None
         pieces.extend(converted)
-        records += len(converted)
     pieces.append(encoded[done:])
-    return b"".join(pieces), records
+    joined = b"".join(pieces)
+    return joined, joined.count(b"\n")
 
 
 def _line_batches(stream: IO[bytes]) -> Iterator[list[bytes]]:

@@ -6,6 +6,7 @@ The encoders are module-level functions: the workers are spawned and unpickle th
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from typing import Any, BinaryIO
 
 import orjson
@@ -23,6 +24,7 @@ from ddbexport.exports.reader import (
 from .native import chunk_transcoder, refuse_native
 from .result import ConvertResult
 from .values import NEWLINE, change_json, json_safe_item
+from .writebehind import WriteBehind
 
 
 def write_jsonl(
@@ -61,15 +63,14 @@ def write_jsonl(
             rows += 1
         return ConvertResult("jsonl", rows, changes=True)
     encode = _typed_line if typed else _plain_line
+    parallel = _workers(export, workers)
     batches = encoded_batches(
-        export,
-        encode,
-        workers=_workers(export, workers),
-        transcode=None if typed else transcode,
+        export, encode, workers=parallel, transcode=None if typed else transcode
     )
-    for data, count in batches:
-        out.write(data)
-        rows += count
+    with WriteBehind(out) if parallel > 1 else nullcontext(out) as writer:
+        for data, count in batches:
+            writer.write(data)
+            rows += count
     return ConvertResult("jsonl", rows, changes=False)
 
 

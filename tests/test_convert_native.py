@@ -293,3 +293,27 @@ def test_cli_read_engine_native(tmp_path: Path) -> None:
     refused = runner.invoke(cli, ["read", str(folder), "--engine", "native", "--typed"])
     assert refused.exit_code == 2
     assert "typed output" in refused.stderr
+
+
+class _FailingStream(io.BytesIO):
+    def __init__(self, fail_after: int) -> None:
+        super().__init__()
+        self.fail_after = fail_after
+
+    def write(self, data: Any) -> int:
+        if self.fail_after == 0:
+            raise OSError(28, "No space left on device")
+        self.fail_after -= 1
+        return super().write(data)
+
+
+@pytest.mark.parametrize("fail_after", [0, 3])
+def test_a_write_that_fails_on_the_writer_thread_is_raised_to_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_after: int
+) -> None:
+    """Output is written on a thread of its own with several workers: a full disk still stops
+    the read with the error, and nothing is left waiting."""
+    monkeypatch.setattr("ddbexport.exports.reader.CHUNK_BYTES", 2048)
+    folder = write_export(tmp_path, [_row(index) for index in range(600)], partitions=2)
+    with pytest.raises(OSError, match="No space left"):
+        convert(str(folder), "jsonl", _FailingStream(fail_after), engine="native", workers=2)

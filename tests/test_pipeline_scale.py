@@ -66,8 +66,8 @@ def _history_sizes(execution_arn: str) -> list[int]:
 def test_thousands_of_tables_run_through_the_executed_definition(sandbox: Sandbox) -> None:
     """Thousands of tables in one execution (TABLES): the list is an S3 object the Map reads
     (ItemReader), the results go to S3 (ResultWriter) and the parent's state stays a few
-    kilobytes (the list and the results never enter it). The run record counts; a table that fails is counted and
-    named in the FAILED results file, and the execution ends FAILED."""
+    kilobytes (the list and the results never enter it). The run record counts; a table that
+    fails is counted and named in the FAILED results file, and the execution ends FAILED."""
     names = _names(TABLES)
     _create(names[:-1])  # the last one does not exist: its export fails
     sandbox.advance(600)

@@ -398,6 +398,19 @@ static int canonical_base64(const uchar *text, size_t length) {
 
 static int write_value(Parser *parser);
 
+/* After a member of an object or array: 1 when another follows (its comma consumed and, with
+   `out`, written), 0 at `close` (consumed), FAIL on anything else. */
+static inline int next_member(Parser *parser, uchar close, Buffer *out) {
+    skip_space(parser);
+    if (parser->p >= parser->end) return FAIL;
+    uchar c = *parser->p++;
+    if (c == ',') {
+        if (out != NULL && put_byte(out, ',') != 0) return NO_MEMORY;
+        return 1;
+    }
+    return c == close ? 0 : FAIL;
+}
+
 static int write_map(Parser *parser) {
     /* parser after '{' */
     if (++parser->depth > MAX_DEPTH) return FAIL;
@@ -428,17 +441,9 @@ static int write_map(Parser *parser) {
             if (expect(parser, ':') != 0) return FAIL;
             if ((status = put_byte(out, ':')) != 0) return status;
             if ((status = write_value(parser)) != 0) return status;
-            skip_space(parser);
-            if (parser->p >= parser->end) return FAIL;
-            if (*parser->p == ',') {
-                parser->p++;
-                if ((status = put_byte(out, ',')) != 0) return status;
-                continue;
-            }
-            if (*parser->p != '}') return FAIL;
-            parser->p++;
-            break;
+            if ((status = next_member(parser, '}', out)) <= 0) break;
         }
+        if (status != 0) return status;
     }
     parser->depth--;
     return put_byte(out, '}');
@@ -456,17 +461,9 @@ static int write_list(Parser *parser) {
     } else {
         for (;;) {
             if ((status = write_value(parser)) != 0) return status;
-            skip_space(parser);
-            if (parser->p >= parser->end) return FAIL;
-            if (*parser->p == ',') {
-                parser->p++;
-                if ((status = put_byte(out, ',')) != 0) return status;
-                continue;
-            }
-            if (*parser->p != ']') return FAIL;
-            parser->p++;
-            break;
+            if ((status = next_member(parser, ']', out)) <= 0) break;
         }
+        if (status != 0) return status;
     }
     parser->depth--;
     return put_byte(out, ']');
@@ -496,43 +493,25 @@ static int write_string_set(Parser *parser) {
     scratch->len = 0;
     Span spans[MAX_MEMBERS];
     size_t count = 0;
-    int status = 0;
+    int status;
     skip_space(parser);
     if (parser->p < parser->end && *parser->p == ']') {
         parser->p++;
     } else {
-        for (;;) {
+        do {
+            if (count == MAX_MEMBERS) return FAIL; /* a bigger set is left to Python's sort */
             skip_space(parser);
-            if (count == MAX_MEMBERS) {
-                /* A bigger set is left to Python (and its sort). */
-                status = FAIL;
-                goto done;
-            }
             size_t start = scratch->len;
-            if ((status = read_string(parser, scratch, NULL)) != 0) goto done;
+            if ((status = read_string(parser, scratch, NULL)) != 0) return status;
             spans[count].start = start;
             spans[count].length = scratch->len - start;
             count++;
-            skip_space(parser);
-            if (parser->p >= parser->end) {
-                status = FAIL;
-                goto done;
-            }
-            if (*parser->p == ',') {
-                parser->p++;
-                continue;
-            }
-            if (*parser->p != ']') {
-                status = FAIL;
-                goto done;
-            }
-            parser->p++;
-            break;
-        }
+        } while ((status = next_member(parser, ']', NULL)) > 0);
+        if (status != 0) return status;
     }
     sort_spans(spans, count, scratch->data);
     Buffer *out = parser->out;
-    if ((status = put_byte(out, '[')) != 0) goto done;
+    if (put_byte(out, '[') != 0) return NO_MEMORY;
     for (size_t i = 0; i < count; i++) {
         if (i > 0) {
             const Span *a = &spans[i - 1];
@@ -541,14 +520,13 @@ static int write_string_set(Parser *parser) {
                 memcmp(scratch->data + a->start, scratch->data + b->start, a->length) == 0) {
                 continue;
             }
-            if ((status = put_byte(out, ',')) != 0) goto done;
+            if (put_byte(out, ',') != 0) return NO_MEMORY;
         }
-        if ((status = write_string(out, scratch->data + spans[i].start, spans[i].length)) != 0)
-            goto done;
+        if (write_string(out, scratch->data + spans[i].start, spans[i].length) != 0) {
+            return NO_MEMORY;
+        }
     }
-    status = put_byte(out, ']');
-done:
-    return status;
+    return put_byte(out, ']');
 }
 
 static int compare_int64(const void *left, const void *right) {
@@ -566,23 +544,16 @@ static int write_number_set(Parser *parser) {
     if (parser->p < parser->end && *parser->p == ']') {
         parser->p++;
     } else {
-        for (;;) {
+        int status;
+        do {
             const uchar *text;
             size_t length;
             if (count == MAX_MEMBERS) return FAIL;
             if (read_plain_string(parser, &text, &length) != 0) return FAIL;
             if (!small_integer(text, length, &numbers[count])) return FAIL;
             count++;
-            skip_space(parser);
-            if (parser->p >= parser->end) return FAIL;
-            if (*parser->p == ',') {
-                parser->p++;
-                continue;
-            }
-            if (*parser->p != ']') return FAIL;
-            parser->p++;
-            break;
-        }
+        } while ((status = next_member(parser, ']', NULL)) > 0);
+        if (status != 0) return status;
     }
     qsort(numbers, count, sizeof(int64_t), compare_int64);
     Buffer *out = parser->out;

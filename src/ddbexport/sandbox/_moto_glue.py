@@ -484,8 +484,7 @@ def _patch(service: ExportService) -> None:
 
     MotoRequestHandler.end_headers = end_headers  # type: ignore[method-assign,assignment]
     # Serving thousands of tables: moto lists its own package folder on every request to route
-    # it; the list cannot change while serving. (Connections are not kept alive: werkzeug's
-    # server closes each one after its response, whatever the protocol version.)
+    # it; the list cannot change while serving.
     modules = tuple(moto_backends.list_of_moto_modules())
     _originals[(moto_backends, "list_of_moto_modules")] = moto_backends.list_of_moto_modules
     moto_backends.list_of_moto_modules = lambda: modules

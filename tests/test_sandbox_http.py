@@ -1,0 +1,117 @@
+"""The sandbox server's HTTP: one connection serves call after call, as AWS's endpoints do."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from ddbexport.sandbox.server import free_port, serve
+
+REGION = "eu-west-1"
+
+
+def _signed(service: str) -> dict[str, str]:
+    """Headers of a request signed for ``service`` (the sandbox routes by them, checks nothing)."""
+    return {
+        "Authorization": (
+            f"AWS4-HMAC-SHA256 Credential=sandbox/20260101/{REGION}/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=0"
+        ),
+        "Content-Type": "application/x-amz-json-1.0",
+    }
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with serve(free_port()) as (url, _):
+        yield url
+
+
+def _connection(endpoint: str) -> http.client.HTTPConnection:
+    host, port = endpoint.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=10)
+
+
+def _list_tables(connection: http.client.HTTPConnection) -> http.client.HTTPResponse:
+    headers = {**_signed("dynamodb"), "X-Amz-Target": "DynamoDB_20120810.ListTables"}
+    connection.request("POST", "/", body=b"{}", headers=headers)
+    return connection.getresponse()
+
+
+def test_one_connection_serves_request_after_request(endpoint: str) -> None:
+    connection = _connection(endpoint)
+    try:
+        for _ in range(3):
+            response = _list_tables(connection)
+            assert response.status == 200
+            assert json.loads(response.read()) == {"TableNames": []}
+            assert response.getheader("Connection") != "close"
+            assert not response.will_close
+        local = connection.sock.getsockname()  # the same socket all along
+        _list_tables(connection).read()
+        assert connection.sock.getsockname() == local
+    finally:
+        connection.close()
+
+
+def test_a_body_the_service_leaves_unread_does_not_spill_into_the_next_request(
+    endpoint: str,
+) -> None:
+    connection = _connection(endpoint)
+    try:
+        # ListBuckets has no input: its body is never read by the service.
+        connection.request("GET", "/", body=b"x" * 5000, headers=_signed("s3"))
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 200
+        response = _list_tables(connection)
+        assert json.loads(response.read()) == {"TableNames": []}
+    finally:
+        connection.close()
+
+
+def test_head_and_chunked_requests_are_answered(endpoint: str) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+    s3.create_bucket(Bucket="http-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="http-bucket", Key="a.json", Body=b'{"a": 1}')
+    head = s3.head_object(Bucket="http-bucket", Key="a.json")
+    assert head["ContentLength"] == 8
+    # The next call on the same pooled connection still gets its own answer.
+    assert s3.get_object(Bucket="http-bucket", Key="a.json")["Body"].read() == b'{"a": 1}'
+    # A chunked upload: werkzeug's own handling, which closes the connection after it.
+    connection = _connection(endpoint)
+    try:
+        connection.putrequest("PUT", "/http-bucket/b.txt")
+        for name, value in {**_signed("s3"), "Transfer-Encoding": "chunked"}.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        connection.send(b"5\r\nhello\r\n0\r\n\r\n")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        assert response.will_close
+    finally:
+        connection.close()
+    assert s3.get_object(Bucket="http-bucket", Key="b.txt")["Body"].read() == b"hello"
+
+
+def test_a_connection_closed_mid_request_leaves_the_server_serving(endpoint: str) -> None:
+    host, port = endpoint.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}")
+    connection = _connection(endpoint)
+    try:
+        assert _list_tables(connection).status == 200
+    finally:
+        connection.close()

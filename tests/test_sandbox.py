@@ -94,6 +94,30 @@ def test_pitr_disabled_fails_at_call_time(sandbox: Sandbox) -> None:
     assert caught.value.response["Error"]["Code"] == "PointInTimeRecoveryUnavailableException"
 
 
+def test_a_table_is_found_by_its_whole_arn_only(sandbox: Sandbox) -> None:
+    """Tables looked up by ARN (tags, exports) take the name from it, and the whole ARN must
+    match: the same name in another region or account is not the table."""
+    arn = _table("orders")
+    _ddb().tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "billing"}])
+    assert _ddb().list_tags_of_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "team", "Value": "billing"}
+    ]
+    assert _export(arn)["ExportStatus"] == "IN_PROGRESS"
+    elsewhere = arn.replace(f":{REGION}:", ":us-west-2:").replace(
+        ":123456789012:", ":999999999999:"
+    )
+    assert elsewhere != arn
+    with pytest.raises(ClientError) as caught:
+        _ddb().list_tags_of_resource(ResourceArn=elsewhere)
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as caught:
+        _export(elsewhere)
+    assert caught.value.response["Error"]["Code"] in (
+        "TableNotFoundException",
+        "ResourceNotFoundException",
+    )
+
+
 def test_export_time_outside_window_is_rejected(sandbox: Sandbox) -> None:
     """ExportTime in the future or before PITR was enabled → InvalidExportTimeException."""
     arn = _table("orders")

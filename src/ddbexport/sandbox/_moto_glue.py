@@ -503,6 +503,7 @@ def _patch(service: ExportService) -> None:
         return original_list(self, bucket, prefix, *args, **kwargs)
 
     S3Backend.list_objects = list_objects  # type: ignore[method-assign]
+    _speed_up_requests()
     _cache_json_paths()
     _cache_boto_clients()
 
@@ -516,6 +517,46 @@ def _patch(service: ExportService) -> None:
 def _replace(owner: Any, name: str, value: Any) -> None:
     _originals[(owner, name)] = getattr(owner, name)
     setattr(owner, name, value)
+
+
+def _speed_up_requests() -> None:
+    """Per-request work of moto's that cannot change while the sandbox serves, done once."""
+    # moto lists a response class's functions (inspect.getmembers) on every request to find
+    # the action's method; the sandbox's own handlers are in place before the first request.
+    original_names = getattr(moto_responses, "method_names_from_class")  # noqa: B009
+    names_of: dict[type, list[str]] = {}
+
+    def method_names(clazz: type) -> list[str]:
+        names = names_of.get(clazz)
+        if names is None:
+            names = names_of[clazz] = original_names(clazz)
+        return names
+
+    _replace(moto_responses, "method_names_from_class", method_names)
+    # A table given by ARN is found by scanning every table; its name is in the ARN.
+    original_get = DynamoDBBackend.get_table
+
+    def get_table(backend: DynamoDBBackend, table_name: str) -> Table:
+        table = backend.tables.get(_name_in_arn(table_name))
+        if table is not None and table.table_arn == table_name:
+            return table
+        return original_get(backend, table_name)
+
+    _replace(DynamoDBBackend, "get_table", get_table)
+    original_tags = DynamoDBBackend.list_tags_of_resource
+
+    def list_tags_of_resource(backend: DynamoDBBackend, table_arn: str) -> list[dict[str, str]]:
+        table = backend.tables.get(_name_in_arn(table_arn))
+        if table is not None and table.table_arn == table_arn:
+            return table.tags
+        return original_tags(backend, table_arn)
+
+    _replace(DynamoDBBackend, "list_tags_of_resource", list_tags_of_resource)
+
+
+def _name_in_arn(arn: str) -> str:
+    """``arn:aws:dynamodb:…:table/NAME`` → ``NAME`` (anything else: itself)."""
+    return arn.rsplit(":table/", 1)[-1]
 
 
 def _cache_json_paths() -> None:

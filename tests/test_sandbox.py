@@ -15,6 +15,9 @@ import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.s3.models import s3_backends
+from moto.s3.utils import _VersionedKeyStore
 
 import ddbexport
 from ddbexport.aws.adapter import AwsApi, AwsSettings
@@ -318,6 +321,37 @@ def test_fault_injection(sandbox: Sandbox) -> None:
         client.describe_table(TableName="orders")
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert client.describe_table(TableName="orders")["Table"]["TableName"] == "orders"
+
+
+class _StoreWrittenWhileRead(_VersionedKeyStore):
+    """A bucket's keys that another request writes to whenever one of them is read."""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        dict.__setitem__(self, f"elsewhere/{len(self)}", [value])
+        return value
+
+
+def test_a_listing_is_not_upset_by_writes_to_the_bucket_meanwhile(sandbox: Sandbox) -> None:
+    """Listing a prefix while other requests write keys (as aftercare's calls do, side by side)
+    lists the prefix; iterating the live keys failed such a listing with a server error."""
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in ("a", "b", "c"):
+        s3.put_object(Bucket=BUCKET, Key=f"mine/{name}.json", Body=b"{}")
+    bucket = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(BUCKET)
+    store = _StoreWrittenWhileRead()
+    for name in list(dict.keys(bucket.keys)):
+        store.setlist(name, bucket.keys.getlist(name))
+    bucket.keys = store
+
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="mine/")
+
+    assert [item["Key"] for item in listed["Contents"]] == [
+        "mine/a.json",
+        "mine/b.json",
+        "mine/c.json",
+    ]
+    assert any(name.startswith("elsewhere/") for name in dict.keys(store))
 
 
 def test_runner_on_the_sandbox_polls_in_progress_exports(sandbox: Sandbox, tmp_path: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import itertools
 import json
 import sys
 import threading
@@ -489,7 +490,9 @@ def _patch(service: ExportService) -> None:
     _originals[(moto_backends, "list_of_moto_modules")] = moto_backends.list_of_moto_modules
     moto_backends.list_of_moto_modules = lambda: modules
     # moto lists a prefix by reading every version of every key of the bucket; thousands of
-    # exports make that the server's largest cost. Only the key names are scanned here.
+    # exports make that the server's largest cost. Only the key names are scanned here, from a
+    # copy taken in one step: other requests write to the bucket meanwhile (iterating the live
+    # dict then fails the listing with "dictionary changed size during iteration").
     original_list = S3Backend.__dict__["list_objects"]
     _originals[(S3Backend, "list_objects")] = original_list
 
@@ -498,7 +501,10 @@ def _patch(service: ExportService) -> None:
     ) -> Any:
         if prefix and not isinstance(bucket, FakeTableStorageBucket):
             keys = bucket.keys
-            matching = [(name, keys[name]) for name in dict.keys(keys) if name.startswith(prefix)]
+            names = list(dict.keys(keys))
+            wanted = itertools.compress(names, map(str.startswith, names, itertools.repeat(prefix)))
+            found = ((name, keys.get(name)) for name in wanted)
+            matching = [(name, key) for name, key in found if key is not None]
             bucket = SimpleNamespace(keys=SimpleNamespace(items=lambda: matching))
         return original_list(self, bucket, prefix, *args, **kwargs)
 

@@ -115,3 +115,51 @@ def test_a_connection_closed_mid_request_leaves_the_server_serving(endpoint: str
         assert _list_tables(connection).status == 200
     finally:
         connection.close()
+
+
+def _raw_exchange(endpoint: str, request: bytes) -> bytes:
+    """Send ``request`` on a fresh connection and read until the server has answered it."""
+    host, port = endpoint.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(request)
+        received = b""
+        while b'{"TableNames"' not in received and b"</" not in received:
+            chunk = raw.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
+def test_headers_are_read_as_http_client_reads_them(endpoint: str) -> None:
+    """Expect: 100-continue is answered once; a folded header line still parses; metadata
+    names with underscores keep their spelling."""
+    body = b"{}"
+    head = "".join(f"{name}: {value}\r\n" for name, value in _signed("dynamodb").items())
+    request = (
+        f"POST / HTTP/1.1\r\nHost: sandbox\r\n{head}"
+        "X-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+        "X-Folded: first\r\n second\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    answer = _raw_exchange(endpoint, request + body)
+    assert answer.count(b"100 Continue") == 1
+    assert b"HTTP/1.1 200" in answer
+    assert answer.endswith(b'{"TableNames": []}')
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+    s3.create_bucket(Bucket="meta-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="meta-bucket", Key="k", Body=b"x", Metadata={"my_key": "v", "b": "w"})
+    assert s3.head_object(Bucket="meta-bucket", Key="k")["Metadata"] == {"my_key": "v", "b": "w"}
+
+
+def test_too_many_headers_are_refused(endpoint: str) -> None:
+    lines = "".join(f"X-H{index}: v\r\n" for index in range(150))
+    answer = _raw_exchange(endpoint, f"GET / HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 431")

@@ -13,11 +13,13 @@ left to werkzeug's own handling, which closes the connection after it.
 
 from __future__ import annotations
 
+import email.parser
 import io
 import logging
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from moto.moto_server.werkzeug_app import (
@@ -29,6 +31,10 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import BaseWSGIServer, make_server
 
 _werkzeug_log = logging.getLogger("werkzeug")
+
+#: http.client's limits on a header line and on the number of headers.
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
 
 #: Responses that never carry a body, whatever their headers say (RFC 9110).
 _BODILESS = frozenset({204, 304})
@@ -47,6 +53,38 @@ class KeepAliveHandler(MotoRequestHandler):
         # first (tens of milliseconds) once the connection is reused.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def parse_request(self) -> bool:
+        """The request line and headers, as http.server parses them, a simple header block
+        without its email parser (a tenth of the server's time per request)."""
+        words = self.raw_requestline.split()
+        if len(words) != 3 or words[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
+            return bool(super().parse_request())  # anything unusual: the standard library's
+        command, path, version = (word.decode("iso-8859-1") for word in words)
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.command, self.request_version = command, version
+        self.close_connection = True  # until the headers are known to allow more
+        lines: list[bytes] = []
+        while True:
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long")
+                return False
+            if line in (b"\r\n", b"\n", b""):
+                break
+            lines.append(line)
+            if len(lines) > _MAX_HEADERS:
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
+                return False
+        self.headers = headers = _header_block(lines, self.MessageClass)
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
+        connection = headers.get("Connection", "").lower()
+        self.close_connection = version == "HTTP/1.0" or connection == "close"
+        if connection == "keep-alive":
+            self.close_connection = False
+        if version == "HTTP/1.1" and headers.get("Expect", "").lower() == "100-continue":
+            return bool(self.handle_expect_100())
+        return True
+
     def run_wsgi(self) -> None:
         """Serve one request; the connection stays open unless the client asks otherwise."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -57,10 +95,9 @@ class KeepAliveHandler(MotoRequestHandler):
         except ValueError:
             self.send_error(400, "Bad Content-Length")
             return
-        if self.headers.get("Expect", "").lower().strip() == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         # The body is read here, to its last byte, so that the next request starts where it ends
-        # whatever the application reads of it.
+        # whatever the application reads of it ("Expect: 100-continue" had its answer from
+        # parse_request).
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
             self.close_connection = True
@@ -109,6 +146,19 @@ class KeepAliveHandler(MotoRequestHandler):
         # werkzeug formats every request line before its logger drops it (serve() sets ERROR).
         if _werkzeug_log.isEnabledFor(logging.INFO):
             super().log_request(code, size)
+
+
+def _header_block(lines: list[bytes], message_class: Any) -> Any:
+    """Header lines as the message ``http.client.parse_headers`` makes of them (folded or
+    malformed lines are left to its email parser)."""
+    message = message_class()
+    for line in lines:
+        name, colon, value = line.decode("iso-8859-1").partition(":")
+        if not colon or line[:1] in (b" ", b"\t"):
+            text = b"".join(lines).decode("iso-8859-1") + "\r\n"
+            return email.parser.Parser(_class=message_class).parsestr(text)
+        message[name] = value.lstrip(" \t").rstrip("\r\n")
+    return message
 
 
 def _call(

@@ -354,6 +354,29 @@ def test_a_listing_is_not_upset_by_writes_to_the_bucket_meanwhile(sandbox: Sandb
     assert any(name.startswith("elsewhere/") for name in dict.keys(store))
 
 
+def test_listings_follow_writes_and_deletes(sandbox: Sandbox) -> None:
+    """A prefix lists exactly the keys there at the time, however they came and went."""
+    s3 = boto3.client("s3", region_name=REGION)
+
+    def listed(prefix: str) -> list[str]:
+        answer = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+        return [item["Key"] for item in answer.get("Contents", [])]
+
+    for key in ("a/2", "a/1", "ab/1", "b/1"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    assert listed("a/") == ["a/1", "a/2"]
+    assert listed("a") == ["a/1", "a/2", "ab/1"]
+    s3.delete_object(Bucket=BUCKET, Key="a/1")
+    s3.put_object(Bucket=BUCKET, Key="a/0", Body=b"x")
+    s3.put_object(Bucket=BUCKET, Key="a/2", Body=b"overwritten")
+    assert listed("a/") == ["a/0", "a/2"]
+    s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "a/0"}, {"Key": "b/1"}]})
+    assert listed("a/") == ["a/2"]
+    assert listed("b/") == []
+    s3.copy_object(Bucket=BUCKET, Key="b/2", CopySource={"Bucket": BUCKET, "Key": "a/2"})
+    assert listed("b/") == ["b/2"]
+
+
 def test_runner_on_the_sandbox_polls_in_progress_exports(sandbox: Sandbox, tmp_path: Any) -> None:
     """The real runner: exports stay IN_PROGRESS while the sandbox clock runs 600x faster."""
     sandbox.clock.time_scale = 600  # a one-minute export takes 0.1 s

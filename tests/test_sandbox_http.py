@@ -5,10 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from ddbexport.sandbox.server import free_port, serve
 
@@ -163,3 +166,27 @@ def test_too_many_headers_are_refused(endpoint: str) -> None:
     lines = "".join(f"X-H{index}: v\r\n" for index in range(150))
     answer = _raw_exchange(endpoint, f"GET / HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
     assert answer.startswith(b"HTTP/1.1 431")
+
+
+def test_errors_and_headers_are_moto_s_own(endpoint: str) -> None:
+    """Served without Flask around moto's handlers, answers are as moto's server gives them:
+    its errors, its CORS header, and the moto API beside the services."""
+    common: dict[str, Any] = {
+        "endpoint_url": endpoint,
+        "region_name": REGION,
+        "aws_access_key_id": "sandbox",
+        "aws_secret_access_key": "sandbox",
+    }
+    s3 = boto3.client("s3", **common)
+    s3.create_bucket(Bucket="err-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    with pytest.raises(ClientError) as missing:
+        s3.get_object(Bucket="err-bucket", Key="nothing")
+    assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as no_table:
+        boto3.client("dynamodb", **common).describe_table(TableName="nothing")
+    assert no_table.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    listed = s3.list_buckets()["ResponseMetadata"]["HTTPHeaders"]
+    assert listed["access-control-allow-origin"] == "*"
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as answer:
+        assert answer.status == 200

@@ -8,9 +8,9 @@ delete-table handlers are replaced while a sandbox is active and restored afterw
 
 from __future__ import annotations
 
+import bisect
 import email.utils
 import functools
-import itertools
 import json
 import sys
 import threading
@@ -34,6 +34,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.kms.models import kms_backends
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3.models import FakeTableStorageBucket, S3Backend, s3_backends
+from moto.s3.utils import _VersionedKeyStore
 from moto.settings import moto_server_port
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
@@ -490,9 +491,9 @@ def _patch(service: ExportService) -> None:
     _originals[(moto_backends, "list_of_moto_modules")] = moto_backends.list_of_moto_modules
     moto_backends.list_of_moto_modules = lambda: modules
     # moto lists a prefix by reading every version of every key of the bucket; thousands of
-    # exports make that the server's largest cost. Only the key names are scanned here, from a
-    # copy taken in one step: other requests write to the bucket meanwhile (iterating the live
-    # dict then fails the listing with "dictionary changed size during iteration").
+    # exports made that the server's largest cost, and a scan of every key name still grows with
+    # the bucket. Each bucket's key names are kept sorted as keys are written and deleted, so a
+    # prefix is found by bisection.
     original_list = S3Backend.__dict__["list_objects"]
     _originals[(S3Backend, "list_objects")] = original_list
 
@@ -501,14 +502,13 @@ def _patch(service: ExportService) -> None:
     ) -> Any:
         if prefix and not isinstance(bucket, FakeTableStorageBucket):
             keys = bucket.keys
-            names = list(dict.keys(keys))
-            wanted = itertools.compress(names, map(str.startswith, names, itertools.repeat(prefix)))
-            found = ((name, keys.get(name)) for name in wanted)
+            found = ((name, keys.get(name)) for name in _names_under(keys, prefix))
             matching = [(name, key) for name, key in found if key is not None]
             bucket = SimpleNamespace(keys=SimpleNamespace(items=lambda: matching))
         return original_list(self, bucket, prefix, *args, **kwargs)
 
     S3Backend.list_objects = list_objects  # type: ignore[method-assign]
+    _index_key_names()
     _speed_up_requests()
     _cache_json_paths()
     _cache_boto_clients()
@@ -523,6 +523,70 @@ def _patch(service: ExportService) -> None:
 def _replace(owner: Any, name: str, value: Any) -> None:
     _originals[(owner, name)] = getattr(owner, name)
     setattr(owner, name, value)
+
+
+#: Guards every bucket's sorted key names (see :func:`_index_key_names`).
+_names_lock = threading.Lock()
+_NAMES = "_ddbexport_sorted_names"
+
+
+def _sorted_names(store: _VersionedKeyStore) -> list[str]:
+    """The store's key names, sorted (built from the keys when missing or out of step); call
+    with ``_names_lock`` held."""
+    names: list[str] | None = store.__dict__.get(_NAMES)
+    if names is None or len(names) != len(store):
+        names = store.__dict__[_NAMES] = sorted(dict.keys(store))
+    return names
+
+
+def _names_under(store: _VersionedKeyStore, prefix: str) -> list[str]:
+    """The names of the store's keys that start with ``prefix``, in order."""
+    with _names_lock:
+        names = _sorted_names(store)
+        start = bisect.bisect_left(names, prefix)
+        end = start
+        while end < len(names) and names[end].startswith(prefix):
+            end += 1
+        return names[start:end]
+
+
+def _index_key_names() -> None:
+    """Keep each bucket's key names sorted as moto writes (``[]=``, ``setlist``) and deletes
+    (``pop``) keys; a store changed some other way is re-sorted when next listed."""
+    original_set = _VersionedKeyStore.__setitem__
+    original_setlist = _VersionedKeyStore.setlist
+    original_pop = _VersionedKeyStore.pop
+
+    def added(store: _VersionedKeyStore, key: str) -> None:
+        with _names_lock:
+            names: list[str] | None = store.__dict__.get(_NAMES)
+            if names is not None:
+                at = bisect.bisect_left(names, key)
+                if at == len(names) or names[at] != key:
+                    names.insert(at, key)
+
+    def set_item(store: _VersionedKeyStore, key: str, value: Any) -> Any:
+        result = original_set(store, key, value)
+        added(store, key)
+        return result
+
+    def set_list(store: _VersionedKeyStore, key: Any, list_: Any) -> Any:
+        result = original_setlist(store, key, list_)
+        added(store, key)
+        return result
+
+    def pop(store: _VersionedKeyStore, key: str) -> None:
+        original_pop(store, key)
+        with _names_lock:
+            names: list[str] | None = store.__dict__.get(_NAMES)
+            if names is not None:
+                at = bisect.bisect_left(names, key)
+                if at < len(names) and names[at] == key:
+                    del names[at]
+
+    _replace(_VersionedKeyStore, "__setitem__", set_item)
+    _replace(_VersionedKeyStore, "setlist", set_list)
+    _replace(_VersionedKeyStore, "pop", pop)
 
 
 def _speed_up_requests() -> None:

@@ -190,3 +190,6 @@ def test_errors_and_headers_are_moto_s_own(endpoint: str) -> None:
     assert listed["access-control-allow-origin"] == "*"
     with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as answer:
         assert answer.status == 200
+    with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=10) as answer:
+        assert answer.status == 200
+        assert b"<html" in answer.read().lower()

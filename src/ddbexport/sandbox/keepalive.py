@@ -204,8 +204,8 @@ class _MotoWithoutFlask:
     (``convert_to_flask_response``); Flask's request context, dispatch and response handling
     cost a tenth of the server's time per request. Here the Flask application still routes (its
     URL map) and the handler is called as moto's view calls it; what that view would not be
-    (another kind of view, an OPTIONS or cross-origin request: CORS), and routing failures, go
-    through Flask as before.
+    (another kind of view, an OPTIONS or cross-origin request: CORS), moto's own API and routing
+    failures go through Flask as before.
     """
 
     def __init__(self) -> None:
@@ -243,6 +243,8 @@ def _view_for(app: Any, environ: dict[str, Any]) -> convert_to_flask_response | 
     """The moto handler view Flask would call for this request, if that is all it would do."""
     if environ.get("REQUEST_METHOD") == "OPTIONS" or "HTTP_ORIGIN" in environ:
         return None
+    if environ.get("PATH_INFO", "").startswith("/moto-api"):
+        return None  # moto's own API and dashboard (its templates need Flask's app context)
     try:
         endpoint, _ = app.url_map.bind_to_environ(environ).match()
     except (HTTPException, RequestRedirect):

@@ -6,9 +6,11 @@ script creates the tables there (PITR on, not timed), writes a ``match = "*"`` c
 service's clock (the sandbox's clock-rate header), so its polls take sandbox seconds; what
 remains is the HTTP calls themselves (start, polls, verification, schema sidecar, catalog).
 
-Printed per size: wall time of the run, peak RSS of the ``ddbexport run`` process, HTTP calls
-the sandbox served, and the report's summary; then the targets (2,000 tables in ≤ 60 s with
-≤ 150 MB). Run ``python bench/sandbox_server.py [TABLES ...]`` (default 2000 10000).
+Printed per size: wall time of the run, peak RSS of the ``ddbexport run`` process, the CPU time
+of the run's process and of the sandbox server during the run (each is one GIL-bound process:
+either can set the pace), the load average (the machine may be busy with other work), and the
+report's summary; then the targets (2,000 tables in ≤ 60 s with ≤ 150 MB). Run
+``python bench/sandbox_server.py [TABLES ...]`` (default 2000 10000).
 """
 
 from __future__ import annotations
@@ -53,6 +55,16 @@ def wait_until_listening(port: int) -> None:
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("the sandbox server did not start")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a live process (Linux's /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def environment(endpoint: str) -> dict[str, str]:
@@ -129,7 +141,9 @@ def one_size(tables: int, workdir: Path) -> dict[str, Any]:
             "--log-level",
             "warning",
         ]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_before = cpu_seconds(server.pid)
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         run = subprocess.run(
             command,
@@ -140,16 +154,25 @@ def one_size(tables: int, workdir: Path) -> dict[str, Any]:
             check=False,
         )
         wall_s = time.perf_counter() - started
+        server_after = cpu_seconds(server.pid)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         # ru_maxrss of waited-for children is the largest of them. The sandbox server is not
         # waited for yet, so this is a `ddbexport run` process: this one, unless an earlier,
         # larger one (the figures are printed smallest size first).
-        peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+        peak_kb = max(after.ru_maxrss, before.ru_maxrss)
+        run_cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        server_cpu_s = None
+        if server_before is not None and server_after is not None:
+            server_cpu_s = server_after - server_before
         summary = json.loads(report.read_text())["summary"] if report.exists() else {}
         return {
             "tables": tables,
             "setup_s": setup_s,
             "wall_s": wall_s,
             "rss_mb": peak_kb / 1024,
+            "run_cpu_s": run_cpu_s,
+            "server_cpu_s": server_cpu_s,
+            "load": (load_before, os.getloadavg()[0]),
             "exit": run.returncode,
             "summary": {status: count for status, count in summary.items() if count},
             "stderr": run.stderr[-2000:],
@@ -171,11 +194,16 @@ def main() -> None:
         for tables in sizes:
             result = one_size(tables, Path(folder))
             results.append(result)
+            server_cpu = (
+                "?" if result["server_cpu_s"] is None else f"{result['server_cpu_s']:.1f} s"
+            )
             print(
                 f"{tables:>6} tables: run {result['wall_s']:6.1f} s wall "
                 f"({result['wall_s'] / tables * 1000:.1f} ms/table), peak RSS "
-                f"{result['rss_mb']:.0f} MB, exit {result['exit']}, {result['summary']} "
-                f"(creating the tables took {result['setup_s']:.0f} s, not counted)",
+                f"{result['rss_mb']:.0f} MB, exit {result['exit']}, {result['summary']}; CPU: run "
+                f"{result['run_cpu_s']:.1f} s, sandbox server {server_cpu}; load average "
+                f"{result['load'][0]:.1f} before, {result['load'][1]:.1f} after (creating the "
+                f"tables took {result['setup_s']:.0f} s, not counted)",
                 flush=True,
             )
             if result["exit"] != 0:

@@ -319,6 +319,51 @@ def test_list_tags_of_an_untagged_table_is_empty(api: AwsApi, ddb_stub: Stubber)
     assert api.list_tags(TABLE_ARN) == {}
 
 
+def _schema_reads(ddb_stub: Stubber, *, describe_status: str | None) -> None:
+    """Queue a schema's reads; DescribeTable only when ``describe_status`` is given."""
+    if describe_status is not None:
+        ddb_stub.add_response(
+            "describe_table",
+            {"Table": {"TableName": TABLE, "TableArn": TABLE_ARN, "TableStatus": describe_status}},
+            expected_params={"TableName": TABLE},
+        )
+    ddb_stub.add_response(
+        "describe_time_to_live",
+        {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}},
+        expected_params={"TableName": TABLE},
+    )
+    ddb_stub.add_response(
+        "describe_continuous_backups",
+        {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED"}},
+        expected_params={"TableName": TABLE},
+    )
+    ddb_stub.add_response(
+        "list_tags_of_resource",
+        {"Tags": [{"Key": "team", "Value": "billing"}]},
+        expected_params={"ResourceArn": TABLE_ARN},
+    )
+
+
+def test_a_schema_takes_the_description_planning_read_once(api: AwsApi, ddb_stub: Stubber) -> None:
+    """The table described for the plan is the schema's table, without a second DescribeTable;
+    the description is taken once: the next schema of the table describes it again."""
+    ddb_stub.add_response(
+        "describe_table",
+        {"Table": {"TableName": TABLE, "TableArn": TABLE_ARN, "TableStatus": "ACTIVE"}},
+        expected_params={"TableName": TABLE},
+    )
+    api.describe_table(TABLE)
+    _schema_reads(ddb_stub, describe_status=None)
+
+    schema = api.table_schema(TABLE)
+
+    assert schema["Table"] == {"TableName": TABLE, "TableArn": TABLE_ARN, "TableStatus": "ACTIVE"}
+    assert schema["Tags"] == {"team": "billing"}
+    assert schema["TimeToLiveDescription"] == {"TimeToLiveStatus": "DISABLED"}
+    _schema_reads(ddb_stub, describe_status="UPDATING")
+    assert api.table_schema(TABLE)["Table"]["TableStatus"] == "UPDATING"
+
+
 # ----------------------------------------------------------------------- latest_completed_export
 
 

@@ -15,6 +15,9 @@ import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.s3.models import s3_backends
+from moto.s3.utils import _VersionedKeyStore
 
 import ddbexport
 from ddbexport.aws.adapter import AwsApi, AwsSettings
@@ -92,6 +95,30 @@ def test_pitr_disabled_fails_at_call_time(sandbox: Sandbox) -> None:
     with pytest.raises(ClientError) as caught:
         _export(arn)
     assert caught.value.response["Error"]["Code"] == "PointInTimeRecoveryUnavailableException"
+
+
+def test_a_table_is_found_by_its_whole_arn_only(sandbox: Sandbox) -> None:
+    """Tables looked up by ARN (tags, exports) take the name from it, and the whole ARN must
+    match: the same name in another region or account is not the table."""
+    arn = _table("orders")
+    _ddb().tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "billing"}])
+    assert _ddb().list_tags_of_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "team", "Value": "billing"}
+    ]
+    assert _export(arn)["ExportStatus"] == "IN_PROGRESS"
+    elsewhere = arn.replace(f":{REGION}:", ":us-west-2:").replace(
+        ":123456789012:", ":999999999999:"
+    )
+    assert elsewhere != arn
+    with pytest.raises(ClientError) as caught:
+        _ddb().list_tags_of_resource(ResourceArn=elsewhere)
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as caught:
+        _export(elsewhere)
+    assert caught.value.response["Error"]["Code"] in (
+        "TableNotFoundException",
+        "ResourceNotFoundException",
+    )
 
 
 def test_export_time_outside_window_is_rejected(sandbox: Sandbox) -> None:
@@ -294,6 +321,60 @@ def test_fault_injection(sandbox: Sandbox) -> None:
         client.describe_table(TableName="orders")
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert client.describe_table(TableName="orders")["Table"]["TableName"] == "orders"
+
+
+class _StoreWrittenWhileRead(_VersionedKeyStore):
+    """A bucket's keys that another request writes to whenever one of them is read."""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        dict.__setitem__(self, f"elsewhere/{len(self)}", [value])
+        return value
+
+
+def test_a_listing_is_not_upset_by_writes_to_the_bucket_meanwhile(sandbox: Sandbox) -> None:
+    """Listing a prefix while other requests write keys (as aftercare's calls do, side by side)
+    lists the prefix; iterating the live keys failed such a listing with a server error."""
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in ("a", "b", "c"):
+        s3.put_object(Bucket=BUCKET, Key=f"mine/{name}.json", Body=b"{}")
+    bucket = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(BUCKET)
+    store = _StoreWrittenWhileRead()
+    for name in list(dict.keys(bucket.keys)):
+        store.setlist(name, bucket.keys.getlist(name))
+    bucket.keys = store
+
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="mine/")
+
+    assert [item["Key"] for item in listed["Contents"]] == [
+        "mine/a.json",
+        "mine/b.json",
+        "mine/c.json",
+    ]
+    assert any(name.startswith("elsewhere/") for name in dict.keys(store))
+
+
+def test_listings_follow_writes_and_deletes(sandbox: Sandbox) -> None:
+    """A prefix lists exactly the keys there at the time, however they came and went."""
+    s3 = boto3.client("s3", region_name=REGION)
+
+    def listed(prefix: str) -> list[str]:
+        answer = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+        return [item["Key"] for item in answer.get("Contents", [])]
+
+    for key in ("a/2", "a/1", "ab/1", "b/1"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    assert listed("a/") == ["a/1", "a/2"]
+    assert listed("a") == ["a/1", "a/2", "ab/1"]
+    s3.delete_object(Bucket=BUCKET, Key="a/1")
+    s3.put_object(Bucket=BUCKET, Key="a/0", Body=b"x")
+    s3.put_object(Bucket=BUCKET, Key="a/2", Body=b"overwritten")
+    assert listed("a/") == ["a/0", "a/2"]
+    s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "a/0"}, {"Key": "b/1"}]})
+    assert listed("a/") == ["a/2"]
+    assert listed("b/") == []
+    s3.copy_object(Bucket=BUCKET, Key="b/2", CopySource={"Bucket": BUCKET, "Key": "a/2"})
+    assert listed("b/") == ["b/2"]
 
 
 def test_runner_on_the_sandbox_polls_in_progress_exports(sandbox: Sandbox, tmp_path: Any) -> None:

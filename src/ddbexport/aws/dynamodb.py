@@ -31,6 +31,7 @@ class DynamoDbOperations(AwsClients):
         """DescribeTable; raises ``TableNotFound``."""
         with map_aws_errors("DescribeTable"):
             table = self.dynamodb.describe_table(TableName=name)["Table"]
+        self._table_descriptions[name] = dict(table)
         return TableInfo(
             name=table.get("TableName", name),
             arn=table.get("TableArn", ""),
@@ -160,9 +161,18 @@ class DynamoDbOperations(AwsClients):
 
     def table_schema(self, name: str) -> dict[str, Any]:
         """What an export leaves out: DescribeTable, TTL, tags and the PITR settings, as AWS
-        returns them (datetimes as ISO-8601 strings)."""
-        with map_aws_errors("DescribeTable"):
-            table = self.dynamodb.describe_table(TableName=name)["Table"]
+        returns them (datetimes as ISO-8601 strings).
+
+        The table's description is the one :meth:`describe_table` last read by this name, when
+        there is one not yet taken (a run's planning reads it just before the export is asked
+        for, so it is the table as exported, and one DescribeTable per table serves both); it is
+        taken once, so a later schema of the same table is described afresh. TTL, the PITR
+        settings and the tags are read here.
+        """
+        table = self._table_descriptions.pop(name, None)
+        if table is None:
+            with map_aws_errors("DescribeTable"):
+                table = dict(self.dynamodb.describe_table(TableName=name)["Table"])
         with map_aws_errors("DescribeTimeToLive"):
             ttl = self.dynamodb.describe_time_to_live(TableName=name)
         with map_aws_errors("DescribeContinuousBackups"):

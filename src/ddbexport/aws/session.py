@@ -80,6 +80,9 @@ class AwsClients:
         self._s3 = s3
         self._kms = kms
         self._extra_clients: dict[str, Any] = {}
+        #: DescribeTable's answers by table name, each kept until a schema sidecar takes it
+        #: (see ``DynamoDbOperations.table_schema``).
+        self._table_descriptions: dict[str, dict[str, Any]] = {}
         # boto3 sessions are not thread-safe: clients are built once, under this lock.
         self._lock = threading.Lock()
         self._service_clock = ServiceClock()

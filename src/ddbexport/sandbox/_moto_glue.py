@@ -8,6 +8,7 @@ delete-table handlers are replaced while a sandbox is active and restored afterw
 
 from __future__ import annotations
 
+import bisect
 import email.utils
 import functools
 import json
@@ -33,6 +34,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.kms.models import kms_backends
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3.models import FakeTableStorageBucket, S3Backend, s3_backends
+from moto.s3.utils import _VersionedKeyStore
 from moto.settings import moto_server_port
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (  # noqa: E501
@@ -484,13 +486,14 @@ def _patch(service: ExportService) -> None:
 
     MotoRequestHandler.end_headers = end_headers  # type: ignore[method-assign,assignment]
     # Serving thousands of tables: moto lists its own package folder on every request to route
-    # it; the list cannot change while serving. (Connections are not kept alive: werkzeug's
-    # server closes each one after its response, whatever the protocol version.)
+    # it; the list cannot change while serving.
     modules = tuple(moto_backends.list_of_moto_modules())
     _originals[(moto_backends, "list_of_moto_modules")] = moto_backends.list_of_moto_modules
     moto_backends.list_of_moto_modules = lambda: modules
     # moto lists a prefix by reading every version of every key of the bucket; thousands of
-    # exports make that the server's largest cost. Only the key names are scanned here.
+    # exports made that the server's largest cost, and a scan of every key name still grows with
+    # the bucket. Each bucket's key names are kept sorted as keys are written and deleted, so a
+    # prefix is found by bisection.
     original_list = S3Backend.__dict__["list_objects"]
     _originals[(S3Backend, "list_objects")] = original_list
 
@@ -499,11 +502,14 @@ def _patch(service: ExportService) -> None:
     ) -> Any:
         if prefix and not isinstance(bucket, FakeTableStorageBucket):
             keys = bucket.keys
-            matching = [(name, keys[name]) for name in dict.keys(keys) if name.startswith(prefix)]
+            found = ((name, keys.get(name)) for name in _names_under(keys, prefix))
+            matching = [(name, key) for name, key in found if key is not None]
             bucket = SimpleNamespace(keys=SimpleNamespace(items=lambda: matching))
         return original_list(self, bucket, prefix, *args, **kwargs)
 
     S3Backend.list_objects = list_objects  # type: ignore[method-assign]
+    _index_key_names()
+    _speed_up_requests()
     _cache_json_paths()
     _cache_boto_clients()
 
@@ -517,6 +523,110 @@ def _patch(service: ExportService) -> None:
 def _replace(owner: Any, name: str, value: Any) -> None:
     _originals[(owner, name)] = getattr(owner, name)
     setattr(owner, name, value)
+
+
+#: Guards every bucket's sorted key names (see :func:`_index_key_names`).
+_names_lock = threading.Lock()
+_NAMES = "_ddbexport_sorted_names"
+
+
+def _sorted_names(store: _VersionedKeyStore) -> list[str]:
+    """The store's key names, sorted (built from the keys when missing or out of step); call
+    with ``_names_lock`` held."""
+    names: list[str] | None = store.__dict__.get(_NAMES)
+    if names is None or len(names) != len(store):
+        names = store.__dict__[_NAMES] = sorted(dict.keys(store))
+    return names
+
+
+def _names_under(store: _VersionedKeyStore, prefix: str) -> list[str]:
+    """The names of the store's keys that start with ``prefix``, in order."""
+    with _names_lock:
+        names = _sorted_names(store)
+        start = bisect.bisect_left(names, prefix)
+        end = start
+        while end < len(names) and names[end].startswith(prefix):
+            end += 1
+        return names[start:end]
+
+
+def _index_key_names() -> None:
+    """Keep each bucket's key names sorted as moto writes (``[]=``, ``setlist``) and deletes
+    (``pop``) keys; a store changed some other way is re-sorted when next listed."""
+    original_set = _VersionedKeyStore.__setitem__
+    original_setlist = _VersionedKeyStore.setlist
+    original_pop = _VersionedKeyStore.pop
+
+    def added(store: _VersionedKeyStore, key: str) -> None:
+        with _names_lock:
+            names: list[str] | None = store.__dict__.get(_NAMES)
+            if names is not None:
+                at = bisect.bisect_left(names, key)
+                if at == len(names) or names[at] != key:
+                    names.insert(at, key)
+
+    def set_item(store: _VersionedKeyStore, key: str, value: Any) -> Any:
+        result = original_set(store, key, value)
+        added(store, key)
+        return result
+
+    def set_list(store: _VersionedKeyStore, key: Any, list_: Any) -> Any:
+        result = original_setlist(store, key, list_)
+        added(store, key)
+        return result
+
+    def pop(store: _VersionedKeyStore, key: str) -> None:
+        original_pop(store, key)
+        with _names_lock:
+            names: list[str] | None = store.__dict__.get(_NAMES)
+            if names is not None:
+                at = bisect.bisect_left(names, key)
+                if at < len(names) and names[at] == key:
+                    del names[at]
+
+    _replace(_VersionedKeyStore, "__setitem__", set_item)
+    _replace(_VersionedKeyStore, "setlist", set_list)
+    _replace(_VersionedKeyStore, "pop", pop)
+
+
+def _speed_up_requests() -> None:
+    """Per-request work of moto's that cannot change while the sandbox serves, done once."""
+    # moto lists a response class's functions (inspect.getmembers) on every request to find
+    # the action's method; the sandbox's own handlers are in place before the first request.
+    original_names = getattr(moto_responses, "method_names_from_class")  # noqa: B009
+    names_of: dict[type, list[str]] = {}
+
+    def method_names(clazz: type) -> list[str]:
+        names = names_of.get(clazz)
+        if names is None:
+            names = names_of[clazz] = original_names(clazz)
+        return names
+
+    _replace(moto_responses, "method_names_from_class", method_names)
+    # A table given by ARN is found by scanning every table; its name is in the ARN.
+    original_get = DynamoDBBackend.get_table
+
+    def get_table(backend: DynamoDBBackend, table_name: str) -> Table:
+        table = backend.tables.get(_name_in_arn(table_name))
+        if table is not None and table.table_arn == table_name:
+            return table
+        return original_get(backend, table_name)
+
+    _replace(DynamoDBBackend, "get_table", get_table)
+    original_tags = DynamoDBBackend.list_tags_of_resource
+
+    def list_tags_of_resource(backend: DynamoDBBackend, table_arn: str) -> list[dict[str, str]]:
+        table = backend.tables.get(_name_in_arn(table_arn))
+        if table is not None and table.table_arn == table_arn:
+            return table.tags
+        return original_tags(backend, table_arn)
+
+    _replace(DynamoDBBackend, "list_tags_of_resource", list_tags_of_resource)
+
+
+def _name_in_arn(arn: str) -> str:
+    """``arn:aws:dynamodb:…:table/NAME`` → ``NAME`` (anything else: itself)."""
+    return arn.rsplit(":table/", 1)[-1]
 
 
 def _cache_json_paths() -> None:

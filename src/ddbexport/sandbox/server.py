@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from moto.core.config import default_user_config
-from moto.server import ThreadedMotoServer
 
 from . import Sandbox
 from .engine import SandboxSettings
+from .keepalive import SandboxHttpServer
 
 
 def free_port() -> int:
@@ -50,7 +50,7 @@ def serve(
     """
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = SandboxHttpServer(host, port)
     sandbox = Sandbox(settings, time_scale=time_scale, in_process=False)
     # State machines' AWS SDK tasks call back into "the moto server": tell moto which one.
     previous_port = os.environ.get("MOTO_PORT")

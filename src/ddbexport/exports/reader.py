@@ -39,11 +39,12 @@ are not what AWS writes raise :class:`ExportReadError`, naming the file and line
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from binascii import Error as Base64Error
 from binascii import a2b_base64
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -462,7 +463,7 @@ def _transcoded_batches(
 
 def _chunks(
     export: OpenedExport, encode: Callable[[dict[str, Any]], bytes], ion: bool, export_type: str
-) -> Iterator[_Chunk]:
+) -> Iterator[Chunk]:
     """The export's decompressed data as jobs of whole lines, in file order."""
     for entry in export.files:
         if entry.item_count == 0:
@@ -471,24 +472,84 @@ def _chunks(
         url = export.store.url(key)
         line = _LineCount()
         for chunk in _unzipped_chunks(export, key, url, line, split=False):
-            yield _Chunk(url, export_type, ion, line.number, chunk[0], encode)
+            yield Chunk(url, export_type, ion, line.number, chunk[0], encode)
             line.number += chunk[0].count(b"\n") + 1
 
 
 def _in_order(
     pool: Executor,
-    jobs: Iterator[_Chunk],
-    work: Callable[[_Chunk], tuple[bytes, int]],
+    jobs: Iterator[Chunk],
+    work: Callable[[Chunk], _T],
     workers: int,
-) -> Iterator[tuple[bytes, int]]:
+) -> Iterator[_T]:
     # At most two jobs per worker in flight: memory stays flat, results come out in order.
-    pending: deque[Future[tuple[bytes, int]]] = deque()
+    pending: deque[Future[_T]] = deque()
     for job in jobs:
         pending.append(pool.submit(work, job))
         if len(pending) >= 2 * workers:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+def chunk_results(
+    export: OpenedExport, work: Callable[[Chunk], _T], *, workers: int
+) -> Iterator[_T]:
+    """What ``work`` makes of each chunk of a FULL DynamoDB-JSON export (about a megabyte of
+    whole lines, see :class:`Chunk`), in file order. With ``workers`` > 1 the chunks are worked
+    on threads (``work`` should release the GIL for that to pay: C code does), at most two per
+    worker in flight.
+
+    Raises:
+        ExportReadError: a data file cannot be decompressed; what ``work`` raises.
+    """
+    chunks = _chunks(export, _item_json, False, export.summary.export_type)
+    if workers <= 1:
+        for job in chunks:
+            yield work(job)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbexport-read")
+    try:
+        yield from _in_order(pool, chunks, work, workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _item_json(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record["Item"])
+
+
+def chunk_items(
+    job: Chunk, lines: Iterable[tuple[int, int, int]] | None = None
+) -> Iterator[tuple[int, Item]]:
+    """(line number in its file, item as DynamoDB JSON) of the chunk's lines, or only of
+    ``lines`` (``(index in the chunk, start, stop)``), read as :func:`iter_records` reads them.
+
+    Raises:
+        ExportReadError: a line is not a record, naming its file and line.
+    """
+    if lines is None:
+        lines = ((index, -1, -1) for index in itertools.count())
+        texts: Iterable[bytes] = job.data.split(b"\n")
+    else:
+        lines = list(lines)
+        texts = [job.data[start:stop] for _, start, stop in lines]
+    for (index, _, _), text in zip(lines, texts, strict=False):
+        line = _LineCount(job.first_line + index)
+        try:
+            for item in _converted([text], job.ion, _typed_item, line):
+                yield line.number, item
+        except _RECORD_ERRORS as exc:
+            raise _record_error(exc, job.url, line.number, job.export_type) from None
+
+
+#: What a record's conversion raises for a value it cannot read (see :func:`record_error`).
+RECORD_ERRORS = _RECORD_ERRORS
+
+
+def record_error(exc: Exception, job: Chunk, number: int) -> ExportReadError:
+    """The error for line ``number`` of the chunk's file, whose conversion raised ``exc``."""
+    return _record_error(exc, job.url, number, job.export_type)
 
 
 def _serial_batches(
@@ -508,7 +569,9 @@ def _serial_batches(
 
 
 @dataclass(frozen=True)
-class _Chunk:
+class Chunk:
+    """About a megabyte of whole lines of one data file (``data``, without the last newline)."""
+
     url: str
     export_type: str
     ion: bool
@@ -517,7 +580,7 @@ class _Chunk:
     encode: Callable[[dict[str, Any]], bytes]
 
 
-def _encode_chunk(job: _Chunk) -> tuple[bytes, int]:
+def _encode_chunk(job: Chunk) -> tuple[bytes, int]:
     line = _LineCount(job.first_line)
     try:
         encoded = list(_converted(job.data.split(b"\n"), job.ion, job.encode, line))
@@ -526,7 +589,7 @@ def _encode_chunk(job: _Chunk) -> tuple[bytes, int]:
     return b"".join(encoded), len(encoded)
 
 
-def _transcoded_chunk(job: _Chunk, transcode: ChunkTranscoder) -> tuple[bytes, int]:
+def _transcoded_chunk(job: Chunk, transcode: ChunkTranscoder) -> tuple[bytes, int]:
     encoded, records, handed_back = transcode(job.data)
     if not handed_back:
         return encoded, records

@@ -1,1 +1,9 @@
 def transcode(chunk: bytes, /) -> tuple[bytes, int, list[tuple[int, int, int, int]]]: ...
+def survey(
+    chunk: bytes, /
+) -> tuple[
+    int, list[tuple[bytes, int, tuple[int, ...], bool, int, int]], list[tuple[int, int, int, int]]
+]: ...
+def columns(
+    chunk: bytes, plan: list[tuple[bytes, int, int]], /
+) -> tuple[int, list[tuple[int, bytes, bytes, bytes, bytes, bytes, int]]] | None: ...

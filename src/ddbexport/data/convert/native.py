@@ -13,6 +13,8 @@ from typing import Literal
 from ddbexport.errors import ConfigError
 from ddbexport.exports.reader import ChunkTranscoder, OpenedExport
 
+from .parquet_native import Columns, Survey, native_parquet
+
 Engine = Literal["auto", "native", "python"]
 ENGINES: tuple[Engine, ...] = ("auto", "native", "python")
 
@@ -45,6 +47,20 @@ def chunk_transcoder(engine: str) -> ChunkTranscoder | None:
     if transcode is None and engine == "native":
         raise ConfigError(NOT_BUILT)
     return transcode
+
+
+def parquet_engine(engine: str) -> tuple[Survey, Columns] | None:
+    """The C survey and column builder ``engine`` asks for: None means Python's writer.
+
+    Raises:
+        ConfigError: an unknown engine, or ``native`` where it was not built.
+    """
+    if chunk_transcoder(engine) is None:
+        return None
+    native = native_parquet()
+    if native is None and engine == "native":
+        raise ConfigError(NOT_BUILT)
+    return native
 
 
 def refuse_native(export: OpenedExport, typed: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from ddbexport.exports.reader import (
     open_export,
 )
 
+from .native import parquet_engine, refuse_native
 from .parquet_columns import NUMBER_TEXT, Column, column_plan
-from .passes import Pass, ordered_columns
+from .parquet_native import Columns, Survey, column_code, record_batches, survey_columns
+from .passes import Pass, ordered_columns, spooled
 from .result import ConvertResult
 from .values import CHANGE_COLUMNS, change_json, json_text
 
@@ -47,6 +50,8 @@ def write_parquet(
     typed: bool = False,
     api: ObjectApi | None = None,
     row_group_bytes: int = ROW_GROUP_BYTES,
+    engine: str = "auto",
+    workers: int | None = None,
 ) -> ConvertResult:
     """Write the items (FULL) or changes (INCREMENTAL) to the Parquet file ``path``.
 
@@ -54,14 +59,24 @@ def write_parquet(
     :mod:`ddbexport.data.convert`), the second writes row groups of about ``row_group_bytes`` of
     items each.
 
+    ``engine`` (see :mod:`.native`): ``auto`` converts a FULL export's DynamoDB JSON in C when
+    the C converter was built (``workers`` threads, default one per CPU up to 8), ``native``
+    insists on it, ``python`` never uses it. The file holds the same schema and values.
+
     Raises:
-        ConfigError: pyarrow is missing.
+        ConfigError: pyarrow is missing; an unknown engine, ``native`` where it was not built
+            or for what it does not convert (ION, INCREMENTAL, typed).
         ExportReadError: a data file is not what AWS writes.
     """
     pa, pq = import_pyarrow()
+    native = parquet_engine(engine)
     export = open_export(target, api=api)
+    if engine == "native":
+        refuse_native(export, typed)
     if export.incremental:
         return _changes_parquet(pa, pq, export, path, typed, row_group_bytes)
+    if native is not None and not typed and export.summary.output_format != "ION":
+        return _native_items(pa, pq, export, path, native, row_group_bytes, workers)
     passes = Pass(export)
     try:
         columns: dict[str, Column] = {}
@@ -80,14 +95,7 @@ def write_parquet(
             if count % 64 == 0:  # the size of every 64th item estimates rows per group
                 sampled_bytes += len(orjson.dumps(item))
                 sampled += 1
-        names = ordered_columns(
-            [name for name in export.key_names or () if name in columns], columns
-        )
-        plans = [column_plan(pa, name, columns[name], typed) for name in names]
-        schema = pa.schema(
-            [plan[0] for plan in plans],
-            metadata={b"ddbexport": _schema_note(names, columns, plans, typed)},
-        )
+        names, plans, schema = _plan(pa, export, columns, typed)
         per_group = ROW_GROUP_ROWS
         if sampled_bytes:
             per_group = max(1, min(ROW_GROUP_ROWS, row_group_bytes * sampled // sampled_bytes))
@@ -114,6 +122,70 @@ def write_parquet(
                 rows += pending
     finally:
         passes.close()
+    return _items_result(names, plans, columns, rows)
+
+
+def _native_items(
+    pa: Any,
+    pq: Any,
+    export: OpenedExport,
+    path: Path,
+    native: tuple[Survey, Columns],
+    row_group_bytes: int,
+    workers: int | None,
+) -> ConvertResult:
+    """Items in two passes in C (see :mod:`.parquet_native`); row groups of about
+    ``row_group_bytes`` of input each."""
+    survey, build = native
+    threads = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    if threads < 1:
+        raise ConfigError(f"workers must be 1 or more, not {workers}")
+    with spooled(export) as readable:
+        columns, _items = survey_columns(readable, survey, threads)
+        names, plans, schema = _plan(pa, export, columns, False)
+        codes = [
+            column_code(pa, columns[name], plan[2]) for name, plan in zip(names, plans, strict=True)
+        ]
+        rows = 0
+        with pq.ParquetWriter(str(path), schema) as writer:
+            batches: list[Any] = []
+            pending = size = 0
+            for batch, input_bytes in record_batches(
+                pa, readable, build, schema, codes, [plan[1] for plan in plans], threads
+            ):
+                batches.append(batch)
+                pending += batch.num_rows
+                size += input_bytes
+                if size >= row_group_bytes or pending >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.Table.from_batches(batches, schema), pending)
+                    rows += pending
+                    batches = []
+                    pending = size = 0
+            if pending or not rows:
+                writer.write_table(pa.Table.from_batches(batches, schema), max(pending, 1))
+                rows += pending
+    return _items_result(names, plans, columns, rows)
+
+
+def _plan(
+    pa: Any, export: OpenedExport, columns: Mapping[str, Column], typed: bool
+) -> tuple[list[str], list[tuple[Any, Any, str | None]], Any]:
+    """The columns' names in order, their plans and the file's schema."""
+    names = ordered_columns([name for name in export.key_names or () if name in columns], columns)
+    plans = [column_plan(pa, name, columns[name], typed) for name in names]
+    schema = pa.schema(
+        [plan[0] for plan in plans],
+        metadata={b"ddbexport": _schema_note(names, columns, plans, typed)},
+    )
+    return names, plans, schema
+
+
+def _items_result(
+    names: list[str],
+    plans: list[tuple[Any, Any, str | None]],
+    columns: Mapping[str, Column],
+    rows: int,
+) -> ConvertResult:
     notes = []
     for name, plan in zip(names, plans, strict=True):
         if plan[2] == "varying":

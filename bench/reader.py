@@ -15,12 +15,19 @@ process, so that each one's peak RSS (``ru_maxrss``) is its own:
   decompressing and writing; its peak RSS counts every worker too (this process's peak plus
   the largest worker's times the number of workers, an upper bound);
 - ``jsonl-1``: the same in one process (``workers=1``, the library's default);
-- ``parquet``: ``ddbexport.convert.convert(…, "parquet", file)``: two passes over the data
-  (schema, then row groups), so it reads everything twice.
+- ``parquet``: ``ddbexport.convert.convert(…, "parquet", file, engine="python")``: the
+  Python writer, two passes over the data (schema, then row groups), so it reads everything
+  twice;
+- ``parquet-native``: ``convert(…, "parquet", file, engine="native", workers=None)``, as
+  ``ddbexport read --to parquet`` runs it where the C converter was built: both passes in C,
+  chunks converted on one thread per CPU.
+
+The ``jsonl`` variants use the default engine (``auto``: the C converter where it was built).
 
 Prints items/s and MB/s of uncompressed input, the ratios against naive and floor, the peak RSS
 of each variant, and PASS/FAIL for the targets: ``jsonl`` and ``iter_items`` at least 5x the
-naive way and within 2x of the floor; every ddbexport variant at most 300 MB peak RSS.
+naive way and within 2x of the floor; ``parquet-native`` at least 10x the naive way and 1.5x
+faster than the floor, at most 500 MB peak RSS; every other ddbexport variant at most 300 MB.
 
     python bench/reader.py --size-mb 256
     python bench/reader.py --data /tmp/export --keep   # generate once, run again later
@@ -52,10 +59,13 @@ from ddbexport.exports.reader import iter_items
 
 EXPORT_ID = "01768385930622-efd1a093"
 FILE_MB = 256
-VARIANTS = ("floor", "naive", "iter_items", "jsonl", "jsonl-1", "parquet")
+VARIANTS = ("floor", "naive", "iter_items", "jsonl", "jsonl-1", "parquet", "parquet-native")
 TARGET_VS_NAIVE = 5.0
 TARGET_VS_FLOOR = 2.0
 TARGET_RSS_MB = 300.0
+PARQUET_NATIVE_VS_NAIVE = 10.0
+PARQUET_NATIVE_VS_FLOOR = 1.5  # times faster than the floor
+PARQUET_NATIVE_RSS_MB = 500.0
 
 
 # ---------------------------------------------------------------------------- the export
@@ -242,12 +252,17 @@ def _jsonl_one_process(folder: Path, out: Path) -> int:
 
 
 def _parquet(folder: Path, out: Path) -> int:
-    return convert(str(folder), "parquet", out / "items.parquet").rows
+    return convert(str(folder), "parquet", out / "items.parquet", engine="python").rows
+
+
+def _parquet_native(folder: Path, out: Path) -> int:
+    path = out / "items.parquet"
+    return convert(str(folder), "parquet", path, engine="native", workers=None).rows
 
 
 def run_variant(name: str, folder: Path) -> dict[str, Any]:
     """Run one variant in this process; its peak RSS is this process's."""
-    if name == "parquet":
+    if name.startswith("parquet"):
         import pyarrow.parquet  # noqa: F401, PLC0415 - loaded before the clock starts, as others
     out = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     try:
@@ -258,6 +273,7 @@ def run_variant(name: str, folder: Path) -> dict[str, Any]:
             "jsonl": _jsonl,
             "jsonl-1": _jsonl_one_process,
             "parquet": _parquet,
+            "parquet-native": _parquet_native,
         }[name]
         started = time.perf_counter()
         items = function(folder, out)
@@ -335,14 +351,14 @@ def _report(results: dict[str, dict[str, Any]], items: int, size: int) -> int:
     floor = results.get("floor", {}).get("seconds")
     naive = results.get("naive", {}).get("seconds")
     header = ("seconds", 8), ("items/s", 11), ("MB/s", 7), ("vs naive", 9), ("vs floor", 9)
-    print(f"{'variant':<11} " + " ".join(f"{name:>{width}}" for name, width in header), end="")
+    print(f"{'variant':<14} " + " ".join(f"{name:>{width}}" for name, width in header), end="")
     print(f" {'peak RSS':>9}")
     for name, result in results.items():
         seconds = result["seconds"]
         speed_up = f"{naive / seconds:.1f}x" if naive else "-"
         slow_down = f"{seconds / floor:.2f}x" if floor else "-"
         print(
-            f"{name:<11} {seconds:>8.1f} {items / seconds:>11,.0f} {size / 2**20 / seconds:>7.1f} "
+            f"{name:<14} {seconds:>8.1f} {items / seconds:>11,.0f} {size / 2**20 / seconds:>7.1f} "
             f"{speed_up:>9} {slow_down:>9} {result['peak_rss_mb']:>6.0f} MB"
         )
     print(
@@ -367,6 +383,24 @@ def _report(results: dict[str, dict[str, Any]], items: int, size: int) -> int:
         ):
             print(f"{'PASS' if passed else 'FAIL'}  {label}")
             ok &= passed
+    if "parquet-native" in results and naive and floor:
+        seconds = results["parquet-native"]["seconds"]
+        for label, passed in (
+            (
+                f"parquet-native: >= {PARQUET_NATIVE_VS_NAIVE:g}x naive",
+                naive / seconds >= PARQUET_NATIVE_VS_NAIVE,
+            ),
+            (
+                f"parquet-native: >= {PARQUET_NATIVE_VS_FLOOR:g}x faster than the floor",
+                floor / seconds >= PARQUET_NATIVE_VS_FLOOR,
+            ),
+        ):
+            print(f"{'PASS' if passed else 'FAIL'}  {label}")
+            ok &= passed
+    if "parquet-native" in results:
+        passed = results["parquet-native"]["peak_rss_mb"] <= PARQUET_NATIVE_RSS_MB
+        print(f"{'PASS' if passed else 'FAIL'}  parquet-native: peak RSS <= 500 MB")
+        ok &= passed
     for name in ("iter_items", "jsonl", "jsonl-1", "parquet"):
         if name in results:
             passed = results[name]["peak_rss_mb"] <= TARGET_RSS_MB

@@ -340,17 +340,27 @@ class _LineCount:
 
 
 def _unzipped_chunks(
-    export: OpenedExport, key: str, url: str, line: _LineCount, *, split: bool
+    export: OpenedExport,
+    key: str,
+    url: str,
+    line: _LineCount,
+    *,
+    split: bool,
+    in_place: bool = False,
 ) -> Iterator[list[bytes]]:
     """The file's decompressed lines, a chunk at a time; with ``split`` false each chunk is one
-    bytes object of whole lines (for a worker process to split)."""
+    bytes object of whole lines (for a worker process to split), with ``in_place`` a bytearray
+    (for threads: decompressed into it, not copied three times)."""
     try:
         stream = export.store.open(key)
     except OSError as exc:  # a copy on disk without the file (S3 raises AwsError itself)
         raise ExportReadError(f"{url}: cannot open it: {exc.strerror or exc}") from None
     try:
         with closing(stream) as raw, open_gunzip(raw) as unzipped:
-            yield from _line_batches(unzipped) if split else _whole_line_chunks(unzipped)
+            if in_place:
+                yield from _whole_line_arrays(unzipped)
+            else:
+                yield from _line_batches(unzipped) if split else _whole_line_chunks(unzipped)
     except GZIP_ERRORS as exc:
         where = f" after line {line.number}" if line.number else ""
         raise ExportReadError(f"{url}: cannot read it as gzip{where}: {exc}") from None
@@ -462,18 +472,29 @@ def _transcoded_batches(
 
 
 def _chunks(
-    export: OpenedExport, encode: Callable[[dict[str, Any]], bytes], ion: bool, export_type: str
+    export: OpenedExport,
+    encode: Callable[[dict[str, Any]], bytes],
+    ion: bool,
+    export_type: str,
+    count_lines: Callable[[bytes], int] | None = None,
 ) -> Iterator[Chunk]:
-    """The export's decompressed data as jobs of whole lines, in file order."""
+    """The export's decompressed data as jobs of whole lines, in file order. ``count_lines``
+    (C code that releases the GIL) makes the chunks bytearrays for threads."""
     for entry in export.files:
         if entry.item_count == 0:
             continue
         key = export.folder.resolve(entry.key)
         url = export.store.url(key)
         line = _LineCount()
-        for chunk in _unzipped_chunks(export, key, url, line, split=False):
+        count = count_lines or _count_lines
+        chunks = _unzipped_chunks(export, key, url, line, split=False, in_place=bool(count_lines))
+        for chunk in chunks:
             yield Chunk(url, export_type, ion, line.number, chunk[0], encode)
-            line.number += chunk[0].count(b"\n") + 1
+            line.number += count(chunk[0]) + 1
+
+
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n")
 
 
 def _in_order(
@@ -493,17 +514,22 @@ def _in_order(
 
 
 def chunk_results(
-    export: OpenedExport, work: Callable[[Chunk], _T], *, workers: int
+    export: OpenedExport,
+    work: Callable[[Chunk], _T],
+    *,
+    workers: int,
+    count_lines: Callable[[bytes], int] | None = None,
 ) -> Iterator[_T]:
     """What ``work`` makes of each chunk of a FULL DynamoDB-JSON export (about a megabyte of
     whole lines, see :class:`Chunk`), in file order. With ``workers`` > 1 the chunks are worked
     on threads (``work`` should release the GIL for that to pay: C code does), at most two per
-    worker in flight.
+    worker in flight. ``count_lines``: the number of newlines in a chunk, by C code (the chunks
+    are then bytearrays, decompressed in place).
 
     Raises:
         ExportReadError: a data file cannot be decompressed; what ``work`` raises.
     """
-    chunks = _chunks(export, _item_json, False, export.summary.export_type)
+    chunks = _chunks(export, _item_json, False, export.summary.export_type, count_lines)
     if workers <= 1:
         for job in chunks:
             yield work(job)
@@ -607,6 +633,30 @@ def _transcoded_chunk(job: Chunk, transcode: ChunkTranscoder) -> tuple[bytes, in
         records += len(converted)
     pieces.append(encoded[done:])
     return b"".join(pieces), records
+
+
+def _whole_line_arrays(stream: IO[bytes]) -> Iterator[list[bytes]]:
+    # As _whole_line_chunks, each chunk a bytearray the data is read into (the partial line
+    # left over from the last one first): one copy of the data instead of three.
+    rest = b""
+    while True:
+        buffer = bytearray(len(rest) + CHUNK_BYTES)
+        buffer[: len(rest)] = rest
+        filled = len(rest)
+        with memoryview(buffer) as view:
+            while filled < len(buffer) and (read := stream.readinto(view[filled:])):  # type: ignore[attr-defined]
+                filled += read
+        if filled == len(rest):  # the end of the file
+            if rest:
+                yield [bytearray(rest)]  # type: ignore[list-item]
+            return
+        end = buffer.rfind(b"\n", 0, filled)
+        if end < 0:  # a line longer than a chunk: read on
+            rest = bytes(buffer[:filled])
+            continue
+        rest = bytes(buffer[end + 1 : filled])
+        del buffer[end:]
+        yield [buffer]  # type: ignore[list-item]
 
 
 def _line_batches(stream: IO[bytes]) -> Iterator[list[bytes]]:

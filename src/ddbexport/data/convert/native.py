@@ -13,7 +13,7 @@ from typing import Literal
 from ddbexport.errors import ConfigError
 from ddbexport.exports.reader import ChunkTranscoder, OpenedExport
 
-from .parquet_native import Columns, Survey, native_parquet
+from .parquet_native import Native, native_parquet
 
 Engine = Literal["auto", "native", "python"]
 ENGINES: tuple[Engine, ...] = ("auto", "native", "python")
@@ -49,7 +49,7 @@ def chunk_transcoder(engine: str) -> ChunkTranscoder | None:
     return transcode
 
 
-def parquet_engine(engine: str) -> tuple[Survey, Columns] | None:
+def parquet_engine(engine: str) -> Native | None:
     """The C survey and column builder ``engine`` asks for: None means Python's writer.
 
     Raises:

@@ -18,7 +18,7 @@ the GIL), in file order:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from ddbexport.exports.reader import (
     RECORD_ERRORS,
@@ -43,17 +43,25 @@ Survey = Callable[[bytes], tuple[int, list[tuple[Any, ...]], list[tuple[int, int
 Columns = Callable[[bytes, list[tuple[bytes, int, int]]], Any]
 
 
-def native_parquet() -> tuple[Survey, Columns] | None:
+class Native(NamedTuple):
+    """The C code both passes use."""
+
+    survey: Survey
+    columns: Columns
+    count_lines: Callable[[bytes], int]
+
+
+def native_parquet() -> Native | None:
     """The C survey and column builder, or None when the converter was not built."""
     try:
-        from ._dynamojson import columns, survey  # noqa: PLC0415 - built only with a compiler
+        from ._dynamojson import columns, count_lines, survey  # noqa: PLC0415 - needs a compiler
     except ImportError:
         return None
-    return survey, columns
+    return Native(survey, columns, count_lines)
 
 
 def survey_columns(
-    export: OpenedExport, survey: Survey, workers: int
+    export: OpenedExport, native: Native, workers: int
 ) -> tuple[dict[str, Column], int]:
     """The first pass: every column as :class:`Column` (in order of first appearance) and the
     number of items.
@@ -64,10 +72,13 @@ def survey_columns(
     columns: dict[str, Column] = {}
     items = 0
 
+    survey = native.survey
+
     def work(job: Chunk) -> tuple[Chunk, Any]:
         return job, survey(job.data)
 
-    for job, (count, found, handed_back) in chunk_results(export, work, workers=workers):
+    results = chunk_results(export, work, workers=workers, count_lines=native.count_lines)
+    for job, (count, found, handed_back) in results:
         # (line in the chunk, order within it, name, type or None, numbers or None)
         events: list[tuple[int, int, str, str | None, Any]] = []
         for order, (name, first, kind_lines, integers, scale, whole) in enumerate(found):
@@ -143,7 +154,7 @@ def column_code(pa: Any, column: Column, note: str | None) -> tuple[int, int]:
 def record_batches(
     pa: Any,
     export: OpenedExport,
-    build: Columns,
+    native: Native,
     schema: Any,
     codes: list[tuple[int, int]],
     converters: list[Callable[[Any], Any]],
@@ -154,6 +165,8 @@ def record_batches(
         (name.encode("utf-8"), code, scale)
         for name, (code, scale) in zip(schema.names, codes, strict=True)
     ]
+
+    build = native.columns
 
     def work(job: Chunk) -> tuple[Any, int]:
         built = build(job.data, plan)
@@ -166,7 +179,7 @@ def record_batches(
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=schema), len(job.data)
 
-    return chunk_results(export, work, workers=workers)
+    return chunk_results(export, work, workers=workers, count_lines=native.count_lines)
 
 
 def _array(pa: Any, arrow_type: Any, code: int, rows: int, parts: tuple[Any, ...]) -> Any:

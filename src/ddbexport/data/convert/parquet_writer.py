@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from ddbexport.exports.reader import (
 
 from .native import parquet_engine, refuse_native
 from .parquet_columns import NUMBER_TEXT, Column, column_plan
-from .parquet_native import Columns, Survey, column_code, record_batches, survey_columns
+from .parquet_native import Native, column_code, record_batches, survey_columns
 from .passes import Pass, ordered_columns, spooled
 from .result import ConvertResult
 from .values import CHANGE_COLUMNS, change_json, json_text
@@ -130,37 +131,47 @@ def _native_items(
     pq: Any,
     export: OpenedExport,
     path: Path,
-    native: tuple[Survey, Columns],
+    native: Native,
     row_group_bytes: int,
     workers: int | None,
 ) -> ConvertResult:
     """Items in two passes in C (see :mod:`.parquet_native`); row groups of about
     ``row_group_bytes`` of input each."""
-    survey, build = native
     threads = workers if workers is not None else min(os.cpu_count() or 1, 8)
     if threads < 1:
         raise ConfigError(f"workers must be 1 or more, not {workers}")
     with spooled(export) as readable:
-        columns, _items = survey_columns(readable, survey, threads)
+        columns, _items = survey_columns(readable, native, threads)
         names, plans, schema = _plan(pa, export, columns, False)
         codes = [
             column_code(pa, columns[name], plan[2]) for name, plan in zip(names, plans, strict=True)
         ]
         rows = 0
-        with pq.ParquetWriter(str(path), schema) as writer:
+        # Row groups are written on a thread of their own (pyarrow releases the GIL), so that
+        # decompressing and converting the next chunks goes on meanwhile; one at a time.
+        with (
+            pq.ParquetWriter(str(path), schema) as writer,
+            ThreadPoolExecutor(1, thread_name_prefix="ddbexport-parquet") as writing,
+        ):
+            written: Future[None] | None = None
             batches: list[Any] = []
             pending = size = 0
             for batch, input_bytes in record_batches(
-                pa, readable, build, schema, codes, [plan[1] for plan in plans], threads
+                pa, readable, native, schema, codes, [plan[1] for plan in plans], threads
             ):
                 batches.append(batch)
                 pending += batch.num_rows
                 size += input_bytes
                 if size >= row_group_bytes or pending >= ROW_GROUP_ROWS:
-                    writer.write_table(pa.Table.from_batches(batches, schema), pending)
+                    if written is not None:
+                        written.result()
+                    table = pa.Table.from_batches(batches, schema)
+                    written = writing.submit(writer.write_table, table, pending)
                     rows += pending
                     batches = []
                     pending = size = 0
+            if written is not None:
+                written.result()
             if pending or not rows:
                 writer.write_table(pa.Table.from_batches(batches, schema), max(pending, 1))
                 rows += pending

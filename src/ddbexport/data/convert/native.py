@@ -3,7 +3,9 @@
 The C converter (``_dynamojson``, compiled when ddbexport is installed: see ``hatch_build.py``)
 writes most lines itself and hands the rest (exponents, number sets with fractions, binary sets,
 anything unusual or malformed) back to the Python converter, so the output is the same byte for
-byte whichever engine runs, and errors are the Python path's, with their line numbers.
+byte whichever engine runs, and errors are the Python path's, with their line numbers. For
+Parquet it builds the Arrow columns itself (see :mod:`.parquet_native`): the same file's
+schema and values as the Python writer's.
 """
 
 from __future__ import annotations

@@ -155,25 +155,29 @@ def _native_items(
         ):
             written: Future[None] | None = None
             batches: list[Any] = []
-            pending = size = 0
+            pending = seen_rows = seen_bytes = 0
             for batch, input_bytes in record_batches(
                 pa, readable, native, schema, codes, [plan[1] for plan in plans], threads
             ):
                 batches.append(batch)
                 pending += batch.num_rows
-                size += input_bytes
-                if size >= row_group_bytes or pending >= ROW_GROUP_ROWS:
+                seen_rows += batch.num_rows
+                seen_bytes += input_bytes
+                # Rows per group from the bytes of input per row so far (as the Python writer
+                # estimates them), a chunk cut where a group ends.
+                per_group = max(1, min(ROW_GROUP_ROWS, row_group_bytes * seen_rows // seen_bytes))
+                while pending >= per_group:
+                    table = pa.Table.from_batches(batches, schema)
                     if written is not None:
                         written.result()
-                    table = pa.Table.from_batches(batches, schema)
-                    written = writing.submit(writer.write_table, table, pending)
-                    rows += pending
-                    batches = []
-                    pending = size = 0
+                    written = writing.submit(writer.write_table, table.slice(0, per_group))
+                    rows += per_group
+                    pending -= per_group
+                    batches = table.slice(per_group).to_batches()
             if written is not None:
                 written.result()
             if pending or not rows:
-                writer.write_table(pa.Table.from_batches(batches, schema), max(pending, 1))
+                writer.write_table(pa.Table.from_batches(batches, schema))
                 rows += pending
     return _items_result(names, plans, columns, rows)
 

@@ -1780,9 +1780,51 @@ static int build_line(Builder *builders, size_t count, const NameMap *names, Par
     return 0;
 }
 
-static PyObject *buffer_bytes(const Buffer *buffer) {
-    return PyBytes_FromStringAndSize(buffer->len ? (const char *)buffer->data : "",
-                                     (Py_ssize_t)buffer->len);
+/*
+ * A built buffer handed to Python without copying it: an object exposing the memory through
+ * the buffer protocol (pyarrow.py_buffer wraps it), freeing it when the last view is gone.
+ */
+typedef struct {
+    PyObject_HEAD
+    uchar *data;
+    Py_ssize_t length;
+} OwnedBuffer;
+
+static int owned_getbuffer(PyObject *self, Py_buffer *view, int flags) {
+    OwnedBuffer *owned = (OwnedBuffer *)self;
+    return PyBuffer_FillInfo(view, self, owned->data, owned->length, 1, flags);
+}
+
+static void owned_dealloc(PyObject *self) {
+    free(((OwnedBuffer *)self)->data);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyBufferProcs owned_buffer_procs = {owned_getbuffer, NULL};
+
+static PyTypeObject OwnedBufferType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ddbexport.data.convert._dynamojson.OwnedBuffer",
+    .tp_basicsize = sizeof(OwnedBuffer),
+    .tp_dealloc = owned_dealloc,
+    .tp_as_buffer = &owned_buffer_procs,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Memory built by columns(), read through the buffer protocol.",
+};
+
+/* The buffer's memory as an OwnedBuffer; the Buffer gives it up (even on failure). */
+static PyObject *buffer_object(Buffer *buffer) {
+    if (buffer->data == NULL && reserve(buffer, 1) != 0) return PyErr_NoMemory();
+    OwnedBuffer *owned = PyObject_New(OwnedBuffer, &OwnedBufferType);
+    if (owned == NULL) {
+        free(buffer->data);
+        *buffer = (Buffer){0};
+        return NULL;
+    }
+    owned->data = buffer->data;
+    owned->length = (Py_ssize_t)buffer->len;
+    *buffer = (Buffer){0};
+    return (PyObject *)owned;
 }
 
 PyDoc_STRVAR(columns_doc,
@@ -1875,9 +1917,9 @@ static PyObject *columns(PyObject *module, PyObject *args) {
     for (size_t i = 0; i < count; i++) {
         Builder *b = &builders[i];
         PyObject *entry = Py_BuildValue("(nNNNNNn)", (Py_ssize_t)b->nulls,
-                                        buffer_bytes(&b->validity), buffer_bytes(&b->offsets),
-                                        buffer_bytes(&b->data), buffer_bytes(&b->child_offsets),
-                                        buffer_bytes(&b->child_data), (Py_ssize_t)b->children);
+                                        buffer_object(&b->validity), buffer_object(&b->offsets),
+                                        buffer_object(&b->data), buffer_object(&b->child_offsets),
+                                        buffer_object(&b->child_data), (Py_ssize_t)b->children);
         if (entry == NULL) {
             Py_DECREF(built);
             goto cleanup;
@@ -1934,5 +1976,6 @@ static struct PyModuleDef module_definition = {
 
 PyMODINIT_FUNC PyInit__dynamojson(void) {
     init_escapes();
+    if (PyType_Ready(&OwnedBufferType) != 0) return NULL;
     return PyModule_Create(&module_definition);
 }

@@ -521,3 +521,27 @@ def test_cli_read_parquet_engine_native(tmp_path: Path) -> None:
     python = pq.read_table(tmp_path / "python.parquet")
     assert native.schema.equals(python.schema, check_metadata=True)
     assert native.to_pylist() == python.to_pylist()
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        {},  # the first chunk's plan stands: one pass
+        {"late": {"S": "a column first seen late"}},
+        {"price": {"N": "1.125"}},  # a wider scale
+        {"count": {"N": "0.5"}},  # int64 becomes decimal128
+        {"count": {"N": "1" * 39}},  # decimal128 no more: text (the guess cannot convert it)
+        {"flag": {"S": "yes"}},  # a second type: JSON text
+        {"gone": {"N": "1"}},  # a NULL-only column gets a type
+    ],
+)
+def test_parquet_written_by_a_guess_from_the_first_chunk_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: dict[str, Any]
+) -> None:
+    """The native engine writes by the plan of the first chunk while surveying the rest; a
+    later chunk that changes it makes a second pass write the file again."""
+    monkeypatch.setattr("ddbexport.exports.reader.CHUNK_BYTES", 8192)
+    items = [_parquet_row(index) for index in range(400)]
+    items[-1].update(late)
+    folder = write_export(tmp_path / "export", items, partitions=1)
+    parquet_both(str(folder), tmp_path, workers=2)

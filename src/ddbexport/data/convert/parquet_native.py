@@ -60,25 +60,23 @@ def native_parquet() -> Native | None:
     return Native(survey, columns, count_lines)
 
 
-def survey_columns(
-    export: OpenedExport, native: Native, workers: int
-) -> tuple[dict[str, Column], int]:
-    """The first pass: every column as :class:`Column` (in order of first appearance) and the
-    number of items.
+class SurveyMerge:
+    """The first pass's findings, chunk by chunk in file order: every column as
+    :class:`Column` (in order of first appearance) and the number of items."""
 
-    Raises:
-        ExportReadError: a line is not a record, or an attribute's value is not DynamoDB JSON.
-    """
-    columns: dict[str, Column] = {}
-    items = 0
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.columns: dict[str, Column] = {}
+        self.items = 0
 
-    survey = native.survey
+    def add(self, job: Chunk, surveyed: Any) -> None:
+        """Merges the survey of the next chunk (lines handed back go through ``Column.add``).
 
-    def work(job: Chunk) -> tuple[Chunk, Any]:
-        return job, survey(job.data)
-
-    results = chunk_results(export, work, workers=workers, count_lines=native.count_lines)
-    for job, (count, found, handed_back) in results:
+        Raises:
+            ExportReadError: a line is not a record, or an attribute's value is not DynamoDB
+                JSON (as the Python writer says it).
+        """
+        count, found, handed_back = surveyed
         # (line in the chunk, order within it, name, type or None, numbers or None)
         events: list[tuple[int, int, str, str | None, Any]] = []
         for order, (name, first, kind_lines, integers, scale, whole) in enumerate(found):
@@ -100,32 +98,50 @@ def survey_columns(
                     column.add(value)
                 except (ValueError, ArithmeticError, TypeError, AttributeError) as exc:
                     raise ExportReadError(
-                        f"{export.url}: attribute {name!r} of item "
-                        f"{items + before[index] + 1}: {exc}"
+                        f"{self.url}: attribute {name!r} of item "
+                        f"{self.items + before[index] + 1}: {exc}"
                     ) from None
-                numbers = column.numbers
-                events.append(
-                    (
-                        index,
-                        order,
-                        name,
-                        None,
-                        (numbers.integers, numbers.scale, numbers.whole_digits),
-                    )
+                numbers = (
+                    column.numbers.integers,
+                    column.numbers.scale,
+                    column.numbers.whole_digits,
                 )
+                events.append((index, order, name, None, numbers))
                 events.extend((index, order, name, kind, None) for kind in column.kinds)
         events.sort(key=lambda event: (event[0], event[1]))
         for _, _, name, kind, numbers in events:
-            column = columns.setdefault(name, Column())
+            merged = self.columns.get(name)
+            if merged is None:
+                merged = self.columns[name] = Column()
             if kind is not None:
-                column.kinds.setdefault(kind, None)
+                merged.kinds.setdefault(kind, None)
             if numbers is not None:
                 integers, scale, whole = numbers
-                column.numbers.integers = column.numbers.integers and integers
-                column.numbers.scale = max(column.numbers.scale, scale)
-                column.numbers.whole_digits = max(column.numbers.whole_digits, whole)
-        items += count
-    return columns, items
+                merged.numbers.integers = merged.numbers.integers and integers
+                merged.numbers.scale = max(merged.numbers.scale, scale)
+                merged.numbers.whole_digits = max(merged.numbers.whole_digits, whole)
+        self.items += count
+
+
+def survey_columns(
+    export: OpenedExport, native: Native, workers: int
+) -> tuple[dict[str, Column], int]:
+    """The first pass on its own: see :class:`SurveyMerge`.
+
+    Raises:
+        ExportReadError: as :meth:`SurveyMerge.add`.
+    """
+    merge = SurveyMerge(export.url)
+    survey = native.survey
+
+    def work(job: Chunk) -> tuple[Chunk, Any]:
+        return job, survey(job.data)
+
+    for job, surveyed in chunk_results(
+        export, work, workers=workers, count_lines=native.count_lines
+    ):
+        merge.add(job, surveyed)
+    return merge.columns, merge.items
 
 
 def column_code(pa: Any, column: Column, note: str | None) -> tuple[int, int]:
@@ -151,35 +167,51 @@ def column_code(pa: Any, column: Column, note: str | None) -> tuple[int, int]:
     return codes[kind, how], column.numbers.scale if how == "decimal" else 0
 
 
-def record_batches(
-    pa: Any,
-    export: OpenedExport,
-    native: Native,
-    schema: Any,
-    codes: list[tuple[int, int]],
-    converters: list[Callable[[Any], Any]],
-    workers: int,
-) -> Iterator[tuple[Any, int]]:
-    """The second pass: (record batch, bytes of input) per chunk, in file order."""
-    plan = [
-        (name.encode("utf-8"), code, scale)
-        for name, (code, scale) in zip(schema.names, codes, strict=True)
-    ]
+class ChunkBuilder:
+    """The second pass's work on one chunk for a column plan: a record batch."""
 
-    build = native.columns
+    def __init__(
+        self,
+        pa: Any,
+        native: Native,
+        schema: Any,
+        codes: list[tuple[int, int]],
+        converters: list[Callable[[Any], Any]],
+    ) -> None:
+        self._pa = pa
+        self._build = native.columns
+        self._schema = schema
+        self._codes = codes
+        self._converters = converters
+        self._plan = [
+            (name.encode("utf-8"), code, scale)
+            for name, (code, scale) in zip(schema.names, codes, strict=True)
+        ]
 
-    def work(job: Chunk) -> tuple[Any, int]:
-        built = build(job.data, plan)
+    def batch(self, job: Chunk) -> tuple[Any, int]:
+        """(record batch, bytes of input) of the chunk.
+
+        Raises:
+            ExportReadError: (a chunk Python converts) a line is not a record, or a value does
+                not fit its column.
+        """
+        pa = self._pa
+        built = self._build(job.data, self._plan)
         if built is None:
-            return _python_batch(pa, job, schema, converters), len(job.data)
+            return _python_batch(pa, job, self._schema, self._converters), len(job.data)
         rows, buffers = built
         arrays = [
             _array(pa, field.type, code, rows, parts)
-            for field, (code, _), parts in zip(schema, codes, buffers, strict=True)
+            for field, (code, _), parts in zip(self._schema, self._codes, buffers, strict=True)
         ]
-        return pa.RecordBatch.from_arrays(arrays, schema=schema), len(job.data)
+        return pa.RecordBatch.from_arrays(arrays, schema=self._schema), len(job.data)
 
-    return chunk_results(export, work, workers=workers, count_lines=native.count_lines)
+
+def record_batches(
+    export: OpenedExport, native: Native, builder: ChunkBuilder, workers: int
+) -> Iterator[tuple[Any, int]]:
+    """The second pass on its own: (record batch, bytes of input) per chunk, in file order."""
+    return chunk_results(export, builder.batch, workers=workers, count_lines=native.count_lines)
 
 
 def _array(pa: Any, arrow_type: Any, code: int, rows: int, parts: tuple[Any, ...]) -> Any:

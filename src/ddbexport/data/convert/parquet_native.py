@@ -1,18 +1,23 @@
 """Parquet of a FULL export's items with the C converter: Arrow buffers built without a Python
 object per value, the same file as the Python writer's (schema, types, values, row order).
 
-Both passes run in C over chunks of about a megabyte of lines, on threads (the C code releases
-the GIL), in file order:
+Chunks of about a megabyte of lines are worked on threads (the C code releases the GIL), in
+file order:
 
 1. the survey learns per top-level attribute what :meth:`Column.add` learns (the types seen,
    in order of first sight, and what the numbers need); the lines it does not read exactly
    (exponents, odd text, repeated names, anything malformed) are handed back to ``Column.add``,
-   which also raises the usual errors;
+   which also raises the usual errors. It skips over strings and nested values without
+   checking their text: the conversion reads all of it, so a line that is not JSON still fails,
+   at its line;
 2. each chunk becomes Arrow buffers for the column plan: strings, int64, decimal128 (as
    128-bit integers), booleans, binary (base64 decoded), sorted sets and the plain JSON of
    nested or varying values. Numbers that fit neither int64 nor decimal128 come back as the
    export's text and Python writes ``Decimal``'s. A chunk holding a line the C code does not
    convert exactly is converted whole by Python's row code instead.
+
+The writer (``parquet_writer._native_items``) runs both on each chunk in one pass, by the plan
+of the first chunk's survey, while that plan stands; otherwise a second pass converts.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Parquet: items in two passes (types first, then row groups of bounded size), changes in one."""
+"""Parquet: items in two passes (types first, then row groups of bounded size) — in one with the
+native engine when the first chunk's types are the export's — changes in one."""
 
 from __future__ import annotations
 

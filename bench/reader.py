@@ -281,13 +281,18 @@ def run_variant(name: str, folder: Path) -> dict[str, Any]:
         output_bytes = sum(path.stat().st_size for path in out.iterdir())
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss
     if name == "jsonl":
         workers = min(os.cpu_count() or 1, 8)
         peak_kb += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * workers
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "variant": name,
         "seconds": seconds,
+        # CPU time of every thread and worker process (start-up included): what the variant
+        # costs whatever else the machine runs, where wall time depends on the load.
+        "cpu_seconds": usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime,
         "items": items,
         "peak_rss_mb": peak_kb / 1024,
         "output_bytes": output_bytes,
@@ -352,18 +357,21 @@ def _report(results: dict[str, dict[str, Any]], items: int, size: int) -> int:
     naive = results.get("naive", {}).get("seconds")
     header = ("seconds", 8), ("items/s", 11), ("MB/s", 7), ("vs naive", 9), ("vs floor", 9)
     print(f"{'variant':<14} " + " ".join(f"{name:>{width}}" for name, width in header), end="")
-    print(f" {'peak RSS':>9}")
+    print(f" {'CPU s':>6} {'peak RSS':>9}")
     for name, result in results.items():
         seconds = result["seconds"]
         speed_up = f"{naive / seconds:.1f}x" if naive else "-"
         slow_down = f"{seconds / floor:.2f}x" if floor else "-"
         print(
             f"{name:<14} {seconds:>8.1f} {items / seconds:>11,.0f} {size / 2**20 / seconds:>7.1f} "
-            f"{speed_up:>9} {slow_down:>9} {result['peak_rss_mb']:>6.0f} MB"
+            f"{speed_up:>9} {slow_down:>9} {result['cpu_seconds']:>6.1f} "
+            f"{result['peak_rss_mb']:>6.0f} MB"
         )
     print(
-        "\n(vs naive: how many times faster than naive; vs floor: how many times the floor's time)"
+        "\n(vs naive: how many times faster than naive; vs floor: how many times the floor's time;"
+        "\n CPU s: CPU time of all its threads and processes)"
     )
+    print(f"load average at the end: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
     if naive and floor and naive / floor < TARGET_VS_NAIVE:
         print(
             f"note: naive takes only {naive / floor:.1f}x the floor's time here, so "

@@ -18,13 +18,17 @@ process, so that each one's peak RSS (``ru_maxrss``) is its own:
   and encoding in Python, this process decompressing and writing; its peak RSS counts every
   worker too (this process's peak plus the largest worker's times the number of workers, an
   upper bound);
-- ``parquet``: ``ddbexport.convert.convert(…, "parquet", file)``: two passes over the data
-  (schema, then row groups), so it reads everything twice.
+- ``parquet``: ``ddbexport.convert.convert(…, "parquet", file, engine="python")``: the
+  Python writer, two passes over the data (schema, then row groups), so it reads everything
+  twice;
+- ``parquet-native``: ``convert(…, "parquet", file, engine="native", workers=None)``, as
+  ``ddbexport read --to parquet`` runs it where the C converter was built: chunks surveyed and
+  converted in C on one thread per CPU.
 
-Prints items/s and MB/s of uncompressed input, the ratios against naive and floor, the peak RSS
-of each variant, and PASS/FAIL for the targets: ``jsonl`` (native) at least 10x the naive way
-and 1.5x the floor's speed; ``iter_items`` within 2x of the floor's time; every ddbexport
-variant at most 500 MB peak RSS.
+Prints items/s and MB/s of uncompressed input, the ratios against naive and floor, the CPU time
+and peak RSS of each variant, the load average, and PASS/FAIL for the targets: ``jsonl`` and
+``parquet-native`` at least 10x the naive way and 1.5x the floor's speed; ``iter_items`` within
+2x of the floor's time; every ddbexport variant at most 500 MB peak RSS.
 
     python bench/reader.py --size-mb 256
     python bench/reader.py --data /tmp/export --keep   # generate once, run again later
@@ -56,11 +60,20 @@ from ddbexport.exports.reader import iter_items
 
 EXPORT_ID = "01768385930622-efd1a093"
 FILE_MB = 256
-VARIANTS = ("floor", "naive", "iter_items", "jsonl", "jsonl-1", "jsonl-python", "parquet")
+VARIANTS = (
+    "floor",
+    "naive",
+    "iter_items",
+    "jsonl",
+    "jsonl-1",
+    "jsonl-python",
+    "parquet",
+    "parquet-native",
+)
 #: The native engine's targets: this many times the naive way's speed and the floor's.
 NATIVE_VS_NAIVE = 10.0
 NATIVE_VS_FLOOR = 1.5
-NATIVE_VARIANTS = ("jsonl",)
+NATIVE_VARIANTS = ("jsonl", "parquet-native")
 #: Reading into Python values cannot beat the floor: within this many times its time.
 ITER_VS_FLOOR = 2.0
 TARGET_RSS_MB = 500.0
@@ -254,12 +267,17 @@ def _jsonl_python(folder: Path, out: Path) -> int:
 
 
 def _parquet(folder: Path, out: Path) -> int:
-    return convert(str(folder), "parquet", out / "items.parquet").rows
+    return convert(str(folder), "parquet", out / "items.parquet", engine="python").rows
+
+
+def _parquet_native(folder: Path, out: Path) -> int:
+    path = out / "items.parquet"
+    return convert(str(folder), "parquet", path, engine="native", workers=None).rows
 
 
 def run_variant(name: str, folder: Path) -> dict[str, Any]:
     """Run one variant in this process; its peak RSS is this process's."""
-    if name == "parquet":
+    if name.startswith("parquet"):
         import pyarrow.parquet  # noqa: F401, PLC0415 - loaded before the clock starts, as others
     out = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     try:
@@ -271,6 +289,7 @@ def run_variant(name: str, folder: Path) -> dict[str, Any]:
             "jsonl-1": _jsonl_one_thread,
             "jsonl-python": _jsonl_python,
             "parquet": _parquet,
+            "parquet-native": _parquet_native,
         }[name]
         started = time.perf_counter()
         items = function(folder, out)
@@ -278,13 +297,18 @@ def run_variant(name: str, folder: Path) -> dict[str, Any]:
         output_bytes = sum(path.stat().st_size for path in out.iterdir())
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss
     if name == "jsonl-python":
         workers = min(os.cpu_count() or 1, 8)
         peak_kb += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * workers
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "variant": name,
         "seconds": seconds,
+        # CPU time of every thread and worker process (start-up included): what the variant
+        # costs whatever else the machine runs, where wall time depends on the load.
+        "cpu_seconds": usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime,
         "items": items,
         "peak_rss_mb": peak_kb / 1024,
         "output_bytes": output_bytes,
@@ -348,19 +372,22 @@ def _report(results: dict[str, dict[str, Any]], items: int, size: int) -> int:
     floor = results.get("floor", {}).get("seconds")
     naive = results.get("naive", {}).get("seconds")
     header = ("seconds", 8), ("items/s", 11), ("MB/s", 7), ("vs naive", 9), ("vs floor", 9)
-    print(f"{'variant':<13} " + " ".join(f"{name:>{width}}" for name, width in header), end="")
-    print(f" {'peak RSS':>9}")
+    print(f"{'variant':<14} " + " ".join(f"{name:>{width}}" for name, width in header), end="")
+    print(f" {'CPU s':>6} {'peak RSS':>9}")
     for name, result in results.items():
         seconds = result["seconds"]
         speed_up = f"{naive / seconds:.1f}x" if naive else "-"
         slow_down = f"{seconds / floor:.2f}x" if floor else "-"
         print(
-            f"{name:<13} {seconds:>8.1f} {items / seconds:>11,.0f} {size / 2**20 / seconds:>7.1f} "
-            f"{speed_up:>9} {slow_down:>9} {result['peak_rss_mb']:>6.0f} MB"
+            f"{name:<14} {seconds:>8.1f} {items / seconds:>11,.0f} {size / 2**20 / seconds:>7.1f} "
+            f"{speed_up:>9} {slow_down:>9} {result['cpu_seconds']:>6.1f} "
+            f"{result['peak_rss_mb']:>6.0f} MB"
         )
     print(
-        "\n(vs naive: how many times faster than naive; vs floor: how many times the floor's time)"
+        "\n(vs naive: how many times faster than naive; vs floor: how many times the floor's time;"
+        "\n CPU s: CPU time of all its threads and processes)"
     )
+    print(f"load average at the end: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
     ok = True
     checks: list[tuple[str, bool]] = []
     if naive and floor:

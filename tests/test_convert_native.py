@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -18,14 +20,22 @@ from hypothesis import strategies as st
 
 from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.cli.main import cli
-from ddbexport.data.convert import convert
+from ddbexport.data.convert import convert, write_parquet
 from ddbexport.data.convert.native import native_transcoder
 from ddbexport.errors import ConfigError
 from ddbexport.exports.reader import ExportReadError
 
 from .helpers import REGION
 from .test_convert import _row, file_item
-from .test_reader import BUCKET, FULL_ID, _upload_fixture, _values, fixture_folder, write_export
+from .test_reader import (
+    BUCKET,
+    FULL_ID,
+    INSERTS_ID,
+    _upload_fixture,
+    _values,
+    fixture_folder,
+    write_export,
+)
 
 # Installing the project compiles the converter (hatch_build.py); the suite insists on it.
 assert native_transcoder() is not None, "the C converter was not built: reinstall with a compiler"
@@ -317,3 +327,246 @@ def test_a_write_that_fails_on_the_writer_thread_is_raised_to_the_caller(
     folder = write_export(tmp_path, [_row(index) for index in range(600)], partitions=2)
     with pytest.raises(OSError, match="No space left"):
         convert(str(folder), "jsonl", _FailingStream(fail_after), engine="native", workers=2)
+
+
+# ---------------------------------------------------------------------------- Parquet
+
+
+def parquet_both(target: str, tmp: Path, **options: Any) -> Any:
+    """The tables ``target`` gives as Parquet from the native engine and from Python: the same
+    schema (with its metadata), the same values, the same rows in the same order."""
+    native_path, python_path = tmp / "native.parquet", tmp / "python.parquet"
+    native = write_parquet(target, native_path, engine="native", **options)
+    python = write_parquet(target, python_path, engine="python", **options)
+    assert (native.rows, native.columns, native.notes) == (
+        python.rows,
+        python.columns,
+        python.notes,
+    )
+    native_table, python_table = pq.read_table(native_path), pq.read_table(python_path)
+    assert native_table.schema.equals(python_table.schema, check_metadata=True)
+    assert native_table.to_pylist() == python_table.to_pylist()
+    return native_path
+
+
+def test_parquet_of_the_real_full_export_is_the_same(tmp_path: Path) -> None:
+    parquet_both(fixture_folder(FULL_ID), tmp_path)
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_parquet_of_an_export_in_s3_is_the_same(tmp_path: Path) -> None:
+    """Read twice: the first pass keeps the data files it downloads for the second."""
+    _upload_fixture("")
+    api = AwsApi(AwsSettings(REGION))
+    parquet_both(f"s3://{BUCKET}/AWSDynamoDB/{FULL_ID}/", tmp_path, api=api)
+
+
+def _python_parquet_writes(items: list[dict[str, Any]]) -> bool:
+    """Whether the Python writer writes the items (it refuses what Decimal or base64 cannot
+    read, and pyarrow what does not fit the column's type)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = write_export(Path(scratch), items, partitions=1)
+        try:
+            convert(str(folder), "parquet", Path(scratch) / "out.parquet", engine="python")
+        except (ExportReadError, ValueError, ArithmeticError, pa.ArrowException):
+            return False
+    return True
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.dictionaries(_keys, _typed_values, max_size=6), max_size=6))
+def test_property_parquet_of_any_items_is_the_same(items: list[dict[str, Any]]) -> None:
+    """Every attribute type in any mix (mostly varying columns: JSON text), exponents, odd
+    base64, sets, nested values: the same file from both engines."""
+    items = [{"pk": {"S": f"item-{index}"}, **item} for index, item in enumerate(items)]
+    if not _python_parquet_writes(items):
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = write_export(Path(scratch), items, partitions=2)
+        parquet_both(str(folder), Path(scratch))
+
+
+# One type per column: every column type of the rule, NULLs and missing values among them.
+_column_values = {
+    "S": _strings.map(lambda text: {"S": text}),
+    "N": _number_texts.map(lambda text: {"N": text}),
+    "N-int": st.integers(-(2**63), 2**63 - 1).map(lambda n: {"N": str(n)}),
+    "N-dec": _canonical_numbers.map(lambda text: {"N": text}),
+    "N-big": st.integers(-(10**40), 10**40).map(lambda n: {"N": f"{n}.5"}),
+    "B": _blob_texts.map(lambda text: {"B": text}),
+    "BOOL": st.booleans().map(lambda flag: {"BOOL": flag}),
+    "SS": st.lists(_strings, min_size=1, max_size=5).map(lambda texts: {"SS": texts}),
+    "NS": st.lists(_number_texts, min_size=1, max_size=4).map(lambda texts: {"NS": texts}),
+    "NS-int": st.lists(st.integers(-(2**63), 2**63 - 1).map(str), min_size=1, max_size=5).map(
+        lambda texts: {"NS": texts}
+    ),
+    "NS-dec": st.lists(_canonical_numbers, min_size=1, max_size=5).map(lambda texts: {"NS": texts}),
+    "BS": st.lists(_blob_texts, min_size=1, max_size=4).map(lambda texts: {"BS": texts}),
+    "M": _typed_values.filter(lambda value: "M" in value),
+    "L": _typed_values.filter(lambda value: "L" in value),
+    "NULL": st.just({"NULL": True}),
+}
+
+
+@st.composite
+def _typed_columns(draw: st.DrawFn) -> list[dict[str, Any]]:
+    kinds = draw(st.lists(st.sampled_from(sorted(_column_values)), min_size=1, max_size=6))
+    rows = draw(st.integers(1, 12))
+    items = []
+    for index in range(rows):
+        item: dict[str, Any] = {"pk": {"S": f"item-{index}"}}
+        for column, kind in enumerate(kinds):
+            choice = draw(st.sampled_from(["value", "value", "value", "null", "missing"]))
+            if choice == "value":
+                item[f"c{column}"] = draw(_column_values[kind])
+            elif choice == "null":
+                item[f"c{column}"] = {"NULL": True}
+        items.append(item)
+    return items
+
+
+@settings(max_examples=80, deadline=None)
+@given(_typed_columns())
+def test_property_parquet_of_typed_columns_is_the_same(items: list[dict[str, Any]]) -> None:
+    """int64, decimal128 up to 38 digits, numbers as text beyond, strings, binary, booleans,
+    sorted sets of each, nested values, NULL-only columns, missing attributes."""
+    if not _python_parquet_writes(items):
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = write_export(Path(scratch), items, partitions=2)
+        parquet_both(str(folder), Path(scratch))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.dictionaries(st.text(min_size=1, max_size=6), _values, max_size=4), max_size=5))
+def test_property_parquet_of_plain_values_is_the_same(items: list[dict[str, Any]]) -> None:
+    """The reader's own property-test values (sets of every kind, nested values, 38 digits)."""
+    typed = [{"pk": {"S": f"item-{index}"}, **file_item(item)} for index, item in enumerate(items)]
+    if not _python_parquet_writes(typed):
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = write_export(Path(scratch), typed, partitions=2)
+        parquet_both(str(folder), Path(scratch))
+
+
+def _parquet_row(index: int) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"item-{index:06d}"},
+        "price": {"N": f"{index}.{index % 97:02d}"},
+        "count": {"N": str(index * 7919)},
+        "big": {"N": "9" * 30 + f".{index % 10}"},
+        "flag": {"BOOL": index % 2 == 0},
+        "tags": {"SS": [f"t{index % 5}", "a", "é"]},
+        "sizes": {"NS": [str(index % 4), "12", "-3"]},
+        "blob": {"B": base64.b64encode(bytes([index % 256]) * 3).decode()},
+        "blobs": {"BS": ["AQ==", "AA==", base64.b64encode(bytes([index % 256])).decode()]},
+        "nested": {"M": {"list": {"L": [{"N": "1.5"}, {"NULL": True}, {"BOOL": False}]}}},
+        "maybe": {"NULL": True} if index % 3 else {"S": "x"},
+        "gone": {"NULL": True},
+    }
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_parquet_of_many_small_chunks_on_threads_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Files cut into many chunks, converted on threads, in order; lines the survey hands back
+    (exponents, in the middle of a chunk) and chunks Python converts (odd base64) among them;
+    row groups of bounded size."""
+    monkeypatch.setattr("ddbexport.exports.reader.CHUNK_BYTES", 4096)
+    items = [_parquet_row(index) for index in range(900)]
+    items[333]["count"] = {"N": "1E+2"}
+    items[500]["blob"] = {"B": "QR=="}
+    items[501]["late"] = {"S": "first seen in a chunk Python converts"}
+    items[700]["price"] = {"N": "7.250000"}
+    folder = write_export(tmp_path / "export", items, partitions=3)
+    path = parquet_both(str(folder), tmp_path, workers=workers, row_group_bytes=64 << 10)
+    metadata = pq.ParquetFile(path).metadata
+    assert metadata.num_row_groups > 3
+    assert max(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)) < 300
+    table = pq.read_table(path)
+    assert str(table.schema.field("count").type) == "int64"
+    assert str(table.schema.field("price").type) == "decimal128(38, 2)"
+    assert table.schema.field("sizes").type.value_type == pa.int64()
+    rows = {row["pk"]: row for row in table.to_pylist()}
+    assert rows["item-000333"]["count"] == 100
+    assert rows["item-000501"]["late"] == "first seen in a chunk Python converts"
+
+
+def test_parquet_of_an_empty_export_is_the_same(tmp_path: Path) -> None:
+    folder = write_export(tmp_path / "export", [], partitions=1)
+    parquet_both(str(folder), tmp_path)
+
+
+def test_parquet_names_a_bad_line_with_its_file_and_line(tmp_path: Path) -> None:
+    folder = write_export(tmp_path, [_row(0)], partitions=1)
+    data = next(folder.glob("data/*.json.gz"))
+    good = b"".join(orjson.dumps({"Item": _row(index)}) + b"\n" for index in range(50))
+    out = tmp_path / "out.parquet"
+    data.write_bytes(gzip.compress(good + b'{"Item": {"pk": {"N": "one"}}}\n' + good))
+    for engine in ("native", "python"):
+        with pytest.raises(ExportReadError, match=r"attribute 'pk' of item 51: "):
+            convert(str(folder), "parquet", out, engine=engine)
+    data.write_bytes(gzip.compress(good + b"not json\n"))
+    for engine in ("native", "python"):
+        with pytest.raises(ExportReadError, match=rf"{data.name} line 51: not a record"):
+            convert(str(folder), "parquet", out, engine=engine)
+    data.write_bytes(gzip.compress(good + b'{"Item": {"blob": {"B": "not base64!"}}}\n'))
+    with pytest.raises(ExportReadError, match=rf"{data.name} line 51: bad attribute value"):
+        convert(str(folder), "parquet", out, engine="native")
+    assert not out.exists()
+
+
+def test_parquet_the_native_engine_does_not_write_is_refused_clearly(tmp_path: Path) -> None:
+    out = tmp_path / "out.parquet"
+    ion = write_export(tmp_path / "ion", [_row(0)], export_format="ION", partitions=1)
+    with pytest.raises(ConfigError, match="ION exports are read in Python"):
+        convert(str(ion), "parquet", out, engine="native")
+    folder = write_export(tmp_path / "json", [_row(0)], partitions=1)
+    with pytest.raises(ConfigError, match="typed output"):
+        convert(str(folder), "parquet", out, engine="native", typed=True)
+    incremental = fixture_folder(INSERTS_ID)
+    with pytest.raises(ConfigError, match="INCREMENTAL"):
+        convert(incremental, "parquet", out, engine="native")
+    # The default engine writes each of them (in Python).
+    for target, typed in ((str(ion), False), (str(folder), True), (incremental, False)):
+        assert convert(target, "parquet", out, typed=typed).rows >= 1
+
+
+def test_cli_read_parquet_engine_native(tmp_path: Path) -> None:
+    folder = write_export(tmp_path, [_parquet_row(index) for index in range(40)], partitions=2)
+    runner = CliRunner()
+    for engine in ("native", "python"):
+        out = str(tmp_path / f"{engine}.parquet")
+        result = runner.invoke(
+            cli, ["read", str(folder), "--to", "parquet", "-o", out, "--engine", engine]
+        )
+        assert result.exit_code == 0, result.stderr
+    native = pq.read_table(tmp_path / "native.parquet")
+    python = pq.read_table(tmp_path / "python.parquet")
+    assert native.schema.equals(python.schema, check_metadata=True)
+    assert native.to_pylist() == python.to_pylist()
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        {},  # the first chunk's plan stands: one pass
+        {"late": {"S": "a column first seen late"}},
+        {"price": {"N": "1.125"}},  # a wider scale
+        {"count": {"N": "0.5"}},  # int64 becomes decimal128
+        {"count": {"N": "1" * 39}},  # decimal128 no more: text (the guess cannot convert it)
+        {"flag": {"S": "yes"}},  # a second type: JSON text
+        {"gone": {"N": "1"}},  # a NULL-only column gets a type
+    ],
+)
+def test_parquet_written_by_a_guess_from_the_first_chunk_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: dict[str, Any]
+) -> None:
+    """The native engine writes by the plan of the first chunk while surveying the rest; a
+    later chunk that changes it makes a second pass write the file again."""
+    monkeypatch.setattr("ddbexport.exports.reader.CHUNK_BYTES", 8192)
+    items = [_parquet_row(index) for index in range(400)]
+    items[-1].update(late)
+    folder = write_export(tmp_path / "export", items, partitions=1)
+    parquet_both(str(folder), tmp_path, workers=2)

@@ -43,16 +43,18 @@ from .common import aws_api, global_options, handle_errors, merge_global
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    help="Processes (threads with the native engine) decoding a FULL export to JSON lines "
-    "(default: one per CPU, up to 8, for exports of 200,000 items or more).",
+    help="Processes decoding a FULL export to JSON lines, threads with the native engine "
+    "(JSON lines and Parquet); default: one per CPU, up to 8 (processes: for exports of "
+    "200,000 items or more).",
 )
 @click.option(
     "--engine",
     type=click.Choice(convert.ENGINES),
     default="auto",
     show_default=True,
-    help="native: DynamoDB JSON converted in C (built at install), several times faster; "
-    "python: every line in Python; auto: native where it is built. Same output either way.",
+    help="native: DynamoDB JSON converted to JSON lines or Parquet in C (built at install), "
+    "several times faster; python: every line in Python; auto: native where it is built. "
+    "Same output either way.",
 )
 @global_options
 @click.pass_context

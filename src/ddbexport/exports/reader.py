@@ -39,11 +39,12 @@ are not what AWS writes raise :class:`ExportReadError`, naming the file and line
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from binascii import Error as Base64Error
 from binascii import a2b_base64
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -338,17 +339,27 @@ class _LineCount:
 
 
 def _unzipped_chunks(
-    export: OpenedExport, key: str, url: str, line: _LineCount, *, split: bool
+    export: OpenedExport,
+    key: str,
+    url: str,
+    line: _LineCount,
+    *,
+    split: bool,
+    in_place: bool = False,
 ) -> Iterator[list[bytes]]:
     """The file's decompressed lines, a chunk at a time; with ``split`` false each chunk is one
-    bytes object of whole lines (for a worker process to split)."""
+    bytes object of whole lines (for a worker process to split), with ``in_place`` a bytearray
+    (for threads: decompressed into it, not copied three times)."""
     try:
         stream = export.store.open(key)
     except OSError as exc:  # a copy on disk without the file (S3 raises AwsError itself)
         raise ExportReadError(f"{url}: cannot open it: {exc.strerror or exc}") from None
     try:
         with closing(stream) as raw, open_gunzip(raw) as unzipped:
-            yield from _line_batches(unzipped) if split else _whole_line_chunks(unzipped)
+            if in_place:
+                yield from _whole_line_arrays(unzipped)
+            else:
+                yield from _line_batches(unzipped) if split else _whole_line_chunks(unzipped)
     except GZIP_ERRORS as exc:
         where = f" after line {line.number}" if line.number else ""
         raise ExportReadError(f"{url}: cannot read it as gzip{where}: {exc}") from None
@@ -451,9 +462,9 @@ def _transcoded_batches(
     # The converter counts each chunk's lines as it goes, so reading does not count them first:
     # line numbers are known once the chunks come back in order, which is all handed-back
     # lines need.
-    jobs = _chunks(export, encode, False, export.summary.export_type, count_lines=False)
+    jobs = _chunks(export, encode, False, export.summary.export_type, count_lines=_uncounted)
 
-    def work(job: _Chunk) -> tuple[_Chunk, _Transcoded]:
+    def work(job: Chunk) -> tuple[Chunk, _Transcoded]:
         return job, transcode(job.data)
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbexport-read")
@@ -477,41 +488,111 @@ def _chunks(
     encode: Callable[[dict[str, Any]], bytes],
     ion: bool,
     export_type: str,
-    *,
-    count_lines: bool = True,
-) -> Iterator[_Chunk]:
-    """The export's decompressed data as jobs of whole lines, in file order (``first_line``
-    counted unless ``count_lines`` is false)."""
+    count_lines: Callable[[bytes], int] | None = None,
+) -> Iterator[Chunk]:
+    """The export's decompressed data as jobs of whole lines, in file order. ``count_lines``
+    (C code that releases the GIL) makes the chunks bytearrays for threads."""
     for entry in export.files:
         if entry.item_count == 0:
             continue
         key = export.folder.resolve(entry.key)
         url = export.store.url(key)
         line = _LineCount()
-        for chunk in _unzipped_chunks(export, key, url, line, split=False):
-            yield _Chunk(url, export_type, ion, line.number, chunk[0], encode)
-            if count_lines:
-                line.number += chunk[0].count(b"\n") + 1
+        count = count_lines or _count_lines
+        chunks = _unzipped_chunks(export, key, url, line, split=False, in_place=bool(count_lines))
+        for chunk in chunks:
+            yield Chunk(url, export_type, ion, line.number, chunk[0], encode)
+            line.number += count(chunk[0]) + 1
 
 
-_Job = TypeVar("_Job")
-_Result = TypeVar("_Result")
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n")
+
+
+def _uncounted(data: bytes) -> int:
+    # For a converter that counts each chunk's lines itself (see _transcoded_batches).
+    return 0
 
 
 def _in_order(
     pool: Executor,
-    jobs: Iterator[_Job],
-    work: Callable[[_Job], _Result],
+    jobs: Iterator[Chunk],
+    work: Callable[[Chunk], _T],
     workers: int,
-) -> Iterator[_Result]:
+) -> Iterator[_T]:
     # At most two jobs per worker in flight: memory stays flat, results come out in order.
-    pending: deque[Future[_Result]] = deque()
+    pending: deque[Future[_T]] = deque()
     for job in jobs:
         pending.append(pool.submit(work, job))
         if len(pending) >= 2 * workers:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+def chunk_results(
+    export: OpenedExport,
+    work: Callable[[Chunk], _T],
+    *,
+    workers: int,
+    count_lines: Callable[[bytes], int] | None = None,
+) -> Iterator[_T]:
+    """What ``work`` makes of each chunk of a FULL DynamoDB-JSON export (about a megabyte of
+    whole lines, see :class:`Chunk`), in file order. With ``workers`` > 1 the chunks are worked
+    on threads (``work`` should release the GIL for that to pay: C code does), at most two per
+    worker in flight. ``count_lines``: the number of newlines in a chunk, by C code (the chunks
+    are then bytearrays, decompressed in place).
+
+    Raises:
+        ExportReadError: a data file cannot be decompressed; what ``work`` raises.
+    """
+    chunks = _chunks(export, _item_json, False, export.summary.export_type, count_lines)
+    if workers <= 1:
+        for job in chunks:
+            yield work(job)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbexport-read")
+    try:
+        yield from _in_order(pool, chunks, work, workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _item_json(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record["Item"])
+
+
+def chunk_items(
+    job: Chunk, lines: Iterable[tuple[int, int, int]] | None = None
+) -> Iterator[tuple[int, Item]]:
+    """(line number in its file, item as DynamoDB JSON) of the chunk's lines, or only of
+    ``lines`` (``(index in the chunk, start, stop)``), read as :func:`iter_records` reads them.
+
+    Raises:
+        ExportReadError: a line is not a record, naming its file and line.
+    """
+    if lines is None:
+        lines = ((index, -1, -1) for index in itertools.count())
+        texts: Iterable[bytes] = job.data.split(b"\n")
+    else:
+        lines = list(lines)
+        texts = [job.data[start:stop] for _, start, stop in lines]
+    for (index, _, _), text in zip(lines, texts, strict=False):
+        line = _LineCount(job.first_line + index)
+        try:
+            for item in _converted([text], job.ion, _typed_item, line):
+                yield line.number, item
+        except _RECORD_ERRORS as exc:
+            raise _record_error(exc, job.url, line.number, job.export_type) from None
+
+
+#: What a record's conversion raises for a value it cannot read (see :func:`record_error`).
+RECORD_ERRORS = _RECORD_ERRORS
+
+
+def record_error(exc: Exception, job: Chunk, number: int) -> ExportReadError:
+    """The error for line ``number`` of the chunk's file, whose conversion raised ``exc``."""
+    return _record_error(exc, job.url, number, job.export_type)
 
 
 def _serial_batches(
@@ -531,7 +612,9 @@ def _serial_batches(
 
 
 @dataclass(frozen=True)
-class _Chunk:
+class Chunk:
+    """About a megabyte of whole lines of one data file (``data``, without the last newline)."""
+
     url: str
     export_type: str
     ion: bool
@@ -540,7 +623,7 @@ class _Chunk:
     encode: Callable[[dict[str, Any]], bytes]
 
 
-def _encode_chunk(job: _Chunk) -> tuple[bytes, int]:
+def _encode_chunk(job: Chunk) -> tuple[bytes, int]:
     line = _LineCount(job.first_line)
     try:
         encoded = list(_converted(job.data.split(b"\n"), job.ion, job.encode, line))
@@ -550,7 +633,7 @@ def _encode_chunk(job: _Chunk) -> tuple[bytes, int]:
 
 
 def _with_handed_back(
-    job: _Chunk, lines_before: int, encoded: bytes, handed_back: list[tuple[int, int, int, int]]
+    job: Chunk, lines_before: int, encoded: bytes, handed_back: list[tuple[int, int, int, int]]
 ) -> tuple[bytes, int]:
     """The converter's lines with the lines it handed back converted in Python, in place."""
     pieces: list[bytes] = []
@@ -567,6 +650,30 @@ def _with_handed_back(
     pieces.append(encoded[done:])
     joined = b"".join(pieces)
     return joined, joined.count(b"\n")
+
+
+def _whole_line_arrays(stream: IO[bytes]) -> Iterator[list[bytes]]:
+    # As _whole_line_chunks, each chunk a bytearray the data is read into (the partial line
+    # left over from the last one first): one copy of the data instead of three.
+    rest = b""
+    while True:
+        buffer = bytearray(len(rest) + CHUNK_BYTES)
+        buffer[: len(rest)] = rest
+        filled = len(rest)
+        with memoryview(buffer) as view:
+            while filled < len(buffer) and (read := stream.readinto(view[filled:])):  # type: ignore[attr-defined]
+                filled += read
+        if filled == len(rest):  # the end of the file
+            if rest:
+                yield [bytearray(rest)]  # type: ignore[list-item]
+            return
+        end = buffer.rfind(b"\n", 0, filled)
+        if end < 0:  # a line longer than a chunk: read on
+            rest = bytes(buffer[:filled])
+            continue
+        rest = bytes(buffer[end + 1 : filled])
+        del buffer[end:]
+        yield [buffer]  # type: ignore[list-item]
 
 
 def _line_batches(stream: IO[bytes]) -> Iterator[list[bytes]]:

@@ -46,6 +46,12 @@ text), written in one pass.
 
 Reading twice: a folder on disk is simply read again; an export in S3 is spooled to a temporary
 file (gzip'd) during the first pass rather than downloaded twice.
+
+Engines (:mod:`.native`): a FULL DynamoDB-JSON export's JSON lines and Parquet are converted in
+C where the converter was built (``engine="auto"``, the default; ``"native"`` insists,
+``"python"`` never), with the same output; what C does not convert exactly goes to the Python
+code above. The native Parquet writer surveys and converts each chunk together, by the types of
+the first chunk, and needs a second pass only when a later chunk changes them.
 """
 
 from __future__ import annotations

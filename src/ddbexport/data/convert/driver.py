@@ -59,7 +59,7 @@ def convert(
     temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         if to == "parquet":
-            result = write_parquet(export, temporary, typed=typed)
+            result = write_parquet(export, temporary, typed=typed, engine=engine, workers=workers)
         else:
             try:
                 stream = temporary.open("wb")

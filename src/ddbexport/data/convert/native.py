@@ -3,7 +3,9 @@
 The C converter (``_dynamojson``, compiled when ddbexport is installed: see ``hatch_build.py``)
 writes most lines itself and hands the rest (exponents, number sets with fractions, binary sets,
 anything unusual or malformed) back to the Python converter, so the output is the same byte for
-byte whichever engine runs, and errors are the Python path's, with their line numbers.
+byte whichever engine runs, and errors are the Python path's, with their line numbers. For
+Parquet it builds the Arrow columns itself (see :mod:`.parquet_native`): the same file's
+schema and values as the Python writer's.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Literal
 
 from ddbexport.errors import ConfigError
 from ddbexport.exports.reader import ChunkTranscoder, OpenedExport
+
+from .parquet_native import Native, native_parquet
 
 Engine = Literal["auto", "native", "python"]
 ENGINES: tuple[Engine, ...] = ("auto", "native", "python")
@@ -45,6 +49,20 @@ def chunk_transcoder(engine: str) -> ChunkTranscoder | None:
     if transcode is None and engine == "native":
         raise ConfigError(NOT_BUILT)
     return transcode
+
+
+def parquet_engine(engine: str) -> Native | None:
+    """The C survey and column builder ``engine`` asks for: None means Python's writer.
+
+    Raises:
+        ConfigError: an unknown engine, or ``native`` where it was not built.
+    """
+    if chunk_transcoder(engine) is None:
+        return None
+    native = native_parquet()
+    if native is None and engine == "native":
+        raise ConfigError(NOT_BUILT)
+    return native
 
 
 def refuse_native(export: OpenedExport, typed: bool) -> None:

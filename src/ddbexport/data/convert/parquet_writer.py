@@ -1,8 +1,12 @@
-"""Parquet: items in two passes (types first, then row groups of bounded size), changes in one."""
+"""Parquet: items in two passes (types first, then row groups of bounded size) — in one with the
+native engine when the first chunk's types are the export's — changes in one."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +15,19 @@ import orjson
 from ddbexport.core.ports import ObjectApi
 from ddbexport.errors import ConfigError
 from ddbexport.exports.reader import (
+    Chunk,
     ExportReadError,
     OpenedExport,
     Target,
+    chunk_results,
     iter_changes,
     open_export,
 )
 
+from .native import parquet_engine, refuse_native
 from .parquet_columns import NUMBER_TEXT, Column, column_plan
-from .passes import Pass, ordered_columns
+from .parquet_native import ChunkBuilder, Native, SurveyMerge, column_code, record_batches
+from .passes import Pass, ordered_columns, spooled
 from .result import ConvertResult
 from .values import CHANGE_COLUMNS, change_json, json_text
 
@@ -47,6 +55,8 @@ def write_parquet(
     typed: bool = False,
     api: ObjectApi | None = None,
     row_group_bytes: int = ROW_GROUP_BYTES,
+    engine: str = "auto",
+    workers: int | None = None,
 ) -> ConvertResult:
     """Write the items (FULL) or changes (INCREMENTAL) to the Parquet file ``path``.
 
@@ -54,14 +64,24 @@ def write_parquet(
     :mod:`ddbexport.data.convert`), the second writes row groups of about ``row_group_bytes`` of
     items each.
 
+    ``engine`` (see :mod:`.native`): ``auto`` converts a FULL export's DynamoDB JSON in C when
+    the C converter was built (``workers`` threads, default one per CPU up to 8), ``native``
+    insists on it, ``python`` never uses it. The file holds the same schema and values.
+
     Raises:
-        ConfigError: pyarrow is missing.
+        ConfigError: pyarrow is missing; an unknown engine, ``native`` where it was not built
+            or for what it does not convert (ION, INCREMENTAL, typed).
         ExportReadError: a data file is not what AWS writes.
     """
     pa, pq = import_pyarrow()
+    native = parquet_engine(engine)
     export = open_export(target, api=api)
+    if engine == "native":
+        refuse_native(export, typed)
     if export.incremental:
         return _changes_parquet(pa, pq, export, path, typed, row_group_bytes)
+    if native is not None and not typed and export.summary.output_format != "ION":
+        return _native_items(pa, pq, export, path, native, row_group_bytes, workers)
     passes = Pass(export)
     try:
         columns: dict[str, Column] = {}
@@ -80,14 +100,7 @@ def write_parquet(
             if count % 64 == 0:  # the size of every 64th item estimates rows per group
                 sampled_bytes += len(orjson.dumps(item))
                 sampled += 1
-        names = ordered_columns(
-            [name for name in export.key_names or () if name in columns], columns
-        )
-        plans = [column_plan(pa, name, columns[name], typed) for name in names]
-        schema = pa.schema(
-            [plan[0] for plan in plans],
-            metadata={b"ddbexport": _schema_note(names, columns, plans, typed)},
-        )
+        names, plans, schema = _plan(pa, export, columns, typed)
         per_group = ROW_GROUP_ROWS
         if sampled_bytes:
             per_group = max(1, min(ROW_GROUP_ROWS, row_group_bytes * sampled // sampled_bytes))
@@ -114,6 +127,195 @@ def write_parquet(
                 rows += pending
     finally:
         passes.close()
+    return _items_result(names, plans, columns, rows)
+
+
+def _native_items(
+    pa: Any,
+    pq: Any,
+    export: OpenedExport,
+    path: Path,
+    native: Native,
+    row_group_bytes: int,
+    workers: int | None,
+) -> ConvertResult:
+    """Items in C (see :mod:`.parquet_native`), in one pass when it can be.
+
+    The plan the first chunk's survey gives is a guess: the chunks are surveyed and built for
+    it together, and the file written as they come. The file stands if the survey of the
+    whole export ends with the same plan (the same columns in the same order, the same types
+    and number types): it is then the file two passes write. A chunk that changes the plan (a
+    new attribute, a new type, a wider number) ends the guess: the rest is only surveyed, and
+    a second pass writes the file again with the plan of every item.
+    """
+    threads = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    if threads < 1:
+        raise ConfigError(f"workers must be 1 or more, not {workers}")
+    with spooled(export) as readable:
+        merge = SurveyMerge(export.url)
+        guess = _Guess()
+        survey = native.survey
+
+        def work(job: Chunk) -> tuple[Chunk, Any, tuple[Any, int] | None]:
+            surveyed = survey(job.data)
+            builder = guess.builder
+            built = None
+            if builder is not None and guess.standing:
+                # A chunk that does not fit the guess may fail to convert: that says nothing
+                # until its survey is merged (if the guess still stands then, it is built again
+                # and raises for real).
+                with suppress(Exception):
+                    built = builder.batch(job)
+            return job, surveyed, built
+
+        groups: _RowGroups | None = None
+        try:
+            for job, surveyed, built in chunk_results(
+                readable, work, workers=threads, count_lines=native.count_lines
+            ):
+                merge.add(job, surveyed)
+                if not guess.standing:
+                    continue
+                names, plans, schema = _plan(pa, export, merge.columns, False)
+                signature = _signature(pa, names, merge.columns)
+                if guess.builder is None:
+                    guess.signature = signature
+                    guess.plans = plans
+                    guess.builder = _builder(pa, native, schema, names, plans, merge.columns)
+                    groups = _RowGroups(pa, pq.ParquetWriter(str(path), schema), row_group_bytes)
+                elif signature != guess.signature:
+                    guess.standing = False
+                    continue
+                assert groups is not None
+                groups.add(*(built or guess.builder.batch(job)))
+        finally:
+            if groups is not None:
+                groups.close()
+        if guess.standing and groups is not None:
+            return _items_result(names, guess.plans, merge.columns, groups.rows)
+        columns = merge.columns
+        names, plans, schema = _plan(pa, export, columns, False)
+        builder = _builder(pa, native, schema, names, plans, columns)
+        groups = _RowGroups(pa, pq.ParquetWriter(str(path), schema), row_group_bytes)
+        try:
+            for batch, input_bytes in record_batches(readable, native, builder, threads):
+                groups.add(batch, input_bytes)
+        finally:
+            groups.close()
+    return _items_result(names, plans, columns, groups.rows)
+
+
+class _Guess:
+    """The plan the native engine writes by before the whole export is surveyed."""
+
+    def __init__(self) -> None:
+        self.builder: ChunkBuilder | None = None
+        self.signature: Any = None
+        self.plans: list[tuple[Any, Any, str | None]] = []
+        self.standing = True  # read by the worker threads: once False, they only survey
+
+
+def _builder(
+    pa: Any,
+    native: Native,
+    schema: Any,
+    names: list[str],
+    plans: list[tuple[Any, Any, str | None]],
+    columns: Mapping[str, Column],
+) -> ChunkBuilder:
+    codes = [
+        column_code(pa, columns[name], plan[2]) for name, plan in zip(names, plans, strict=True)
+    ]
+    return ChunkBuilder(pa, native, schema, codes, [plan[1] for plan in plans])
+
+
+def _signature(pa: Any, names: list[str], columns: Mapping[str, Column]) -> Any:
+    """What the plan of the columns depends on (see :func:`column_plan`)."""
+    return [
+        (
+            name,
+            tuple(columns[name].kinds),
+            str(columns[name].numbers.arrow_type(pa)[0])
+            if {"N", "NS"} & columns[name].kinds.keys()
+            else None,
+        )
+        for name in names
+    ]
+
+
+class _RowGroups:
+    """Record batches written as row groups of about ``row_group_bytes`` of input each."""
+
+    def __init__(self, pa: Any, writer: Any, row_group_bytes: int) -> None:
+        self._pa = pa
+        self._writer = writer
+        self._row_group_bytes = row_group_bytes
+        # Row groups are written on a thread of their own (pyarrow releases the GIL), so that
+        # decompressing and converting the next chunks goes on meanwhile; one at a time.
+        self._writing = ThreadPoolExecutor(1, thread_name_prefix="ddbexport-parquet")
+        self._written: Future[None] | None = None
+        self._batches: list[Any] = []
+        self._pending = self._seen_rows = self._seen_bytes = 0
+        self.rows = 0
+
+    def add(self, batch: Any, input_bytes: int) -> None:
+        self._batches.append(batch)
+        self._pending += batch.num_rows
+        self._seen_rows += batch.num_rows
+        self._seen_bytes += input_bytes
+        # Rows per group from the bytes of input per row so far (as the Python writer
+        # estimates them), a chunk cut where a group ends.
+        per_group = max(
+            1, min(ROW_GROUP_ROWS, self._row_group_bytes * self._seen_rows // self._seen_bytes)
+        )
+        while self._pending >= per_group:
+            table = self._pa.Table.from_batches(self._batches, self._writer.schema)
+            self._wait()
+            self._written = self._writing.submit(
+                self._writer.write_table, table.slice(0, per_group)
+            )
+            self.rows += per_group
+            self._pending -= per_group
+            self._batches = table.slice(per_group).to_batches()
+
+    def _wait(self) -> None:
+        if self._written is not None:
+            written, self._written = self._written, None
+            written.result()
+
+    def close(self) -> None:
+        """Writes what is left (an empty file's one empty row group too) and the footer."""
+        try:
+            self._wait()
+            if self._pending or not self.rows:
+                self._writer.write_table(
+                    self._pa.Table.from_batches(self._batches, self._writer.schema)
+                )
+                self.rows += self._pending
+        finally:
+            self._writing.shutdown(wait=True)
+            self._writer.close()
+
+
+def _plan(
+    pa: Any, export: OpenedExport, columns: Mapping[str, Column], typed: bool
+) -> tuple[list[str], list[tuple[Any, Any, str | None]], Any]:
+    """The columns' names in order, their plans and the file's schema."""
+    names = ordered_columns([name for name in export.key_names or () if name in columns], columns)
+    plans = [column_plan(pa, name, columns[name], typed) for name in names]
+    schema = pa.schema(
+        [plan[0] for plan in plans],
+        metadata={b"ddbexport": _schema_note(names, columns, plans, typed)},
+    )
+    return names, plans, schema
+
+
+def _items_result(
+    names: list[str],
+    plans: list[tuple[Any, Any, str | None]],
+    columns: Mapping[str, Column],
+    rows: int,
+) -> ConvertResult:
     notes = []
     for name, plan in zip(names, plans, strict=True):
         if plan[2] == "varying":

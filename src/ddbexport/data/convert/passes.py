@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import io
+import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
 
 import orjson
 
+from ddbexport.core.ports import ExportStore, ObjectInfo
 from ddbexport.exports.reader import OpenedExport, iter_records
 from ddbexport.exports.stores import LocalStore
 
@@ -49,6 +55,72 @@ class Pass:
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
+
+
+@contextmanager
+def spooled(export: OpenedExport) -> Iterator[OpenedExport]:
+    """``export`` to read more than once: data files in S3 are copied (as they are, gzip'd) to
+    a temporary folder as the first reading streams them, and later readings use the copies."""
+    if isinstance(export.store, LocalStore):
+        yield export
+        return
+    with tempfile.TemporaryDirectory(prefix="ddbexport-") as folder:
+        yield dataclasses.replace(export, store=_SpoolingStore(export.store, Path(folder)))
+
+
+class _SpoolingStore:
+    """A store whose files are copied to a folder as they are first read to the end."""
+
+    def __init__(self, store: ExportStore, folder: Path) -> None:
+        self._store = store
+        self._folder = folder
+        self._copied: dict[str, Path] = {}
+        self.location = store.location
+
+    def read(self, key: str) -> bytes | None:
+        return self._store.read(key)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        return self._store.stat(key)
+
+    def url(self, key: str) -> str:
+        return self._store.url(key)
+
+    def open(self, key: str) -> BinaryIO:
+        copy = self._copied.get(key)
+        if copy is not None:
+            return copy.open("rb")
+        path = self._folder / f"{len(self._copied)}-{os.getpid()}.gz"
+        return cast("BinaryIO", _Tee(self._store.open(key), path, self._copied, key))
+
+
+class _Tee(io.RawIOBase):
+    """A stream read through, its bytes written to ``path``; a copy read to the end counts."""
+
+    def __init__(self, source: BinaryIO, path: Path, copied: dict[str, Path], key: str) -> None:
+        self._source = source
+        self._copy = path.open("wb")
+        self._path = path
+        self._copied = copied
+        self._key = key
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read(len(buffer))
+        buffer[: len(data)] = data
+        self._copy.write(data)
+        if not data:
+            self._copy.close()
+            self._copied[self._key] = self._path
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._copy.close()
+            self._source.close()
+        super().close()
 
 
 def _item_of(record: dict[str, Any]) -> dict[str, Any]:

@@ -13,13 +13,8 @@ import orjson
 
 from ddbexport.core.ports import ObjectApi
 from ddbexport.errors import ConfigError
-from ddbexport.exports.reader import (
-    OpenedExport,
-    Target,
-    encoded_batches,
-    iter_changes,
-    open_export,
-)
+from ddbexport.exports.chunks import encoded_batches
+from ddbexport.exports.reader import OpenedExport, Target, iter_changes, open_export
 
 from .native import chunk_transcoder, refuse_native
 from .result import ConvertResult

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Literal
 
 from ddbexport.errors import ConfigError
-from ddbexport.exports.reader import ChunkTranscoder, OpenedExport
+from ddbexport.exports.chunks import ChunkTranscoder
+from ddbexport.exports.reader import OpenedExport
 
 from .parquet_native import Native, native_parquet
 

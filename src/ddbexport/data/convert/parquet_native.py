@@ -25,15 +25,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ddbexport.exports.reader import (
+from ddbexport.exports.chunks import (
     RECORD_ERRORS,
     Chunk,
-    ExportReadError,
-    OpenedExport,
     chunk_items,
     chunk_results,
     record_error,
 )
+from ddbexport.exports.reader import ExportReadError, OpenedExport
 
 from .parquet_columns import Column, _number_text, _sorted_numbers
 

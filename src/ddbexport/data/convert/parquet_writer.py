@@ -14,12 +14,11 @@ import orjson
 
 from ddbexport.core.ports import ObjectApi
 from ddbexport.errors import ConfigError
+from ddbexport.exports.chunks import Chunk, chunk_results
 from ddbexport.exports.reader import (
-    Chunk,
     ExportReadError,
     OpenedExport,
     Target,
-    chunk_results,
     iter_changes,
     open_export,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,3 +50,13 @@ def moto_aws() -> Iterator[None]:
 def clock() -> SimClock:
     """A simulated clock starting 2026-11-28T03:00:00Z."""
     return SimClock()
+
+
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """Python's own SIGINT handler while the test runs, as in a terminal (and a process started
+    meanwhile gets SIGINT's default). A suite started in the background by a shell without job
+    control inherits SIGINT ignored; Python, and every process it starts, then keep it so."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -571,6 +571,7 @@ def test_iam_policy_of_one_accounts_role(tmp_path: Path) -> None:
     assert "not an account of [[accounts]]" in unknown.output
 
 
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_interrupts_every_account_and_a_rerun_resumes(tmp_path: Path) -> None:
     """Ctrl-C reaches the main thread alone; every account's runner stops as one run does (its
     exports INTERRUPTED, exit 130), and running the run id again resumes them to COMPLETED."""

@@ -46,6 +46,7 @@ def endpoint() -> Iterator[str]:
     server.stop()
 
 
+@pytest.mark.usefixtures("ctrl_c_raises")  # the run started below inherits SIGINT's default
 def test_ctrl_c_writes_report_and_same_run_id_resumes(endpoint: str, tmp_path: Path) -> None:
     """SIGINT: exit 130, all tables INTERRUPTED; rerunning the run id completes, no new export."""
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)

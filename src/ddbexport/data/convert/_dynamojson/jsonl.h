@@ -244,13 +244,7 @@ static int write_value(Parser *parser) {
 
 /* One line: {"Item": {...}} and nothing else. 0 = written, FAIL = Python's, NO_MEMORY. */
 static int write_line(Parser *parser) {
-    const uchar *key;
-    size_t key_length;
-    if (expect(parser, '{') != 0) return FAIL;
-    if (read_plain_string(parser, &key, &key_length) != 0) return FAIL;
-    if (key_length != 4 || memcmp(key, "Item", 4) != 0) return FAIL;
-    if (expect(parser, ':') != 0) return FAIL;
-    if (expect(parser, '{') != 0) return FAIL;
+    if (open_record(parser) != 0) return FAIL;
     int status = write_map(parser);
     if (status != 0) return status;
     if (expect(parser, '}') != 0) return FAIL;

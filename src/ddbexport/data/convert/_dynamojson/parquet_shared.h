@@ -331,13 +331,7 @@ static int find_name(Parser *parser, const NameMap *names, long guess, Buffer *s
 
 /* The start of an item's line up to its first attribute: 1 = it has attributes, 0 = none. */
 static int open_item(Parser *parser) {
-    const uchar *key;
-    size_t key_length;
-    if (expect(parser, '{') != 0) return FAIL;
-    if (read_plain_string(parser, &key, &key_length) != 0) return FAIL;
-    if (key_length != 4 || memcmp(key, "Item", 4) != 0) return FAIL;
-    if (expect(parser, ':') != 0) return FAIL;
-    if (expect(parser, '{') != 0) return FAIL;
+    if (open_record(parser) != 0) return FAIL;
     skip_space(parser);
     if (parser->p < parser->end && *parser->p == '}') {
         parser->p++;

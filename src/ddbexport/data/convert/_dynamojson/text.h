@@ -333,6 +333,17 @@ HOT int read_plain_string(Parser *parser, const uchar **text, size_t *length) {
     return 0;
 }
 
+/* The start of a FULL export's line, {"Item": {, up to the item's first attribute. */
+static int open_record(Parser *parser) {
+    const uchar *key;
+    size_t key_length;
+    if (expect(parser, '{') != 0) return FAIL;
+    if (read_plain_string(parser, &key, &key_length) != 0) return FAIL;
+    if (key_length != 4 || memcmp(key, "Item", 4) != 0) return FAIL;
+    if (expect(parser, ':') != 0) return FAIL;
+    return expect(parser, '{');
+}
+
 /* ------------------------------------------------------------------------------- numbers */
 
 /*

@@ -21,6 +21,7 @@ from ddbexport.errors import ConfigError
 
 from .accountrules import (
     ACCOUNT_PATTERN,
+    REGION_PATTERN,
     check_account,
     check_account_id,
     check_account_ids,
@@ -391,7 +392,7 @@ class PipelineSettings(StrictModel):
 class Config(StrictModel):
     """A whole ddbexport configuration file."""
 
-    region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    region: str | None = Field(default=None, pattern=REGION_PATTERN.pattern)
     exclude: tuple[str, ...] = ()
     defaults: Defaults = Defaults()
     tables: tuple[TableSelector, ...] = ()

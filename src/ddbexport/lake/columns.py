@@ -12,7 +12,6 @@ besides the table is needed to know how a column was typed.
 
 from __future__ import annotations
 
-from binascii import b2a_base64
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -30,6 +29,7 @@ from pyiceberg.types import (
 )
 
 from ddbexport.data.convert.parquet_columns import Column, column_plan
+from ddbexport.data.convert.values import base64_text
 
 JSON = "json"
 FOREIGN = "foreign:"
@@ -162,9 +162,9 @@ def typed_value(sig: str, value: Any) -> dict[str, Any]:
     if kind == "NS":
         return {"NS": [_number_text(number) for number in value]}
     if kind == "B":
-        return {"B": _base64(value)}
+        return {"B": base64_text(value)}
     if kind == "BS":
-        return {"BS": [_base64(blob) for blob in value]}
+        return {"BS": [base64_text(blob) for blob in value]}
     if kind == "SS":
         return {"SS": list(value)}
     if kind in ("S", "BOOL"):
@@ -174,7 +174,3 @@ def typed_value(sig: str, value: Any) -> dict[str, Any]:
 
 def _number_text(value: Any) -> str:
     return value if isinstance(value, str) else str(Decimal(value))
-
-
-def _base64(blob: bytes) -> str:
-    return b2a_base64(blob, newline=False).decode("ascii")

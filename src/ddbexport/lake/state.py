@@ -26,14 +26,13 @@ EXPORT_TIME = "ddbexport.export-time"
 BASELINE_ARN = "ddbexport.baseline-arn"
 BASELINE_TIME = "ddbexport.baseline-time"
 POSITION = "ddbexport.chain-position"
-CHANGES = "ddbexport.changes-applied"
 
 
-def summary_properties(step: Step, *, changes: int | None = None) -> dict[str, str]:
+def summary_properties(step: Step) -> dict[str, str]:
     """The summary properties of the snapshot that applies ``step``."""
     baseline_time = step.baseline.export_time
     assert baseline_time is not None
-    properties = {
+    return {
         TABLE_ARN: step.record.table_arn,
         EXPORT_ARN: step.record.export_arn,
         EXPORT_TYPE: step.record.export_type,
@@ -42,9 +41,6 @@ def summary_properties(step: Step, *, changes: int | None = None) -> dict[str, s
         BASELINE_TIME: format_instant(baseline_time),
         POSITION: str(step.position),
     }
-    if changes is not None:
-        properties[CHANGES] = str(changes)
-    return properties
 
 
 def applied_state(table: Table) -> Applied | None:

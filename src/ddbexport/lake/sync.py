@@ -120,16 +120,18 @@ def sync(
         ExportReadError: an export file is not what AWS writes.
         AwsError: S3 failed.
     """
-    listing = _list(config, api)
+    listing = list_exports(config, api)
     by_arn: dict[str, list[CatalogRecord]] = {}
-    for record in listing[0]:
+    for record in listing.records:
         by_arn.setdefault(record.table_arn, []).append(record)
     chosen = _select(by_arn, tables)
     lake = config.lake
     iceberg = catalog if catalog is not None else connect(lake, region=config.region)
     iceberg.create_namespace_if_not_exists(lake.namespace)
     where = locate if locate is not None else catalogued(api)
-    result = SyncResult([], [f"catalog record {key} could not be read" for key in listing[1]])
+    result = SyncResult(
+        [], [f"catalog record {key} could not be read" for key in listing.unreadable]
+    )
     for table_arn in chosen:
         identifier = iceberg_name(lake, table_arn)
         table = _table(iceberg, identifier)
@@ -137,11 +139,6 @@ def sync(
             _sync_table(by_arn[table_arn], table, where, rebuild, batch_rows, clock)
         )
     return result
-
-
-def _list(config: Config, api: ObjectApi) -> tuple[list[CatalogRecord], list[str]]:
-    listing = list_exports(config, api)
-    return listing.records, listing.unreadable
 
 
 def _select(by_arn: dict[str, list[CatalogRecord]], tables: Sequence[str]) -> list[str]:

@@ -32,6 +32,7 @@ from pyiceberg.table import FileScanTask, Table, Transaction
 
 from ddbexport.catalog.chain import item_key
 from ddbexport.data.convert.parquet_columns import Column
+from ddbexport.data.convert.passes import spooled
 from ddbexport.exports.reader import Change, ExportReadError, OpenedExport, iter_changes, iter_items
 
 from .columns import converter, observe, typed_value
@@ -69,25 +70,30 @@ def load(
     *,
     batch_rows: int = BATCH_ROWS,
 ) -> Written:
-    """Replace the table's rows with the items of a full export, in one snapshot."""
-    columns: dict[str, Column] = {}
-    for item in iter_items(export, typed=True):
-        observe(columns, item)
-    tx = table.transaction()
-    # Every stored row goes: a retyped column needs only what the new items need.
-    evolution = evolve(tx, columns, keys, lambda _name, _sig: Column(), where=str(table.name()))
-    old_files = [task.file for task in table.scan().plan_files()]
-    rows = 0
-    with tx.update_snapshot(snapshot_properties=properties).overwrite() as snapshot:
-        for data_file in old_files:
-            snapshot.delete_data_file(data_file)
-        writer = _Writer(tx, table, snapshot.commit_uuid)
-        for batch in _batches(iter_items(export, typed=True), batch_rows):
-            rows += len(batch)
-            for data_file in writer.write(writer.rows(batch)):
-                snapshot.append_data_file(data_file)
-        snapshot_id = snapshot.snapshot_id
-    tx.commit_transaction()
+    """Replace the table's rows with the items of a full export, in one snapshot.
+
+    The export is read twice (its column types first): an export in S3 is spooled to a
+    temporary folder by the first reading rather than downloaded again.
+    """
+    with spooled(export) as readable:
+        columns: dict[str, Column] = {}
+        for item in iter_items(readable, typed=True):
+            observe(columns, item)
+        tx = table.transaction()
+        # Every stored row goes: a retyped column needs only what the new items need.
+        evolution = evolve(tx, columns, keys, lambda _name, _sig: Column(), where=str(table.name()))
+        old_files = [task.file for task in table.scan().plan_files()]
+        rows = 0
+        with tx.update_snapshot(snapshot_properties=properties).overwrite() as snapshot:
+            for data_file in old_files:
+                snapshot.delete_data_file(data_file)
+            writer = _Writer(tx, table, snapshot.commit_uuid)
+            for batch in _batches(iter_items(readable, typed=True), batch_rows):
+                rows += len(batch)
+                for data_file in writer.write(writer.rows(batch)):
+                    snapshot.append_data_file(data_file)
+            snapshot_id = snapshot.snapshot_id
+        tx.commit_transaction()
     return Written(rows, 0, 0, 0, len(old_files), evolution, snapshot_id)
 
 

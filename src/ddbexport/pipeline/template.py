@@ -26,7 +26,6 @@ TOPIC_ARN = "${TopicArn}"
 #: Resources that hold data stay when the stack is deleted or replaces them: the execution
 #: logs and the topic with its subscriptions (``ddbexport destroy`` says what is left).
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
-STACK_ID = {"Ref": "AWS::StackId"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(inner) for inner in value]
     if isinstance(value, bytes | bytearray):
-        return _base64(value)
+        return base64_text(value)
     if isinstance(value, set | frozenset):
         return [json_safe(inner) for inner in sorted(value)]
     raise TypeError(f"{type(value).__name__} is not a DynamoDB value")
@@ -59,7 +59,7 @@ def _number_as_written(text: str) -> orjson.Fragment:
     return _number(Decimal(text))
 
 
-def _base64(data: bytes | bytearray) -> str:
+def base64_text(data: bytes | bytearray) -> str:
     return b2a_base64(data, newline=False).decode("ascii")
 
 
@@ -98,13 +98,13 @@ def json_safe_typed(typed: Mapping[str, Any]) -> Any:
     if "NULL" in typed:
         return None
     if "B" in typed:
-        return _base64(a2b_base64(typed["B"]))
+        return base64_text(a2b_base64(typed["B"]))
     if "SS" in typed:
         return sorted(set(typed["SS"]))
     if "NS" in typed:
         return [_number(number) for number in sorted({Decimal(text) for text in typed["NS"]})]
     if "BS" in typed:
-        return [_base64(blob) for blob in sorted({a2b_base64(text) for text in typed["BS"]})]
+        return [base64_text(blob) for blob in sorted({a2b_base64(text) for text in typed["BS"]})]
     raise ValueError(f"{dict(typed)!r} is not a DynamoDB-JSON value")
 
 

@@ -570,3 +570,19 @@ def test_parquet_written_by_a_guess_from_the_first_chunk_is_the_same(
     items[-1].update(late)
     folder = write_export(tmp_path / "export", items, partitions=1)
     parquet_both(str(folder), tmp_path, workers=2)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_truncated_file_is_named_after_the_same_line_as_python_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    monkeypatch.setattr("ddbexport.exports.reader.CHUNK_BYTES", 2048)
+    folder = write_export(tmp_path, [_row(index) for index in range(3000)], partitions=1)
+    data = next(folder.glob("data/*.json.gz"))
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    messages = []
+    for engine in ("native", "python"):
+        with pytest.raises(ExportReadError, match=r"cannot read it as gzip after line \d+") as err:
+            convert(str(folder), "jsonl", io.BytesIO(), engine=engine, workers=workers)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]

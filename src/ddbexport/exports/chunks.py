@@ -49,6 +49,7 @@ def encoded_batches(
     *,
     workers: int = 1,
     transcode: ChunkTranscoder | None = None,
+    count_lines: Callable[[bytes], int] | None = None,
 ) -> Iterator[tuple[bytes, int]]:
     """Every record of ``export``, each turned into bytes by ``encode``, in file order, as
     ``(joined bytes, records)`` batches of about a megabyte.
@@ -59,14 +60,15 @@ def encoded_batches(
     module-level function (it is sent to the workers by name).
 
     ``transcode`` (DynamoDB JSON only; ignored for Ion) converts whole chunks instead, handing
-    back to ``encode`` the lines it leaves alone; the workers are then threads.
+    back to ``encode`` the lines it leaves alone; the workers are then threads, and
+    ``count_lines`` (C that releases the GIL) counts each chunk's lines as it is read.
 
     Raises:
         ExportReadError: as :func:`iter_records`.
     """
     ion = export.summary.output_format == "ION"
     if transcode is not None and not ion:
-        yield from _transcoded_batches(export, encode, transcode, workers)
+        yield from _transcoded_batches(export, encode, transcode, workers, count_lines)
         return
     if workers <= 1:
         yield from _serial_batches(export, encode)
@@ -86,11 +88,10 @@ def _transcoded_batches(
     encode: Callable[[dict[str, Any]], bytes],
     transcode: ChunkTranscoder,
     workers: int,
+    count_lines: Callable[[bytes], int] | None,
 ) -> Iterator[tuple[bytes, int]]:
-    # The converter counts each chunk's lines as it goes, so reading does not count them first:
-    # line numbers are known once the chunks come back in order, which is all handed-back
-    # lines need.
-    jobs = _chunks(export, encode, False, export.summary.export_type, count_lines=_uncounted)
+    export_type = export.summary.export_type
+    jobs = _chunks(export, encode, False, export_type, count_lines=count_lines or _count_lines)
 
     def work(job: Chunk) -> tuple[Chunk, _Transcoded]:
         return job, transcode(job.data)
@@ -98,15 +99,11 @@ def _transcoded_batches(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbexport-read")
     try:
         results = map(work, jobs) if workers <= 1 else _in_order(pool, jobs, work, workers)
-        url, lines_before = "", 0
-        for job, (encoded, records, handed_back, lines) in results:
-            if job.url != url:
-                url, lines_before = job.url, 0
+        for job, (encoded, records, handed_back, _lines) in results:
             if handed_back:
-                yield _with_handed_back(job, lines_before, encoded, handed_back)
+                yield _with_handed_back(job, encoded, handed_back)
             else:
                 yield encoded, records
-            lines_before += lines
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -135,11 +132,6 @@ def _chunks(
 
 def _count_lines(data: bytes) -> int:
     return data.count(b"\n")
-
-
-def _uncounted(data: bytes) -> int:
-    # For a converter that counts each chunk's lines itself (see _transcoded_batches).
-    return 0
 
 
 def _in_order(
@@ -261,7 +253,7 @@ def _encode_chunk(job: Chunk) -> tuple[bytes, int]:
 
 
 def _with_handed_back(
-    job: Chunk, lines_before: int, encoded: bytes, handed_back: list[tuple[int, int, int, int]]
+    job: Chunk, encoded: bytes, handed_back: list[tuple[int, int, int, int]]
 ) -> tuple[bytes, int]:
     """The converter's lines with the lines it handed back converted in Python, in place."""
     pieces: list[bytes] = []
@@ -269,7 +261,7 @@ def _with_handed_back(
     for offset, index, start, stop in handed_back:
         pieces.append(encoded[done:offset])
         done = offset
-        line = _LineCount(lines_before + index)
+        line = _LineCount(job.first_line + index)
         try:
             converted = list(_converted([job.data[start:stop]], job.ion, job.encode, line))
         except _RECORD_ERRORS as exc:

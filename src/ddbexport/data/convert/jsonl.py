@@ -16,7 +16,7 @@ from ddbexport.errors import ConfigError
 from ddbexport.exports.chunks import encoded_batches
 from ddbexport.exports.reader import OpenedExport, Target, iter_changes, open_export
 
-from .native import chunk_transcoder, refuse_native
+from .native import chunk_transcoder, native_line_counter, refuse_native
 from .result import ConvertResult
 from .values import NEWLINE, change_json, json_safe_item
 from .writebehind import WriteBehind
@@ -60,7 +60,11 @@ def write_jsonl(
     encode = _typed_line if typed else _plain_line
     parallel = _workers(export, workers)
     batches = encoded_batches(
-        export, encode, workers=parallel, transcode=None if typed else transcode
+        export,
+        encode,
+        workers=parallel,
+        transcode=None if typed else transcode,
+        count_lines=native_line_counter(),
     )
     with WriteBehind(out) if parallel > 1 else nullcontext(out) as writer:
         for data, count in batches:

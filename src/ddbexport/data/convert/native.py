@@ -10,6 +10,7 @@ schema and values as the Python writer's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from ddbexport.errors import ConfigError
@@ -34,6 +35,15 @@ def native_transcoder() -> ChunkTranscoder | None:
     except ImportError:
         return None
     return transcode
+
+
+def native_line_counter() -> Callable[[bytes], int] | None:
+    """The C converter's ``count_lines`` (newlines in a chunk, without the GIL), or None."""
+    try:
+        from ._dynamojson import count_lines  # noqa: PLC0415 - built only where a compiler was
+    except ImportError:
+        return None
+    return count_lines
 
 
 def chunk_transcoder(engine: str) -> ChunkTranscoder | None:

@@ -193,3 +193,28 @@ def test_errors_and_headers_are_moto_s_own(endpoint: str) -> None:
     with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=10) as answer:
         assert answer.status == 200
         assert b"<html" in answer.read().lower()
+
+
+def test_a_handler_s_client_error_is_answered_400_as_moto_s_view_answers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto's view turns a botocore ClientError raised by a handler into a 400 with its message;
+    served without Flask, the answer is the same (not a server error)."""
+    from werkzeug.test import EnvironBuilder  # noqa: PLC0415
+
+    from ddbexport.sandbox import keepalive  # noqa: PLC0415
+
+    class Refusing:
+        @staticmethod
+        def callback(*_args: Any) -> Any:
+            raise ClientError({"Error": {"Code": "Nope", "Message": "refused here"}}, "Op")
+
+    monkeypatch.setattr(keepalive, "_view_for", lambda _app, _environ: Refusing())
+    headers = {**_signed("dynamodb"), "X-Amz-Target": "DynamoDB_20120810.ListTables"}
+    environ = EnvironBuilder(method="POST", path="/", headers=headers).get_environ()
+    answered: list[str] = []
+    body = b"".join(
+        keepalive._MotoWithoutFlask()(environ, lambda status, _headers: answered.append(status))
+    )
+    assert answered == ["400 BAD REQUEST"]
+    assert body == b"refused here"

@@ -226,17 +226,21 @@ class _MotoWithoutFlask:
             result = 400, {}, getattr(exc, "response", {})["Error"]["Message"]
         except HTTPException as exc:
             response: Response = exc.get_response(environ)  # type: ignore[assignment]
+            return self._with_cors(response)(environ, start_response)
+        if len(result) == 3:
+            status, headers, content = result
         else:
-            if len(result) == 3:
-                status, headers, content = result
-            else:
-                status, headers, content = 200, {}, result
-            response = Response(response=content, status=status, headers=headers)
-            if request.method == "HEAD" and "content-length" in headers:
-                response.headers["Content-Length"] = headers["content-length"]
+            status, headers, content = 200, {}, result
+        response = Response(response=content, status=status, headers=headers)
+        if request.method == "HEAD" and "content-length" in headers:
+            response.headers["Content-Length"] = headers["content-length"]
+        return self._with_cors(response)(environ, start_response)
+
+    @staticmethod
+    def _with_cors(response: Response) -> Response:
         if not DISABLE_GLOBAL_CORS:
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
-        return response(environ, start_response)
+        return response
 
 
 def _view_for(app: Any, environ: dict[str, Any]) -> convert_to_flask_response | None:

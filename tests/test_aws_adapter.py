@@ -1020,3 +1020,16 @@ def test_an_object_shorter_than_announced_is_retryable() -> None:
         stream = AwsApi(s3=s3).open_object("b", "k")
         with pytest.raises(RetryableAwsError, match="GetObject s3://b/k"):
             stream.read()
+
+
+def test_a_table_described_by_arn_gives_its_schema_by_name(api: AwsApi, ddb_stub: Stubber) -> None:
+    """A selector may name a table by ARN; aftercare asks for the schema by the table's name."""
+    ddb_stub.add_response(
+        "describe_table",
+        {"Table": {"TableName": TABLE, "TableArn": TABLE_ARN, "TableStatus": "ACTIVE"}},
+        expected_params={"TableName": TABLE_ARN},
+    )
+    api.describe_table(TABLE_ARN)
+    _schema_reads(ddb_stub, describe_status=None)
+
+    assert api.table_schema(TABLE)["Table"]["TableStatus"] == "ACTIVE"

@@ -31,7 +31,8 @@ class DynamoDbOperations(AwsClients):
         """DescribeTable; raises ``TableNotFound``."""
         with map_aws_errors("DescribeTable"):
             table = self.dynamodb.describe_table(TableName=name)["Table"]
-        self._table_descriptions[name] = dict(table)
+        # By the table's name, as aftercare asks (a selector may have described it by ARN).
+        self._table_descriptions[table.get("TableName", name)] = dict(table)
         return TableInfo(
             name=table.get("TableName", name),
             arn=table.get("TableArn", ""),

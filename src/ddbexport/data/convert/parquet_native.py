@@ -22,17 +22,16 @@ of the first chunk's survey, while that plan stands; otherwise a second pass con
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ddbexport.exports.chunks import (
     RECORD_ERRORS,
     Chunk,
     chunk_items,
-    chunk_results,
     record_error,
 )
-from ddbexport.exports.reader import ExportReadError, OpenedExport
+from ddbexport.exports.reader import ExportReadError
 
 from .parquet_columns import Column, _number_text, _sorted_numbers
 
@@ -127,27 +126,6 @@ class SurveyMerge:
         self.items += count
 
 
-def survey_columns(
-    export: OpenedExport, native: Native, workers: int
-) -> tuple[dict[str, Column], int]:
-    """The first pass on its own: see :class:`SurveyMerge`.
-
-    Raises:
-        ExportReadError: as :meth:`SurveyMerge.add`.
-    """
-    merge = SurveyMerge(export.url)
-    survey = native.survey
-
-    def work(job: Chunk) -> tuple[Chunk, Any]:
-        return job, survey(job.data)
-
-    for job, surveyed in chunk_results(
-        export, work, workers=workers, count_lines=native.count_lines
-    ):
-        merge.add(job, surveyed)
-    return merge.columns, merge.items
-
-
 def column_code(pa: Any, column: Column, note: str | None) -> tuple[int, int]:
     """(how the C code builds the column, its decimal scale) for a column of the plan."""
     kinds = list(column.kinds)
@@ -209,13 +187,6 @@ class ChunkBuilder:
             for field, (code, _), parts in zip(self._schema, self._codes, buffers, strict=True)
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=self._schema), len(job.data)
-
-
-def record_batches(
-    export: OpenedExport, native: Native, builder: ChunkBuilder, workers: int
-) -> Iterator[tuple[Any, int]]:
-    """The second pass on its own: (record batch, bytes of input) per chunk, in file order."""
-    return chunk_results(export, builder.batch, workers=workers, count_lines=native.count_lines)
 
 
 def _array(pa: Any, arrow_type: Any, code: int, rows: int, parts: tuple[Any, ...]) -> Any:

@@ -25,7 +25,7 @@ from ddbexport.exports.reader import (
 
 from .native import parquet_engine, refuse_native
 from .parquet_columns import NUMBER_TEXT, Column, column_plan
-from .parquet_native import ChunkBuilder, Native, SurveyMerge, column_code, record_batches
+from .parquet_native import ChunkBuilder, Native, SurveyMerge, column_code
 from .passes import Pass, ordered_columns, spooled
 from .result import ConvertResult
 from .values import CHANGE_COLUMNS, change_json, json_text
@@ -175,10 +175,12 @@ def _native_items(
                 merge.add(job, surveyed)
                 if not guess.standing:
                     continue
-                names, plans, schema = _plan(pa, export, merge.columns, False)
-                signature = _signature(pa, names, merge.columns)
+                # Only the signature per chunk: the plan itself is made once, for the guess.
+                signature = _signature(pa, _column_names(export, merge.columns), merge.columns)
                 if guess.builder is None:
+                    names, plans, schema = _plan(pa, export, merge.columns, False)
                     guess.signature = signature
+                    guess.names = names
                     guess.plans = plans
                     guess.builder = _builder(pa, native, schema, names, plans, merge.columns)
                     groups = _RowGroups(pa, pq.ParquetWriter(str(path), schema), row_group_bytes)
@@ -191,13 +193,16 @@ def _native_items(
             if groups is not None:
                 groups.close()
         if guess.standing and groups is not None:
-            return _items_result(names, guess.plans, merge.columns, groups.rows)
+            return _items_result(guess.names, guess.plans, merge.columns, groups.rows)
         columns = merge.columns
         names, plans, schema = _plan(pa, export, columns, False)
         builder = _builder(pa, native, schema, names, plans, columns)
         groups = _RowGroups(pa, pq.ParquetWriter(str(path), schema), row_group_bytes)
         try:
-            for batch, input_bytes in record_batches(readable, native, builder, threads):
+            batches = chunk_results(
+                readable, builder.batch, workers=threads, count_lines=native.count_lines
+            )
+            for batch, input_bytes in batches:
                 groups.add(batch, input_bytes)
         finally:
             groups.close()
@@ -210,6 +215,7 @@ class _Guess:
     def __init__(self) -> None:
         self.builder: ChunkBuilder | None = None
         self.signature: Any = None
+        self.names: list[str] = []
         self.plans: list[tuple[Any, Any, str | None]] = []
         self.standing = True  # read by the worker threads: once False, they only survey
 
@@ -296,11 +302,16 @@ class _RowGroups:
             self._writer.close()
 
 
+def _column_names(export: OpenedExport, columns: Mapping[str, Column]) -> list[str]:
+    """The table's keys first, then the other columns in order of first appearance."""
+    return ordered_columns([name for name in export.key_names or () if name in columns], columns)
+
+
 def _plan(
     pa: Any, export: OpenedExport, columns: Mapping[str, Column], typed: bool
 ) -> tuple[list[str], list[tuple[Any, Any, str | None]], Any]:
     """The columns' names in order, their plans and the file's schema."""
-    names = ordered_columns([name for name in export.key_names or () if name in columns], columns)
+    names = _column_names(export, columns)
     plans = [column_plan(pa, name, columns[name], typed) for name in names]
     schema = pa.schema(
         [plan[0] for plan in plans],

@@ -12,7 +12,7 @@ from ddbexport.config.model import Config, effective_destination
 from ddbexport.core.models import TableInfo
 from ddbexport.core.ports import ExportApi
 from ddbexport.errors import AwsError, ConfigError
-from ddbexport.planning.gather import resolve_tables
+from ddbexport.planning.gather import parallel_map, resolve_tables
 
 from .statemachine import definition_json
 from .tablelist import TableSetting
@@ -82,25 +82,24 @@ def learn_durations(
     cannot describe keeps what it had: its first wait is then ``poll_first``.
 
     ``described``: descriptions already read (resolving ``match``/``tags`` selectors), by
-    table name; those tables are not described again."""
-    learned: list[TableSetting] = []
-    for setting in settings:
+    table name; those tables are not described again. Tables are looked up side by side, as
+    planning describes them (thousands of tables: two or three calls each)."""
+
+    def learn(setting: TableSetting) -> TableSetting:
         try:
             known = None if setting.table_arn else (described or {}).get(setting.table)
             info = known or api.describe_table(setting.table_arn or setting.table)
             previous = api.latest_completed_export(info.arn)
         except AwsError as exc:
             log.debug("no previous export duration for %s: %s", setting.table, exc)
-            learned.append(setting)
-            continue
-        learned.append(
-            dataclasses.replace(
-                setting,
-                size_bytes=info.size_bytes,
-                expected_s=previous.duration_s if previous is not None else None,
-            )
+            return setting
+        return dataclasses.replace(
+            setting,
+            size_bytes=info.size_bytes,
+            expected_s=previous.duration_s if previous is not None else None,
         )
-    return learned
+
+    return parallel_map(learn, settings)
 
 
 def synth(config: Config, api: ExportApi | None = None, *, learn: bool = True) -> Synthesis:

@@ -27,8 +27,11 @@ class SandboxClock:
     def now(self) -> datetime:
         """The sandbox's current time (aware, UTC)."""
         with self._lock:
-            real = time.monotonic() - self._real_origin
-            return self._origin + timedelta(seconds=real * self.time_scale + self._offset_s)
+            return self._origin + timedelta(seconds=self._elapsed_s(time.monotonic()))
+
+    def _elapsed_s(self, real_now: float) -> float:
+        # Sandbox seconds since the origin at the real instant ``real_now``; the lock is held.
+        return (real_now - self._real_origin) * self.time_scale + self._offset_s
 
     def advance(self, seconds: float) -> None:
         """Jump forward, e.g. ``advance(20 * 60)`` for "+20 min"."""
@@ -44,8 +47,7 @@ class SandboxClock:
             raise ValueError("time_scale must be positive")
         with self._lock:
             real_now = time.monotonic()
-            shown = (real_now - self._real_origin) * self.time_scale + self._offset_s
-            self._origin += timedelta(seconds=shown)
+            self._origin += timedelta(seconds=self._elapsed_s(real_now))
             self._real_origin = real_now
             self._offset_s = 0.0
             self.time_scale = time_scale

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ddbexport.config.model import Config, validate_config
-from ddbexport.core.models import ExportDescription, ExportPlan
+from ddbexport.core.models import ExportDescription, ExportPlan, ExportRequest
 from ddbexport.errors import AccessDenied, InvalidExportTime, RetryableAwsError
 from ddbexport.planning.planner import make_plan
 from ddbexport.running.aftercare import Aftercare
@@ -513,3 +513,55 @@ def test_io_workers_must_be_positive(clock: SimClock) -> None:
     """A pool of no threads is refused when the runner is made, not halfway through a run."""
     with pytest.raises(ValueError, match="io_workers must be 1 or more"):
         Runner(fake_api(clock), _config().run, io_workers=0)
+
+
+class _StartProbe(FakeExportApi):
+    """Starts pass a barrier of ``parties``: it only opens when that many are in flight at once."""
+
+    def __init__(self, clock: SimClock, parties: int, tables: list[FakeTable], quota: int) -> None:
+        super().__init__(clock, tables, quota=quota)
+        self.start_barrier = threading.Barrier(parties, timeout=10)
+        self.first_batch = True
+
+    def export_table(self, request: ExportRequest) -> ExportDescription:
+        if self.first_batch:
+            self.start_barrier.wait()
+        return super().export_table(request)
+
+
+def test_starts_go_out_together_and_refusals_keep_the_queue_order(clock: SimClock) -> None:
+    """The first six starts are in flight at once (the probe's barrier needs all six). An
+    account quota of two refuses four of them: the starts pause once, for the base pause (not
+    doubled by each refusal of the batch), and the four start later in their queue order."""
+    names = [f"table-{i}" for i in range(6)]
+    tables = [FakeTable(name, export_duration_s=600) for name in names]
+    probe = _StartProbe(clock, 6, tables, quota=2)
+    config = _config(max_concurrency=6, poll="fixed:60s")
+    plan = make_plan(config, probe, now=clock.now(), run_id="batch")
+    events: list[RunEvent] = []
+
+    def on_event(event: RunEvent) -> None:
+        probe.first_batch = False
+        events.append(event)
+
+    runner = Runner(
+        probe,
+        config.run,
+        on_event=on_event,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+        now=clock.now,
+        io_workers=6,
+    )
+    report = runner.run(plan)
+    assert set(_statuses(report).values()) == {"COMPLETED"}
+    assert probe.peak_in_progress == 2
+    refused = [event for event in events if event.kind == "waiting"][:4]
+    assert len({event.table for event in refused}) == 4
+    assert {event.message for event in refused} == {
+        "export quota full (LimitExceededException); retrying in 15s"
+    }
+    started = [request.table for request in probe.started]
+    first = started[:2]  # which two the quota let in is the threads' race
+    assert started[2:] == [name for name in names if name not in first]
+    assert {event.table for event in refused} == set(started[2:])

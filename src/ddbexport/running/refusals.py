@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
-from ddbexport.core.models import ExportDescription
 from ddbexport.core.timeparse import format_instant
 from ddbexport.errors import (
     AwsError,
@@ -23,7 +22,6 @@ from ddbexport.errors import (
 from .tracking import Track
 
 if TYPE_CHECKING:
-    from collections import deque
     from collections.abc import Callable
 
     from ddbexport.config.model import RunSettings
@@ -46,46 +44,42 @@ class StartRefusals:
         _settings: RunSettings
         _enable_pitr: bool
         _run_id: str
-        _pending: deque[Track]
         _clock: Callable[[], float]
         _start_blocked_until: float
         _start_backoff_s: float
+        _refused_starts: list[Track]
+        _batch_pause_s: float | None
 
         def _fail(self, track: Track, code: str, message: str) -> None: ...
         def _schedule(self, track: Track, delay_s: float) -> None: ...
         def _emit(self, track: Track, kind: str, message: str = "") -> None: ...
 
-    def _request_export(self, track: Track) -> ExportDescription | None:
-        """ExportTableToPointInTime; ``None`` when AWS refused, once the track has been put
-        back, scheduled or failed."""
+    def _refused(self, track: Track, exc: AwsError) -> None:
+        """ExportTableToPointInTime was refused with ``exc``: put the track back (it starts
+        after the tracks behind it in the batch have been dealt with, still ahead of the rest of
+        the queue), schedule it or fail it."""
         request = track.request
-        try:
-            return self._api.export_table(request)
-        except LimitExceeded as exc:
+        if isinstance(exc, LimitExceeded):
             pause = self._block_starts()
             track.start_attempts -= 1  # the quota being full is not this table's fault
-            self._pending.appendleft(track)
+            self._put_back(track)
             self._emit(
                 track, "waiting", f"export quota full ({exc.code}); retrying in {pause:.0f}s"
             )
-            return None
-        except RetryableAwsError as exc:
+        elif isinstance(exc, RetryableAwsError):
             if track.start_attempts >= MAX_START_ATTEMPTS:
                 self._fail(
                     track, exc.code, f"{exc} (gave up after {track.start_attempts} attempts)"
                 )
-                return None
+                return
             pause = self._block_starts()
-            self._pending.appendleft(track)
+            self._put_back(track)
             self._emit(track, "waiting", f"{exc.code}; retrying in {pause:.0f}s")
-            return None
-        except PitrUnavailable as exc:
+        elif isinstance(exc, PitrUnavailable):
             self._on_pitr_unavailable(track, exc)
-            return None
-        except InvalidExportTime as exc:
+        elif isinstance(exc, InvalidExportTime):
             self._on_invalid_export_time(track, exc)
-            return None
-        except ExportConflict as exc:
+        elif isinstance(exc, ExportConflict):
             if request.chained:
                 self._fail(
                     track,
@@ -94,17 +88,18 @@ class StartRefusals:
                     "settings (format, prefix, bucket or encryption changed since); it is "
                     "remembered for 8 hours, or take a new baseline with --rebaseline",
                 )
-                return None
+                return
             self._fail(
                 track,
                 exc.code,
                 f"{exc}. Run id {self._run_id!r} was already used for this table with other "
                 "parameters (or another export writes to the same place); use another --run-id",
             )
-            return None
-        except AwsError as exc:
+        else:
             self._fail(track, exc.code, str(exc))
-            return None
+
+    def _put_back(self, track: Track) -> None:
+        self._refused_starts.append(track)
 
     def _retry_delay(self, tries: int) -> float:
         """A per-table pause that doubles with each try, capped at ``retry_max_s``."""
@@ -112,12 +107,16 @@ class StartRefusals:
         return float(min(base * 2 ** max(tries - 1, 0), self._settings.retry_max_s))
 
     def _block_starts(self) -> float:
-        """Pause all starts for a growing, capped time; returns the pause."""
+        """Pause all starts for a growing, capped time; returns the pause. Refusals of one batch
+        of starts (they went out together) pause the starts once."""
+        if self._batch_pause_s is not None:
+            return self._batch_pause_s
         base = max(self._settings.poll_min_s, 1e-3)
         self._start_backoff_s = min(
             max(self._start_backoff_s * 2, base), self._settings.retry_max_s
         )
         self._start_blocked_until = self._clock() + self._start_backoff_s
+        self._batch_pause_s = self._start_backoff_s
         return self._start_backoff_s
 
     def _on_pitr_unavailable(self, track: Track, exc: AwsError) -> None:
@@ -155,7 +154,7 @@ class StartRefusals:
         track.pitr_enabled_by_run = True
         self._emit(track, "pitr_enabled", "point-in-time recovery enabled")
         self._move_into_pitr_window(track)
-        self._pending.appendleft(track)
+        self._put_back(track)
 
     def _move_into_pitr_window(self, track: Track) -> None:
         """Export a table whose PITR this run enabled at the start of its new window.
@@ -185,7 +184,7 @@ class StartRefusals:
             if track.pitr_enabled_by_run and not track.time_moved:
                 self._move_into_pitr_window(track)
                 if track.time_moved:
-                    self._pending.appendleft(track)
+                    self._put_back(track)
                     return
             self._fail(
                 track,

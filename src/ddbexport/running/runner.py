@@ -4,11 +4,13 @@ One thread drives everything from a queue of tables to start and a heap of check
 memory and threads stay flat whatever the number of tables (exports run in AWS, not here). Time is
 injected (``clock``, ``sleep``, ``now``) so tests run a whole day of exports in milliseconds.
 
-The calls themselves are what a large run waits on: when many checks fall due together (hundreds
-of exports started in the same second end together), their DescribeExport calls, and the
-aftercare of those that ended (about ten S3 and DynamoDB calls each), run on a small pool of
-``io_workers`` threads; the driving thread waits for the batch, then records the outcomes in due
-order, so the scheduling stays in one thread and the pool never outlives a pass of the loop.
+The calls themselves are what a large run waits on: the starts that may go out together (up to
+the room under ``max_concurrency``, hundreds at the start of a large run), the DescribeExport
+calls of checks that fall due together (exports started in the same second end together), and
+the aftercare of those that ended (about ten S3 and DynamoDB calls each) run on a small pool of
+``io_workers`` threads; the driving thread waits for the batch, then records the outcomes in
+queue or due order, so the scheduling stays in one thread and the pool never outlives a pass of
+the loop.
 
 Per table, the outcomes are:
 
@@ -39,7 +41,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
-from itertools import islice
 from typing import TypeVar
 
 from ddbexport.config.model import RunSettings
@@ -129,6 +130,8 @@ class Runner(StartRefusals):
         self._peak_in_flight = 0
         self._start_blocked_until = 0.0
         self._start_backoff_s = 0.0
+        self._refused_starts: list[Track] = []
+        self._batch_pause_s: float | None = None
         self._io_workers = io_workers
         self._pool: ThreadPoolExecutor | None = None
 
@@ -213,24 +216,35 @@ class Runner(StartRefusals):
                 self._sleep(wake - now)
 
     def _start_what_may_start(self, deadline: float) -> None:
-        if self._settings.poll.mode == "adaptive" and deadline > self._clock() >= (
-            self._start_blocked_until
-        ):
-            # The previous durations of the tables about to start, looked up together.
-            room = max(self._settings.max_concurrency - self._in_flight, 0)
-            batch = [track for track in islice(self._pending, room) if not track.looked_up]
-            durations = self._each(
-                lambda track: self._previous_duration(track.request.table_arn), batch
-            )
-            for track, expected in zip(batch, durations, strict=True):
-                track.looked_up = True
-                track.expected_s = expected
         while (
             self._pending
             and self._in_flight < self._settings.max_concurrency
             and deadline > self._clock() >= self._start_blocked_until
         ):
-            self._start(self._pending.popleft())
+            room = self._settings.max_concurrency - self._in_flight
+            batch = [self._pending.popleft() for _ in range(min(room, len(self._pending)))]
+            self._look_up_durations(batch)
+            # The calls go out together (a round trip each, hundreds of them at the start of a
+            # large run); what AWS answered is dealt with here, in queue order.
+            outcomes = self._each(self._call_export, batch)
+            self._refused_starts = []
+            self._batch_pause_s = None
+            for track, outcome in zip(batch, outcomes, strict=True):
+                self._start(track, outcome)
+            self._pending.extendleft(reversed(self._refused_starts))
+
+    def _look_up_durations(self, batch: Sequence[Track]) -> None:
+        """The previous export's duration of each table about to start (adaptive polling
+        places its checks by it), looked up together, once per table."""
+        if self._settings.poll.mode != "adaptive":
+            return
+        batch = [track for track in batch if not track.looked_up]
+        durations = self._each(
+            lambda track: self._previous_duration(track.request.table_arn), batch
+        )
+        for track, expected in zip(batch, durations, strict=True):
+            track.looked_up = True
+            track.expected_s = expected
 
     def _handle_due(self, deadline: float) -> None:
         # Only what was due before this pass: a check scheduled during the pass waits for the
@@ -265,15 +279,20 @@ class Runner(StartRefusals):
 
     # ------------------------------------------------------------------ starting
 
-    def _start(self, track: Track) -> None:
-        request = track.request
+    def _call_export(self, track: Track) -> ExportDescription | AwsError:
+        """ExportTableToPointInTime, on a pool thread: the driving thread deals with the answer."""
         track.start_attempts += 1
-        if not track.looked_up and self._settings.poll.mode == "adaptive":
-            track.looked_up = True  # once per table, not once per start attempt
-            track.expected_s = self._previous_duration(request.table_arn)
-        description = self._request_export(track)
-        if description is None:
+        try:
+            return self._api.export_table(track.request)
+        except AwsError as exc:
+            return exc
+
+    def _start(self, track: Track, outcome: ExportDescription | AwsError) -> None:
+        if isinstance(outcome, AwsError):
+            self._refused(track, outcome)
             return
+        description = outcome
+        request = track.request
         self._start_backoff_s = 0.0
         track.export_arn = description.export_arn
         track.description = description

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +16,8 @@ import pytest
 
 from ddbexport.config.model import RunSettings, validate_config
 from ddbexport.core.models import ExportRequest
-from ddbexport.pipeline.statemachine import first_wait, near_schedule, wait_schedule
+from ddbexport.errors import ConfigError
+from ddbexport.pipeline.statemachine import first_wait, max_waits, near_schedule, wait_schedule
 from ddbexport.pipeline.synth import learn_durations, synth, table_settings, write_synthesis
 from ddbexport.pipeline.tablelist import compile_table_list
 from ddbexport.pipeline.transitions import child_walk, detection_lag
@@ -147,7 +148,46 @@ def test_the_first_poll_waits_the_previous_duration_then_short_waits() -> None:
         source="test",
     ).run
     assert first_wait(fixed, expected_s=3600) == 15
-    assert near_schedule(fixed) == wait_schedule(fixed)
+    # The first wait is a poll of its own: after it, the rest of the fixed schedule.
+    assert near_schedule(fixed) == wait_schedule(fixed)[1:]
+
+
+@pytest.mark.parametrize("poll", ["adaptive", "fixed:60s"])
+def test_polls_after_a_known_duration_fit_the_history_too(poll: str) -> None:
+    """Waits of a minute, timeouts of about max_waits() minutes: whichever schedule a table
+    follows, its polls (the first wait, as long as the previous export, ends in one too) are at
+    most max_waits(); the limit is reached, and a timeout beyond it is refused."""
+
+    def run(minutes: int) -> RunSettings:
+        return validate_config(
+            {
+                "defaults": {"bucket": BUCKET},
+                "tables": [{"name": "aaa"}],
+                "run": {
+                    "poll": poll,
+                    "poll_first": "60s",
+                    "poll_min": "60s",
+                    "poll_max": "60s",
+                    "timeout": f"{minutes * 60}s",
+                },
+            },
+            source="test",
+        ).run
+
+    def polls(schedule: Callable[[RunSettings], tuple[int, ...]], first: int, minutes: int) -> int:
+        return first + len(schedule(run(minutes)))
+
+    for schedule, first in ((wait_schedule, 0), (near_schedule, 1)):
+        minutes, counts = max_waits() - 2, []
+        while minutes <= max_waits() + 1:
+            try:
+                counts.append(polls(schedule, first, minutes))
+            except ConfigError:
+                break
+            minutes += 1
+        assert counts[-1] == max_waits()  # the longest timeout that fits fills the history
+        with pytest.raises(ConfigError, match="polls"):
+            polls(schedule, first, minutes)
 
 
 def test_a_known_one_hour_export_costs_at_most_twenty_transitions() -> None:

@@ -71,38 +71,10 @@ def wait_schedule(settings: RunSettings, *, links: int = 1) -> tuple[int, ...]:
         ConfigError: the schedule needs more than :func:`max_waits` polls, more than a child
             execution's history can hold.
     """
-    limit = max_waits(links)
-    per = "per table" if links <= 1 else f"per export ({links} exports per incremental table)"
-    fixed = settings.poll.mode == "fixed"
-    if fixed:
-        interval = max(round(settings.poll.fixed_interval_s), 1)
-        count = max(math.ceil(settings.timeout_s / interval), 1)
-        if count > limit:
-            fewest = math.ceil(settings.timeout_s / limit)
-            raise ConfigError(
-                f"run.poll fixed:{interval}s with run.timeout {settings.timeout_s:.0f}s needs "
-                f"{count:,} polls {per}; a pipeline execution holds at most {limit:,} "
-                f"(Step Functions' {HISTORY_EVENTS:,}-event history, with room for retries). "
-                f"Poll every {fewest}s or more, lower run.timeout, or use poll = 'adaptive'"
-            )
-        return (interval,) * count
-    waits = [max(round(settings.poll_first_s), 1)]
-    step = max(settings.poll_min_s, 1.0)
-    total = float(waits[0])
-    while total < settings.timeout_s:
-        wait = max(round(min(step, settings.poll_max_s)), 1)
-        waits.append(wait)
-        total += wait
-        step = min(step * 2, settings.poll_max_s)
-        if len(waits) > limit:
-            raise ConfigError(
-                f"run.poll_max {settings.poll_max_s:.0f}s with run.timeout "
-                f"{settings.timeout_s:.0f}s needs more than {limit:,} polls {per}; a "
-                "pipeline execution holds at most that many (Step Functions' "
-                f"{HISTORY_EVENTS:,}-event history, with room for retries). Raise run.poll_max "
-                "or lower run.timeout"
-            )
-    return tuple(waits)
+    if settings.poll.mode == "fixed":
+        return _fixed_waits(settings, links)
+    first = max(round(settings.poll_first_s), 1)
+    return _doubling_waits(settings, (first,), links, near_max=None)
 
 
 #: After a first wait as long as the table's previous export, polls stay at most
@@ -115,33 +87,65 @@ def near_schedule(settings: RunSettings, *, links: int = 1) -> tuple[int, ...]:
     """Waits between DescribeExport calls after a first wait as long as the table's previous
     export: ``poll_min`` doubling up to a minute, a minute apart for :data:`NEAR_WINDOW_S`, then
     doubling up to ``poll_max``, adding up to at least the run's timeout. Fixed polling: every
-    wait is the interval, as :func:`wait_schedule`.
+    wait is the interval, as :func:`wait_schedule` after its first. With the first wait, the
+    polls are at most :func:`max_waits`.
 
     Raises:
         ConfigError: the schedule needs more than :func:`max_waits` polls.
     """
     if settings.poll.mode == "fixed":
-        return wait_schedule(settings, links=links)
-    limit = max_waits(links)
+        return _fixed_waits(settings, links)[1:]
     near_max = max(round(min(NEAR_MAX_S, settings.poll_max_s)), 1)
+    return _doubling_waits(settings, (), links, near_max=near_max)
+
+
+def _fixed_waits(settings: RunSettings, links: int) -> tuple[int, ...]:
+    limit = max_waits(links)
+    interval = max(round(settings.poll.fixed_interval_s), 1)
+    count = max(math.ceil(settings.timeout_s / interval), 1)
+    if count > limit:
+        fewest = math.ceil(settings.timeout_s / limit)
+        raise ConfigError(
+            f"run.poll fixed:{interval}s with run.timeout {settings.timeout_s:.0f}s needs "
+            f"{count:,} polls {_per(links)}; a pipeline execution holds at most {limit:,} "
+            f"(Step Functions' {HISTORY_EVENTS:,}-event history, with room for retries). "
+            f"Poll every {fewest}s or more, lower run.timeout, or use poll = 'adaptive'"
+        )
+    return (interval,) * count
+
+
+def _doubling_waits(
+    settings: RunSettings, first: tuple[int, ...], links: int, *, near_max: int | None
+) -> tuple[int, ...]:
+    """``first``, then waits doubling from ``poll_min`` up to ``poll_max`` (up to ``near_max``
+    for the first :data:`NEAR_WINDOW_S` when given) until they add up to the run's timeout.
+    Without ``first``, the caller's first wait is a poll of its own."""
+    limit = max_waits(links) - (0 if first else 1)
+
+    def ceiling(total: float) -> float:
+        return near_max if near_max is not None and total < NEAR_WINDOW_S else settings.poll_max_s
+
+    waits = list(first)
+    total = float(sum(waits))
     step = max(settings.poll_min_s, 1.0)
-    waits: list[int] = []
-    total = 0.0
     while total < settings.timeout_s:
-        ceiling = near_max if total < NEAR_WINDOW_S else settings.poll_max_s
-        wait = max(round(min(step, ceiling)), 1)
-        waits.append(wait)
-        total += wait
-        step = min(step * 2, ceiling if total < NEAR_WINDOW_S else settings.poll_max_s)
+        waits.append(max(round(min(step, ceiling(total))), 1))
+        total += waits[-1]
+        step = min(step * 2, ceiling(total))
         if len(waits) > limit:
+            after = "" if first else " after a table's expected duration"
             raise ConfigError(
                 f"run.poll_max {settings.poll_max_s:.0f}s with run.timeout "
-                f"{settings.timeout_s:.0f}s needs more than {limit:,} polls after a table's "
-                f"expected duration; a pipeline execution holds at most that many (Step "
-                f"Functions' {HISTORY_EVENTS:,}-event history, with room for retries). Raise "
-                "run.poll_max or lower run.timeout"
+                f"{settings.timeout_s:.0f}s needs more than {limit:,} polls {_per(links)}"
+                f"{after}; a pipeline execution holds at most that many (Step Functions' "
+                f"{HISTORY_EVENTS:,}-event history, with room for retries). Raise run.poll_max "
+                "or lower run.timeout"
             )
     return tuple(waits)
+
+
+def _per(links: int) -> str:
+    return "per table" if links <= 1 else f"per export ({links} exports per incremental table)"
 
 
 def first_wait(

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from ddbexport.config.model import Config, validate_config
 from ddbexport.pipeline.synth import synth
 from ddbexport.pipeline.template import parameter_name
 from ddbexport.planning.plan import client_token
-from ddbexport.sandbox import Sandbox, SandboxSettings
+from ddbexport.sandbox import Sandbox, SandboxSettings, _map_results
 
 from .helpers import BUCKET, REGION, statelint_problems
 
@@ -615,3 +616,52 @@ def test_pipeline_exports_are_catalogued_and_rebuild_verifies_them(sandbox: Sand
     after = {r.table: r for r in inventory.list_exports(config, api).records}
     assert after["orders"].verified is True
     assert after["orders"].run_id == "nightly-1"
+
+
+def _map_machine(name: str, result_writer: bool) -> str:
+    """A Distributed Map of Pass children over the input's ``items``."""
+    state: dict[str, Any] = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Child",
+            "States": {"Child": {"Type": "Pass", "End": True}},
+        },
+        "End": True,
+    }
+    if result_writer:
+        state["ResultWriter"] = {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": BUCKET, "Prefix": "map-results"},
+        }
+    definition = {"StartAt": "Tables", "States": {"Tables": state}}
+    return boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name=name,
+        definition=json.dumps(definition),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/map",
+    )["stateMachineArn"]
+
+
+def test_map_results_are_dated_by_the_sandbox_clock_and_not_kept(sandbox: Sandbox) -> None:
+    """The ResultWriter's files date each child on the sandbox clock (three days ahead of the
+    real one here); a Map without a ResultWriter leaves no outcomes behind in the sandbox."""
+    sandbox.advance(3 * 24 * 3600)
+    before = sandbox.now()
+    written = _execute(_map_machine("written", True), {"items": [{"n": 1}, {"n": 2}]})
+    assert written["status"] == "SUCCEEDED", written
+    s3 = boto3.client("s3", region_name=REGION)
+    manifest_key = json.loads(written["output"])["ResultWriterDetails"]["Key"]
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=manifest_key)["Body"].read())
+    (succeeded,) = manifest["ResultFiles"]["SUCCEEDED"]
+    children = json.loads(s3.get_object(Bucket=BUCKET, Key=succeeded["Key"])["Body"].read())
+    assert len(children) == 2
+    for child in children:
+        for field in ("StartDate", "StopDate"):
+            moment = datetime.fromisoformat(child[field].replace("Z", "+00:00"))
+            assert before - timedelta(seconds=1) <= moment <= sandbox.now(), (field, child)
+
+    kept = set(_map_results._outcomes)
+    unwritten = _execute(_map_machine("unwritten", False), {"items": [{"n": 1}, {"n": 2}]}, "run-2")
+    assert unwritten["status"] == "SUCCEEDED", unwritten
+    assert set(_map_results._outcomes) == kept

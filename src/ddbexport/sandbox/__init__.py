@@ -67,7 +67,7 @@ class Sandbox:
         if self._mock is not None:
             self._mock.start()
         _jsonata.install()
-        _map_results.install()
+        _map_results.install(self.clock.now)
         try:
             _moto_glue.install(self.service)
         except BaseException:

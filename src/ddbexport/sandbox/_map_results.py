@@ -10,8 +10,10 @@ the results the way AWS does under ``<Prefix>/<map run id>/``: ``SUCCEEDED_0.jso
 ``FAILED``, ``PENDING`` and ``SUCCEEDED`` lists of ``{"Key", "Size"}``). The Map's output is
 ``{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}`` (the manifest), as on AWS.
 
-A child's ``Input`` is its item as read (AWS gives it after ItemSelector). Like the JSONata
-support, this only adds what moto lacks, so it stays installed.
+A child's ``Input`` is its item as read (AWS gives it after ItemSelector); its start and stop
+dates are on the sandbox clock, like every other time. A Map without a ResultWriter keeps no
+outcomes once it has ended. Like the JSONata support, this only adds what moto lacks, so it stays
+installed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +32,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.item
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (  # noqa: E501
     ResourceEvalS3,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
 from moto.stepfunctions.parser.asl.eval.program_state import (
     ProgramEnded,
     ProgramError,
@@ -38,6 +42,8 @@ from moto.stepfunctions.parser.asl.eval.program_state import (
 _lock = threading.Lock()
 #: The outcomes of each Map Run's children, by Map Run ARN, until its results are written.
 _outcomes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+#: The sandbox clock's ``now``, under "now" (set by :func:`install`).
+_clock: dict[str, Callable[[], datetime]] = {"now": lambda: datetime.now(UTC)}
 
 
 def _stamp(moment: datetime) -> str:
@@ -58,7 +64,7 @@ def _outcome(worker: Any, env: Any, job: Any, started: datetime) -> dict[str, An
         "RedriveStatus": "NOT_REDRIVABLE",
         "StartDate": _stamp(started),
         "StateMachineArn": map_machine,
-        "StopDate": _stamp(datetime.now(UTC)),
+        "StopDate": _stamp(_clock["now"]()),
     }
     state = env.program_state()
     if isinstance(state, ProgramEnded) and job.job_output is not None:
@@ -77,7 +83,7 @@ def _outcome(worker: Any, env: Any, job: Any, started: datetime) -> dict[str, An
 
 
 def _eval_job(worker: Any, env: Any, job: Any) -> None:
-    started = datetime.now(UTC)
+    started = _clock["now"]()
     _originals["eval_job"](worker, env, job)
     outcome = _outcome(worker, env, job, started)
     with _lock:
@@ -114,13 +120,30 @@ def _put_results(env: Any, runtime: Any, credentials: Any) -> None:
     )
 
 
+def _eval_map(state: Any, env: Any) -> None:
+    """A Map state; then the outcomes of its Map Runs that no ResultWriter took are dropped."""
+    pool = env.map_run_record_pool_manager
+    before = {record.map_run_arn for record in pool.get_all()}
+    try:
+        _originals["eval_map"](state, env)
+    finally:
+        with _lock:
+            for record in pool.get_all():
+                if record.map_run_arn not in before:
+                    _outcomes.pop(record.map_run_arn, None)
+
+
 _originals: dict[str, Any] = {}
 
 
-def install() -> None:
-    """Make moto's Distributed Map write its results as AWS does (idempotent)."""
+def install(now: Callable[[], datetime]) -> None:
+    """Make moto's Distributed Map write its results as AWS does, dated by ``now`` (the
+    sandbox clock; patching is done once, the clock is the latest sandbox's)."""
+    _clock["now"] = now
     if _originals:
         return
+    _originals["eval_map"] = StateMap._eval_execution
+    StateMap._eval_execution = _eval_map  # type: ignore[method-assign,assignment]
     _originals["eval_job"] = DistributedItemProcessorWorker._eval_job
     DistributedItemProcessorWorker._eval_job = _eval_job  # type: ignore[method-assign,assignment]
     ResourceEvalS3._handle_put_object = staticmethod(_put_results)  # type: ignore[method-assign,assignment]

@@ -229,9 +229,11 @@ class Runner(StartRefusals):
             outcomes = self._each(self._call_export, batch)
             self._refused_starts = []
             self._batch_pause_s = None
+            ended: list[tuple[Track, ExportDescription]] = []
             for track, outcome in zip(batch, outcomes, strict=True):
-                self._start(track, outcome)
+                self._start(track, outcome, ended)
             self._pending.extendleft(reversed(self._refused_starts))
+            self._finish(ended)
 
     def _look_up_durations(self, batch: Sequence[Track]) -> None:
         """The previous export's duration of each table about to start (adaptive polling
@@ -287,7 +289,12 @@ class Runner(StartRefusals):
         except AwsError as exc:
             return exc
 
-    def _start(self, track: Track, outcome: ExportDescription | AwsError) -> None:
+    def _start(
+        self,
+        track: Track,
+        outcome: ExportDescription | AwsError,
+        ended: list[tuple[Track, ExportDescription]],
+    ) -> None:
         if isinstance(outcome, AwsError):
             self._refused(track, outcome)
             return
@@ -318,7 +325,7 @@ class Runner(StartRefusals):
                 log.warning("%s", exc)
                 note = f"not journaled: {exc}"
         self._emit(track, "started", note)
-        if not self._settle(track, description):
+        if not self._settle(track, description, ended):
             self._schedule(track, track.policy.next_delay(0.0, track.expected_s))
 
     def _resume(self, track: Track, entry: JournalEntry) -> None:
@@ -397,13 +404,10 @@ class Runner(StartRefusals):
         self,
         track: Track,
         description: ExportDescription,
-        ended: list[tuple[Track, ExportDescription]] | None = None,
+        ended: list[tuple[Track, ExportDescription]],
     ) -> bool:
-        """Record a terminal status; returns False while the export is still running.
-
-        With ``ended``, an export that ended is added to it for :meth:`_finish` (aftercare of
-        a batch at once); without, it is finished here.
-        """
+        """Record a terminal status; returns False while the export is still running. An export
+        that ended is added to ``ended`` for :meth:`_finish` (aftercare of a batch at once)."""
         if description.status == "FAILED" and (
             track.resumed and not track.retried and not track.request.chained
         ):
@@ -417,10 +421,7 @@ class Runner(StartRefusals):
         if description.status == "COMPLETED":
             track.status = "COMPLETED"
             self._count_in_flight(-1)
-        if ended is None:
-            self._finish([(track, description)])
-        else:
-            ended.append((track, description))
+        ended.append((track, description))
         return True
 
     def _finish(self, ended: Sequence[tuple[Track, ExportDescription]]) -> None:

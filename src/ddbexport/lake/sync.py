@@ -200,18 +200,18 @@ def _sync_table(
         return outcome
     exports = [open_catalogued(step.record, locate) for step in plan.steps]
     keys = _keys(table, exports)
-    reached = applied.as_of if applied else None
+    held_through = applied.held_through if applied else None
     for step, export in zip(plan.steps, exports, strict=True):
         started = clock()
         properties = summary_properties(step)
         if step.action == LOAD:
             written = load(table, export, keys, properties, batch_rows=batch_rows)
         else:
-            assert reached is not None  # a MERGE follows a load or an applied export
-            written = merge(table, export, keys, reached, properties, batch_rows=batch_rows)
-        reached = step.as_of
+            assert held_through is not None  # a MERGE follows a load or an applied export
+            written = merge(table, export, keys, held_through, properties, batch_rows=batch_rows)
+        held_through = step.held_through
         outcome.steps.append(_step_result(step, written, clock() - started))
-        outcome.as_of = reached
+        outcome.as_of = step.as_of
     return outcome
 
 

@@ -3,8 +3,9 @@
 * **Load** (a full export): a first pass over the items types the columns, a second writes them
   in batches of data files; the snapshot removes every data file the table had and adds the new
   ones, so readers see the old rows or the new ones, never a mix.
-* **MERGE** (an incremental export): each key's last change after the point the table has
-  reached (write-timestamp order; a change at or before it is already there), then copy on
+* **MERGE** (an incremental export): each key's last change written after the last instant
+  whose writes the table holds (write-timestamp order; see
+  :func:`ddbexport.lake.plan.writes_held_through`), then copy on
   write: the data files that may hold a changed key are read, the changed keys' rows dropped,
   the rest written again, and the new images (inserts and updates) added; deletes only drop.
   pyiceberg's own ``delete``/``overwrite``/``upsert`` commit several snapshots per call, so the
@@ -101,13 +102,14 @@ def merge(
     table: Table,
     export: OpenedExport,
     keys: Sequence[str],
-    reached: datetime,
+    held_through: datetime,
     properties: dict[str, str],
     *,
     batch_rows: int = BATCH_ROWS,
 ) -> Written:
-    """Apply an incremental export's changes written after ``reached``, in one snapshot."""
-    latest, skipped = _latest_changes(export, keys, reached)
+    """Apply an incremental export's changes written after ``held_through`` (the last instant
+    whose writes the table holds), in one snapshot."""
+    latest, skipped = _latest_changes(export, keys, held_through)
     columns: dict[str, Column] = {}
     for change in latest.values():
         observe(columns, change.keys)

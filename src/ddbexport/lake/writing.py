@@ -31,10 +31,10 @@ from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files, schema_to_pyarrow
 from pyiceberg.table import FileScanTask, Table, Transaction
 
-from ddbexport.catalog.chain import item_key
 from ddbexport.data.convert.parquet_columns import Column
 from ddbexport.data.convert.passes import spooled
-from ddbexport.exports.reader import Change, ExportReadError, OpenedExport, iter_changes, iter_items
+from ddbexport.data.snapshot.merging import latest_changes
+from ddbexport.exports.reader import OpenedExport, iter_items
 
 from .columns import converter, observe, typed_value
 from .schema import Evolution, converters, evolve
@@ -109,7 +109,8 @@ def merge(
 ) -> Written:
     """Apply an incremental export's changes written after ``held_through`` (the last instant
     whose writes the table holds), in one snapshot."""
-    latest, skipped = _latest_changes(export, keys, held_through)
+    gathered = latest_changes([export], keys, since=held_through)
+    latest = gathered.by_key
     columns: dict[str, Column] = {}
     for change in latest.values():
         observe(columns, change.keys)
@@ -138,36 +139,9 @@ def merge(
                     snapshot.append_data_file(data_file)
         snapshot_id = snapshot.snapshot_id
     tx.commit_transaction()
-    return Written(len(images), deleted, len(latest), skipped, rewritten, evolution, snapshot_id)
-
-
-def _latest_changes(
-    export: OpenedExport, keys: Sequence[str], reached: datetime
-) -> tuple[dict[str, Change], int]:
-    """Each key's last change written after ``reached`` (later line wins a tie), and how many
-    changes were at or before it."""
-    latest: dict[str, Change] = {}
-    skipped = 0
-    for change in iter_changes(export, typed=True):
-        written = change.write_time
-        if written is None:
-            raise ExportReadError(
-                f"{export.url}: a change of {change.keys} has no write timestamp, so it cannot "
-                "be ordered"
-            )
-        if set(change.keys) != set(keys):
-            raise ExportReadError(
-                f"{export.url}: a change's keys {sorted(change.keys)} are not the table's key "
-                f"attributes {list(keys)}"
-            )
-        if written <= reached:
-            skipped += 1
-            continue
-        key = item_key(change.keys, keys)
-        held = latest.get(key)
-        if held is None or held.write_time is None or written >= held.write_time:
-            latest[key] = change
-    return latest, skipped
+    return Written(
+        len(images), deleted, len(latest), gathered.skipped, rewritten, evolution, snapshot_id
+    )
 
 
 def _stored_values(table: Table) -> Any:

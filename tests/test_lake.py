@@ -28,6 +28,7 @@ from ddbexport.catalog.inventory import rebuild_catalog
 from ddbexport.catalog.records import Catalog, record_from_summary
 from ddbexport.cli.main import cli
 from ddbexport.config.model import Config
+from ddbexport.errors import ConfigError
 from ddbexport.exports.files import ExportFolder, parse_summary
 from ddbexport.lake import connect, export_snapshots, snapshot_as_of, sync
 from ddbexport.lake.columns import JSON_DOC
@@ -311,15 +312,16 @@ def _write_export(
     *,
     export_time: datetime | None = None,
     window: tuple[datetime, datetime] | None = None,
+    table_arn: str = TABLE_ARN,
 ) -> None:
     """An export laid out in the bucket as AWS writes it, and its catalog record."""
     export_id = f"{_micros(export_time or T0) // 1000:014d}-0000000{number}"
     start = (window[1] if window else export_time or T0) + timedelta(minutes=1)
     summary = summary_fields(
-        export_arn=f"{TABLE_ARN}/export/{export_id}",
+        export_arn=f"{table_arn}/export/{export_id}",
         start=start,
         end=start + timedelta(minutes=5),
-        table_arn=TABLE_ARN,
+        table_arn=table_arn,
         table_id="cf263806-6bf1-4e51-a242-7067dcdecc72",
         bucket=BUCKET,
         prefix=None,
@@ -399,3 +401,27 @@ def test_a_write_at_a_windows_end_is_applied_with_the_next_window(
     rebuilt = sync(config, api, rebuild=True)
     assert [s.skipped for s in rebuilt.tables[0].steps] == [0, 0, 0]
     assert _statuses(mirror.refresh()) == {"a": "shipped", "b": "new"}
+
+
+def test_tables_are_chosen_by_name_or_arn(moto_aws: None, tmp_path: Path) -> None:
+    """Two regions' tables named alike export to one bucket: the name is refused, naming both
+    ARNs; an ARN syncs its own table; an unknown name lists the tables there are."""
+    create_bucket()
+    config = _config(tmp_path)
+    api = AwsApi(AwsSettings(REGION))
+    other_arn = TABLE_ARN.replace(REGION, "us-east-1")
+    line = (_key("a"), full_record(_image("a", "new"), "DYNAMODB_JSON"))
+    _write_export(api, config, 1, [line], export_time=T0)
+    _write_export(api, config, 2, [line], export_time=T0, table_arn=other_arn)
+    with pytest.raises(
+        ConfigError, match=f"several tables named 'orders' .*{TABLE_ARN}, {other_arn}"
+    ):
+        sync(config, api, tables=[TABLE])
+    with pytest.raises(
+        ConfigError,
+        match=r"no exports of table 'order' in the config's catalogs \(tables with exports: "
+        r"orders\)",
+    ):
+        sync(config, api, tables=["order"])
+    result = sync(config, api, tables=[TABLE_ARN, TABLE_ARN])
+    assert [table.table_arn for table in result.tables] == [TABLE_ARN]

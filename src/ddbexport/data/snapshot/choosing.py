@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from ddbexport.catalog.chain import FULL, INCREMENTAL, Chain, ChainError, find_chain
-from ddbexport.catalog.records import CatalogRecord
+from ddbexport.catalog.records import CatalogRecord, tables_named
 from ddbexport.core.timeparse import format_instant
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,17 +31,15 @@ def table_chain(
             (at or before ``as_of``), a gap (unless ``allow_gaps``), or exports that stop before
             ``as_of``; each message names the table and what is allowed.
     """
-    by_arn = table.startswith("arn:")
-    name = table.rsplit("/", 1)[-1] if by_arn else table
-    own = [r for r in records if (r.table_arn == table if by_arn else r.table == name)]
-    if not own:
+    arns = tables_named(records, table)
+    if not arns:
         raise no_exports(table, where, {r.table for r in records})
-    arns = sorted({r.table_arn for r in own})
     if len(arns) > 1:
         raise ChainError(
-            f"several tables named {name!r} have exports in {where} ({', '.join(arns)}): pass "
+            f"several tables named {table!r} have exports in {where} ({', '.join(arns)}): pass "
             "the table ARN as the table"
         )
+    own = [r for r in records if r.table_arn == arns[0]]
     fulls = sorted(
         r.export_time for r in own if r.good and r.export_type == FULL and r.export_time is not None
     )

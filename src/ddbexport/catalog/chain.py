@@ -77,10 +77,7 @@ def find_chain(
     arns = {record.table_arn for record in records}
     if len(arns) > 1:
         raise ChainError(f"records of {len(arns)} tables given ({', '.join(sorted(arns))})")
-    fulls = sorted(
-        (r for r in records if r.good and r.export_type == FULL and r.export_time is not None),
-        key=lambda r: (r.export_time, r.export_id),
-    )
+    fulls = baselines(records)
     if as_of is not None:
         fulls = [r for r in fulls if r.export_time is not None and r.export_time <= as_of]
     if not fulls:
@@ -132,6 +129,15 @@ def find_chain(
             + ". Take a new full export (a new baseline), or accept the gaps (--allow-gaps)"
         )
     return Chain(baseline, tuple(chosen), target, tuple(gaps))
+
+
+def baselines(records: Iterable[CatalogRecord]) -> list[CatalogRecord]:
+    """The good full exports, oldest first (equal times: by export id): what a chain may start
+    from. One without an export time could not be placed in time, so it is none."""
+    return sorted(
+        (r for r in records if r.good and r.export_type == FULL and r.export_time is not None),
+        key=lambda r: (r.export_time, r.export_id),
+    )
 
 
 def windows_after(

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ddbexport.catalog.chain import FULL, ChainError, windows_after
+from ddbexport.catalog.chain import ChainError, baselines, windows_after
 from ddbexport.catalog.records import CatalogRecord
 from ddbexport.core.timeparse import format_instant
 
@@ -107,10 +107,7 @@ def plan_sync(
             "DynamoDB table its own Iceberg table ([lake] table_name with {region} or "
             "{account})"
         )
-    fulls = sorted(
-        (r for r in records if r.good and r.export_type == FULL and r.export_time is not None),
-        key=lambda r: (r.export_time, r.export_id),
-    )
+    fulls = baselines(records)
     if not fulls:
         raise ChainError(
             "no good full export in the catalog: the Iceberg table starts from one; take a "

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from ddbexport.catalog.chain import FULL, INCREMENTAL, Chain, ChainError, find_chain
+from ddbexport.catalog.chain import INCREMENTAL, Chain, ChainError, baselines, find_chain
 from ddbexport.catalog.records import CatalogRecord, tables_named
 from ddbexport.core.timeparse import format_instant
 
@@ -40,22 +40,20 @@ def table_chain(
             "the table ARN as the table"
         )
     own = [r for r in records if r.table_arn == arns[0]]
-    fulls = sorted(
-        r.export_time for r in own if r.good and r.export_type == FULL and r.export_time is not None
-    )
-    if fulls and as_of is not None and as_of < fulls[0]:
-        raise ChainError(
-            f"table {table!r}: {format_instant(as_of)} is before its first good full export "
-            f"(as of {format_instant(fulls[0])}) in {where}, so no export shows the table then; "
-            f"ask for {format_instant(fulls[0])} or later"
-        )
-    if not fulls:
+    first = next((full.export_time for full in baselines(own)), None)
+    if first is None:
         incrementals = sum(1 for r in own if r.export_type == INCREMENTAL)
         failed = sum(1 for r in own if not r.good)
         raise ChainError(
             f"table {table!r} has no good full export in {where} ({len(own)} export(s): "
             f"{incrementals} incremental, {failed} failed or unverifiable); a snapshot starts "
             "from one: take a full export (`ddbexport run`) first"
+        )
+    if as_of is not None and as_of < first:
+        raise ChainError(
+            f"table {table!r}: {format_instant(as_of)} is before its first good full export "
+            f"(as of {format_instant(first)}) in {where}, so no export shows the table then; "
+            f"ask for {format_instant(first)} or later"
         )
     try:
         return find_chain(own, as_of=as_of, allow_gaps=allow_gaps)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ddbexport.catalog.chain import ChainError, find_chain, merge
+from ddbexport.catalog.chain import ChainError, LatestChanges, find_chain, merge
 from ddbexport.catalog.records import CatalogRecord
 
 ARN = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders"
@@ -169,3 +169,25 @@ def test_number_keys_match_by_value_not_spelling() -> None:
 def test_a_change_without_write_time_is_refused() -> None:
     with pytest.raises(ChainError, match="no write timestamp"):
         merge([], [_Change({"pk": {"S": "a"}}, None, None)], key_names=["pk"], since=T0, until=T0)
+
+
+def test_latest_changes_hold_each_keys_newest_change_whatever_the_order_read() -> None:
+    """Exports are read one after another, not in write order: the newest write of a key wins,
+    the later one read when two have the same time; the first change names the keys."""
+    at = T0 + timedelta(minutes=10)
+    latest = LatestChanges(T0, T0 + timedelta(hours=1))
+    for change in [
+        _Change({"pk": {"S": "a"}}, _item("a", "new"), at),
+        _Change({"pk": {"S": "a"}}, _item("a", "old"), at - timedelta(minutes=1)),
+        _Change({"pk": {"S": "b"}}, _item("b", "first"), at),
+        _Change({"pk": {"S": "b"}}, None, at),
+        _Change({"pk": {"S": "c"}}, _item("c", "late"), T0 + timedelta(hours=2)),
+    ]:
+        assert change.write_time is not None
+        latest.add(change, change.write_time)
+    assert latest.key_names == ("pk",)
+    assert {key: change.new_image for key, change in latest.by_key.items()} == {
+        '{"pk": {"S": "a"}}': _item("a", "new"),
+        '{"pk": {"S": "b"}}': None,
+    }
+    assert (latest.applied, latest.skipped, latest.late) == (4, 1, 1)

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.cli.main import cli
 from ddbexport.data.convert import convert, json_safe, write_parquet
+from ddbexport.data.convert.parquet_columns import Column
 from ddbexport.errors import ConfigError
 from ddbexport.exports.reader import ExportReadError, iter_items
 
@@ -580,3 +581,18 @@ def test_read_takes_workers_and_refuses_zero(tmp_path: Path) -> None:
     assert "--workers" in refused.output
     with pytest.raises(ConfigError, match="workers must be 1 or more"):
         convert(str(folder), "jsonl", io.BytesIO(), workers=0)
+
+
+def test_a_column_holding_two_columns_values_needs_what_both_need() -> None:
+    """How Parquet's survey of chunks and the lake's columns over time combine what they saw."""
+    first, second = Column(), Column()
+    for typed in ({"N": "12"}, {"NULL": True}):
+        first.add(typed)
+    for typed in ({"N": "-0.125"}, {"S": "x"}):
+        second.add(typed)
+    both = Column()
+    both.include(first)
+    both.include(second)
+    assert list(both.kinds) == ["N", "S"]
+    assert (both.numbers.integers, both.numbers.scale, both.numbers.whole_digits) == (False, 3, 2)
+    assert (first.numbers.integers, list(first.kinds)) == (True, ["N"])  # unchanged

@@ -8,8 +8,9 @@ from the table's metadata exactly as the extension would.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+import random
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,23 @@ from pyiceberg.table import Table
 import ddbexport
 from ddbexport.aws.adapter import AwsApi, AwsSettings
 from ddbexport.catalog.inventory import rebuild_catalog
+from ddbexport.catalog.records import Catalog, record_from_summary
 from ddbexport.cli.main import cli
 from ddbexport.config.model import Config
+from ddbexport.errors import ConfigError
+from ddbexport.exports.files import ExportFolder, parse_summary
 from ddbexport.lake import connect, export_snapshots, snapshot_as_of, sync
 from ddbexport.lake.columns import JSON_DOC
 from ddbexport.sandbox import Sandbox, SandboxSettings
+from ddbexport.sandbox.layout import (
+    Change,
+    build_export_files,
+    full_record,
+    incremental_record,
+    summary_fields,
+)
 
-from .helpers import BUCKET, REGION
+from .helpers import BUCKET, REGION, create_bucket
 
 TABLE = "orders"
 
@@ -275,3 +286,142 @@ def format_time(moment: datetime) -> str:
 def _cli(config: Path, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, ["-c", str(config), *args])
     return result.exit_code, result.stdout, result.stderr
+
+
+TABLE_ARN = f"arn:aws:dynamodb:{REGION}:123456789012:table/{TABLE}"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _key(pk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"N": "1"}}
+
+
+def _image(pk: str, status: str) -> dict[str, Any]:
+    return {**_key(pk), "status": {"S": status}}
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+def _write_export(
+    api: AwsApi,
+    config: Config,
+    number: int,
+    lines: Sequence[tuple[dict[str, Any], str | None]],
+    *,
+    export_time: datetime | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    table_arn: str = TABLE_ARN,
+) -> None:
+    """An export laid out in the bucket as AWS writes it, and its catalog record."""
+    export_id = f"{_micros(export_time or T0) // 1000:014d}-0000000{number}"
+    start = (window[1] if window else export_time or T0) + timedelta(minutes=1)
+    summary = summary_fields(
+        export_arn=f"{table_arn}/export/{export_id}",
+        start=start,
+        end=start + timedelta(minutes=5),
+        table_arn=table_arn,
+        table_id="cf263806-6bf1-4e51-a242-7067dcdecc72",
+        bucket=BUCKET,
+        prefix=None,
+        sse="AES256",
+        kms_key=None,
+        billed_bytes=0,
+        export_format="DYNAMODB_JSON",
+        export_time=export_time,
+        window=window,
+        view="NEW_AND_OLD_IMAGES" if window else None,
+    )
+    files = build_export_files(
+        lines=[(keys, line) for keys, line in lines if line is not None],
+        summary=summary,
+        prefix=None,
+        export_id_value=export_id,
+        export_format="DYNAMODB_JSON",
+        incremental=window is not None,
+        partitions=2,
+        rng=random.Random(number),
+    )
+    for key, data in files.objects.items():
+        api.put_object(BUCKET, key, data)
+    folder = ExportFolder("", export_id)
+    summary_data = api.get_object(BUCKET, folder.key("manifest-summary.json"))
+    assert summary_data is not None
+    record = record_from_summary(parse_summary(summary_data), bucket=BUCKET, folder=folder)
+    Catalog(api, config.catalog.prefix).write(record)
+
+
+def _change(pk: str, status: str | None, written: datetime) -> tuple[dict[str, Any], str | None]:
+    image = None if status is None else _image(pk, status)
+    change = Change(_key(pk), None, image, _micros(written))
+    return _key(pk), incremental_record(change, "NEW_AND_OLD_IMAGES", "DYNAMODB_JSON")
+
+
+def _statuses(table: Table) -> dict[str, str]:
+    return {row["pk"]: row["status"] for row in _duckdb_rows(table)}
+
+
+def test_a_write_at_a_windows_end_is_applied_with_the_next_window(
+    moto_aws: None, tmp_path: Path
+) -> None:
+    """Windows are [from, to): a write at exactly the end of one is in the next one only, so the
+    table holds it once the next is applied, whether in the same sync, the next, or a rebuild."""
+    create_bucket()
+    config = _config(tmp_path)
+    api = AwsApi(AwsSettings(REGION))
+    first_end, second_end = T0 + timedelta(minutes=15), T0 + timedelta(minutes=30)
+    _write_export(
+        api,
+        config,
+        1,
+        [(_key("a"), full_record(_image("a", "new"), "DYNAMODB_JSON"))],
+        export_time=T0,
+    )
+    _write_export(
+        api, config, 2, [_change("a", "paid", T0 + timedelta(minutes=5))], window=(T0, first_end)
+    )
+    first = sync(config, api)
+    assert [step.action for step in first.tables[0].steps] == ["load", "merge"]
+    mirror = connect(config.lake).load_table(("dynamodb", "orders"))
+    assert _statuses(mirror) == {"a": "paid"}
+
+    _write_export(
+        api,
+        config,
+        3,
+        [_change("a", "shipped", first_end), _change("b", "new", first_end)],
+        window=(first_end, second_end),
+    )
+    second = sync(config, api)
+    (step,) = second.tables[0].steps
+    assert (step.changes, step.skipped) == (2, 0)
+    assert _statuses(mirror.refresh()) == {"a": "shipped", "b": "new"}
+
+    rebuilt = sync(config, api, rebuild=True)
+    assert [s.skipped for s in rebuilt.tables[0].steps] == [0, 0, 0]
+    assert _statuses(mirror.refresh()) == {"a": "shipped", "b": "new"}
+
+
+def test_tables_are_chosen_by_name_or_arn(moto_aws: None, tmp_path: Path) -> None:
+    """Two regions' tables named alike export to one bucket: the name is refused, naming both
+    ARNs; an ARN syncs its own table; an unknown name lists the tables there are."""
+    create_bucket()
+    config = _config(tmp_path)
+    api = AwsApi(AwsSettings(REGION))
+    other_arn = TABLE_ARN.replace(REGION, "us-east-1")
+    line = (_key("a"), full_record(_image("a", "new"), "DYNAMODB_JSON"))
+    _write_export(api, config, 1, [line], export_time=T0)
+    _write_export(api, config, 2, [line], export_time=T0, table_arn=other_arn)
+    with pytest.raises(
+        ConfigError, match=f"several tables named 'orders' .*{TABLE_ARN}, {other_arn}"
+    ):
+        sync(config, api, tables=[TABLE])
+    with pytest.raises(
+        ConfigError,
+        match=r"no exports of table 'order' in the config's catalogs \(tables with exports: "
+        r"orders\)",
+    ):
+        sync(config, api, tables=["order"])
+    result = sync(config, api, tables=[TABLE_ARN, TABLE_ARN])
+    assert [table.table_arn for table in result.tables] == [TABLE_ARN]

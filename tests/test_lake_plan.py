@@ -75,6 +75,17 @@ def test_a_later_sync_continues_where_the_table_stands_and_then_has_nothing() ->
     assert (done.steps, done.why) == ((), "up to date")
 
 
+def test_a_window_holds_the_writes_before_its_end_a_baseline_those_at_its_time() -> None:
+    """Windows are [from, to): a write at a window's end is the next window's to apply."""
+    full = _full(T0)
+    window = _window(T0)
+    load, merge = plan_sync([full, window], None).steps
+    assert load.held_through == T0
+    assert merge.held_through == T0 + timedelta(minutes=15) - timedelta(microseconds=1)
+    assert _applied(full, full, 0).held_through == T0
+    assert _applied(window, full, 1).held_through == merge.held_through
+
+
 def test_an_overlapping_window_continues_the_chain() -> None:
     full = _full(T0)
     first = _window(T0, 30)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -134,6 +135,21 @@ def _fixed_clock() -> datetime:
 def _snapshot_items(result: SnapshotResult) -> list[dict[str, Any]]:
     assert result.export_folder is not None
     return list(iter_items(result.export_folder, typed=True))
+
+
+def test_a_name_shared_by_two_tables_needs_the_table_arn() -> None:
+    """A bucket shared by regions holds same-named tables' records: the name is refused with
+    both ARNs named, each ARN gives its own table's chain."""
+    records = _fixture_records()
+    other_arn = TABLE_ARN.replace("eu-north-1", "eu-west-1")
+    others = [replace(r, table_arn=other_arn, export_arn=f"{r.export_arn}-b") for r in records]
+    with pytest.raises(ChainError, match=f"several tables named 'test' .*{TABLE_ARN}, {other_arn}"):
+        table_chain([*records, *others], "test", allow_gaps=True)
+    for arn in (TABLE_ARN, other_arn):
+        chain = table_chain([*records, *others], arn, allow_gaps=True)
+        assert {r.table_arn for r in chain.exports} == {arn}
+    with pytest.raises(ChainError, match="no exports of table 'arn:aws:dynamodb:x:1:table/test'"):
+        table_chain(records, "arn:aws:dynamodb:x:1:table/test")
 
 
 # ---------------------------------------------------------------------------- the real exports

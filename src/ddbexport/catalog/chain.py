@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ddbexport.core.timeparse import format_instant
 from ddbexport.errors import ConfigError
@@ -77,10 +77,7 @@ def find_chain(
     arns = {record.table_arn for record in records}
     if len(arns) > 1:
         raise ChainError(f"records of {len(arns)} tables given ({', '.join(sorted(arns))})")
-    fulls = sorted(
-        (r for r in records if r.good and r.export_type == FULL and r.export_time is not None),
-        key=lambda r: (r.export_time, r.export_id),
-    )
+    fulls = baselines(records)
     if as_of is not None:
         fulls = [r for r in fulls if r.export_time is not None and r.export_time <= as_of]
     if not fulls:
@@ -132,6 +129,15 @@ def find_chain(
             + ". Take a new full export (a new baseline), or accept the gaps (--allow-gaps)"
         )
     return Chain(baseline, tuple(chosen), target, tuple(gaps))
+
+
+def baselines(records: Iterable[CatalogRecord]) -> list[CatalogRecord]:
+    """The good full exports, oldest first (equal times: by export id): what a chain may start
+    from. One without an export time could not be placed in time, so it is none."""
+    return sorted(
+        (r for r in records if r.good and r.export_type == FULL and r.export_time is not None),
+        key=lambda r: (r.export_time, r.export_id),
+    )
 
 
 def windows_after(
@@ -195,6 +201,53 @@ def _canonical(typed: Any) -> Any:
     return typed
 
 
+@dataclass(frozen=True, slots=True)
+class LastChange:
+    """A key's newest change, kept without its old image: only what applying it needs."""
+
+    keys: Mapping[str, Any]
+    new_image: Mapping[str, Any] | None
+    write_time: datetime
+
+
+@dataclass(slots=True)
+class LatestChanges:
+    """Each key's last change written after ``since`` and no later than ``until`` (if given),
+    gathered one change at a time: memory grows with the keys changed, never with the changes.
+
+    Attributes:
+        key_names: the table's key attributes; when none are given, the first change's.
+        by_key: item key (:func:`item_key`) → that key's last change.
+        applied: changes in the range (a key written twice counts twice).
+        skipped: changes outside it; ``late`` of them written after ``until``.
+    """
+
+    since: datetime
+    until: datetime | None = None
+    key_names: tuple[str, ...] | None = None
+    by_key: dict[str, LastChange] = field(default_factory=dict)
+    applied: int = 0
+    skipped: int = 0
+    late: int = 0
+
+    def add(self, change: Change, written: datetime) -> None:
+        """Count ``change``, written at ``written`` (its write time, which the caller checked
+        is there), and hold it if it is its key's newest so far."""
+        if self.key_names is None:
+            self.key_names = tuple(sorted(change.keys))
+        after_until = self.until is not None and written > self.until
+        if written <= self.since or after_until:
+            self.skipped += 1
+            self.late += after_until
+            return
+        self.applied += 1
+        key = item_key(change.keys, self.key_names)
+        held = self.by_key.get(key)
+        # Equal times: the later change wins, as a stable sort by write time would let it.
+        if held is None or written >= held.write_time:
+            self.by_key[key] = LastChange(change.keys, change.new_image, written)
+
+
 def merge(
     baseline: Iterable[TypedItem],
     changes: Iterable[Change],
@@ -207,22 +260,22 @@ def merge(
     in write-timestamp order, those written after ``since`` (the baseline's export time) and
     no later than ``until``. A change without a write time cannot be placed and is refused.
 
-    Only each key's last change is held; the baseline streams through (see :func:`apply_latest`).
+    Only each key's last change is held (:class:`LatestChanges`); the baseline streams through
+    (see :func:`apply_latest`).
     """
-    latest: dict[str, Change] = {}
-    applied = skipped = 0
-    for change in sorted(changes, key=_write_time):
-        written = _write_time(change)
-        if written <= since or written > until:
-            skipped += 1
-            continue
-        latest[item_key(change.keys, key_names)] = change
-        applied += 1
-    return MergeResult(apply_latest(baseline, latest, key_names), applied, skipped)
+    latest = LatestChanges(since, until, tuple(key_names))
+    for change in changes:
+        latest.add(change, _write_time(change))
+    return MergeResult(
+        apply_latest(baseline, latest.by_key, key_names), latest.applied, latest.skipped
+    )
+
+
+_Latest = TypeVar("_Latest", bound=Change)
 
 
 def apply_latest(
-    baseline: Iterable[TypedItem], latest: dict[str, Change], key_names: Sequence[str]
+    baseline: Iterable[TypedItem], latest: dict[str, _Latest], key_names: Sequence[str]
 ) -> Iterator[TypedItem]:
     """The baseline's items with each key's last change applied, one item at a time.
 

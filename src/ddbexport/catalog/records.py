@@ -10,6 +10,7 @@ Athena read the folder as a table partitioned by ``table``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -98,6 +99,15 @@ class CatalogRecord:
             return cls(**values)
         except (TypeError, AttributeError) as exc:
             raise ValueError(str(exc)) from None
+
+
+def tables_named(records: Iterable[CatalogRecord], table: str) -> list[str]:
+    """The ARNs, sorted, of the tables among ``records`` that ``table`` names: a table ARN names
+    that table, a name every table of that name (a bucket shared by accounts or regions may hold
+    records of several)."""
+    if table.startswith("arn:"):
+        return sorted({record.table_arn for record in records if record.table_arn == table})
+    return sorted({record.table_arn for record in records if record.table == table})
 
 
 _TEXT = {"table", "table_arn", "export_arn", "export_type", "status", "s3_bucket", "export_folder"}

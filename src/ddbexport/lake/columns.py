@@ -90,10 +90,8 @@ def column_of(sig: str) -> Column:
 def merged(first: Column, second: Column) -> Column:
     """What a column needs to hold the values of both."""
     column = Column()
-    column.kinds = {**first.kinds, **second.kinds}
-    column.numbers.integers = first.numbers.integers and second.numbers.integers
-    column.numbers.scale = max(first.numbers.scale, second.numbers.scale)
-    column.numbers.whole_digits = max(first.numbers.whole_digits, second.numbers.whole_digits)
+    column.include(first)
+    column.include(second)
     return column
 
 

@@ -10,6 +10,8 @@ Pure: catalog records and the last applied export (from the table's snapshot sum
   table's rows, then its windows. Reloading is exact whatever happened in between.
 * Otherwise the windows after the point the table has reached, link by link (windows are
   ``[from, to)``; a window that overlaps what is applied is fine, its older changes are skipped).
+  A window holds no write made at its end: that write is the next window's, so the point a
+  window brings the table to (:func:`writes_held_through`) is the microsecond before its end.
 * A window that starts after that point is a gap: writes made in between are in no export.
   The links before it are applied; the gap stops the table's sync (:attr:`SyncPlan.gap`).
 """
@@ -18,14 +20,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from ddbexport.catalog.chain import FULL, ChainError, windows_after
+from ddbexport.catalog.chain import ChainError, baselines, windows_after
 from ddbexport.catalog.records import CatalogRecord
 from ddbexport.core.timeparse import format_instant
 
 LOAD = "load"
 MERGE = "merge"
+#: The unit of write timestamps (``WriteTimestampMicros``), and of Python's datetimes.
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def writes_held_through(as_of: datetime, position: int) -> datetime:
+    """The last instant whose writes the table holds once the export at chain ``position``
+    (0: the baseline) is applied: a change written after it is still to apply.
+
+    A full export holds the writes made at its export time (the chain's rule, as ``snapshot``
+    applies it); a window ``[from, to)`` does not hold those made at ``to``, which the next
+    window does: skipping them as already applied would lose them.
+    """
+    return as_of if position == 0 else as_of - _MICROSECOND
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +54,11 @@ class Applied:
     baseline_time: datetime
     position: int
     snapshot_id: int
+
+    @property
+    def held_through(self) -> datetime:
+        """See :func:`writes_held_through`."""
+        return writes_held_through(self.as_of, self.position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +76,11 @@ class Step:
         moment = self.record.as_of
         assert moment is not None  # plan_sync takes only exports with their times
         return moment
+
+    @property
+    def held_through(self) -> datetime:
+        """See :func:`writes_held_through`."""
+        return writes_held_through(self.as_of, self.position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +107,7 @@ def plan_sync(
             "DynamoDB table its own Iceberg table ([lake] table_name with {region} or "
             "{account})"
         )
-    fulls = sorted(
-        (r for r in records if r.good and r.export_type == FULL and r.export_time is not None),
-        key=lambda r: (r.export_time, r.export_id),
-    )
+    fulls = baselines(records)
     if not fulls:
         raise ChainError(
             "no good full export in the catalog: the Iceberg table starts from one; take a "

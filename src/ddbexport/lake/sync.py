@@ -13,7 +13,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 
 from ddbexport.catalog.inventory import list_exports
-from ddbexport.catalog.records import CatalogRecord
+from ddbexport.catalog.records import CatalogRecord, tables_named
 from ddbexport.config.model import Config
 from ddbexport.core.ports import ObjectApi
 from ddbexport.core.timeparse import format_instant
@@ -124,7 +124,7 @@ def sync(
     by_arn: dict[str, list[CatalogRecord]] = {}
     for record in listing.records:
         by_arn.setdefault(record.table_arn, []).append(record)
-    chosen = _select(by_arn, tables)
+    chosen = _select(listing.records, tables)
     lake = config.lake
     iceberg = catalog if catalog is not None else connect(lake, region=config.region)
     iceberg.create_namespace_if_not_exists(lake.namespace)
@@ -141,20 +141,17 @@ def sync(
     return result
 
 
-def _select(by_arn: dict[str, list[CatalogRecord]], tables: Sequence[str]) -> list[str]:
+def _select(records: Sequence[CatalogRecord], tables: Sequence[str]) -> list[str]:
+    arns = sorted({record.table_arn for record in records})
     if not tables:
-        if not by_arn:
+        if not arns:
             raise ConfigError("the config's catalogs list no exports: nothing to sync")
-        return sorted(by_arn)
+        return arns
     chosen: list[str] = []
     for wanted in tables:
-        found = [
-            arn
-            for arn in sorted(by_arn)
-            if arn == wanted or (not wanted.startswith("arn:") and arn.endswith(f"/{wanted}"))
-        ]
+        found = tables_named(records, wanted)
         if not found:
-            known = ", ".join(sorted({arn.rsplit("/", 1)[-1] for arn in by_arn})) or "none"
+            known = ", ".join(sorted({arn.rsplit("/", 1)[-1] for arn in arns})) or "none"
             raise ConfigError(
                 f"no exports of table {wanted!r} in the config's catalogs (tables with exports: "
                 f"{known})"
@@ -200,18 +197,18 @@ def _sync_table(
         return outcome
     exports = [open_catalogued(step.record, locate) for step in plan.steps]
     keys = _keys(table, exports)
-    reached = applied.as_of if applied else None
+    held_through = applied.held_through if applied else None
     for step, export in zip(plan.steps, exports, strict=True):
         started = clock()
         properties = summary_properties(step)
         if step.action == LOAD:
             written = load(table, export, keys, properties, batch_rows=batch_rows)
         else:
-            assert reached is not None  # a MERGE follows a load or an applied export
-            written = merge(table, export, keys, reached, properties, batch_rows=batch_rows)
-        reached = step.as_of
+            assert held_through is not None  # a MERGE follows a load or an applied export
+            written = merge(table, export, keys, held_through, properties, batch_rows=batch_rows)
+        held_through = step.held_through
         outcome.steps.append(_step_result(step, written, clock() - started))
-        outcome.as_of = reached
+        outcome.as_of = step.as_of
     return outcome
 
 

@@ -3,8 +3,9 @@
 * **Load** (a full export): a first pass over the items types the columns, a second writes them
   in batches of data files; the snapshot removes every data file the table had and adds the new
   ones, so readers see the old rows or the new ones, never a mix.
-* **MERGE** (an incremental export): each key's last change after the point the table has
-  reached (write-timestamp order; a change at or before it is already there), then copy on
+* **MERGE** (an incremental export): each key's last change written after the last instant
+  whose writes the table holds (write-timestamp order; see
+  :func:`ddbexport.lake.plan.writes_held_through`), then copy on
   write: the data files that may hold a changed key are read, the changed keys' rows dropped,
   the rest written again, and the new images (inserts and updates) added; deletes only drop.
   pyiceberg's own ``delete``/``overwrite``/``upsert`` commit several snapshots per call, so the
@@ -30,10 +31,10 @@ from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files, schema_to_pyarrow
 from pyiceberg.table import FileScanTask, Table, Transaction
 
-from ddbexport.catalog.chain import item_key
 from ddbexport.data.convert.parquet_columns import Column
 from ddbexport.data.convert.passes import spooled
-from ddbexport.exports.reader import Change, ExportReadError, OpenedExport, iter_changes, iter_items
+from ddbexport.data.snapshot.merging import latest_changes
+from ddbexport.exports.reader import OpenedExport, iter_items
 
 from .columns import converter, observe, typed_value
 from .schema import Evolution, converters, evolve
@@ -101,13 +102,15 @@ def merge(
     table: Table,
     export: OpenedExport,
     keys: Sequence[str],
-    reached: datetime,
+    held_through: datetime,
     properties: dict[str, str],
     *,
     batch_rows: int = BATCH_ROWS,
 ) -> Written:
-    """Apply an incremental export's changes written after ``reached``, in one snapshot."""
-    latest, skipped = _latest_changes(export, keys, reached)
+    """Apply an incremental export's changes written after ``held_through`` (the last instant
+    whose writes the table holds), in one snapshot."""
+    gathered = latest_changes([export], keys, since=held_through)
+    latest = gathered.by_key
     columns: dict[str, Column] = {}
     for change in latest.values():
         observe(columns, change.keys)
@@ -136,36 +139,9 @@ def merge(
                     snapshot.append_data_file(data_file)
         snapshot_id = snapshot.snapshot_id
     tx.commit_transaction()
-    return Written(len(images), deleted, len(latest), skipped, rewritten, evolution, snapshot_id)
-
-
-def _latest_changes(
-    export: OpenedExport, keys: Sequence[str], reached: datetime
-) -> tuple[dict[str, Change], int]:
-    """Each key's last change written after ``reached`` (later line wins a tie), and how many
-    changes were at or before it."""
-    latest: dict[str, Change] = {}
-    skipped = 0
-    for change in iter_changes(export, typed=True):
-        written = change.write_time
-        if written is None:
-            raise ExportReadError(
-                f"{export.url}: a change of {change.keys} has no write timestamp, so it cannot "
-                "be ordered"
-            )
-        if set(change.keys) != set(keys):
-            raise ExportReadError(
-                f"{export.url}: a change's keys {sorted(change.keys)} are not the table's key "
-                f"attributes {list(keys)}"
-            )
-        if written <= reached:
-            skipped += 1
-            continue
-        key = item_key(change.keys, keys)
-        held = latest.get(key)
-        if held is None or held.write_time is None or written >= held.write_time:
-            latest[key] = change
-    return latest, skipped
+    return Written(
+        len(images), deleted, len(latest), gathered.skipped, rewritten, evolution, snapshot_id
+    )
 
 
 def _stored_values(table: Table) -> Any:

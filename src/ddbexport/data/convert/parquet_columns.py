@@ -41,6 +41,12 @@ class _Numbers:
         if self.integers and (scale or (whole > 18 and not _fits_int64(text))):
             self.integers = False
 
+    def include(self, other: _Numbers) -> None:
+        """Also need what ``other``'s numbers need."""
+        self.integers = self.integers and other.integers
+        self.scale = max(self.scale, other.scale)
+        self.whole_digits = max(self.whole_digits, other.whole_digits)
+
     def arrow_type(self, pa: Any) -> tuple[Any, str]:
         """The Parquet type and how to convert a number's text to it (int, decimal, text)."""
         if self.integers:
@@ -70,6 +76,13 @@ class Column:
                 for text in value:
                     self.numbers.add(text)
             return
+
+    def include(self, other: Column) -> None:
+        """Also hold what ``other`` holds: its types (those new here after ours, in its order)
+        and its numbers."""
+        for kind in other.kinds:
+            self.kinds.setdefault(kind, None)
+        self.numbers.include(other.numbers)
 
 
 def _number_converter(how: str) -> Callable[[str], Any]:

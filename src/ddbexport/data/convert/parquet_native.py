@@ -33,7 +33,7 @@ from ddbexport.exports.chunks import (
 )
 from ddbexport.exports.reader import ExportReadError
 
-from .parquet_columns import Column, _number_text, _sorted_numbers
+from .parquet_columns import Column, _number_text, _Numbers, _sorted_numbers
 
 #: The types of the survey's columns, in the order its first lines are given.
 KINDS = ("S", "N", "B", "BOOL", "M", "L", "SS", "NS", "BS")
@@ -81,10 +81,10 @@ class SurveyMerge:
         """
         count, found, handed_back = surveyed
         # (line in the chunk, order within it, name, type or None, numbers or None)
-        events: list[tuple[int, int, str, str | None, Any]] = []
+        events: list[tuple[int, int, str, str | None, _Numbers | None]] = []
         for order, (name, first, kind_lines, integers, scale, whole) in enumerate(found):
             text = name.decode("utf-8")
-            events.append((first, order, text, None, (integers, scale, whole)))
+            events.append((first, order, text, None, _Numbers(integers, scale, whole)))
             events.extend(
                 (line, order, text, kind, None)
                 for kind, line in zip(KINDS, kind_lines, strict=True)
@@ -104,12 +104,7 @@ class SurveyMerge:
                         f"{self.url}: attribute {name!r} of item "
                         f"{self.items + before[index] + 1}: {exc}"
                     ) from None
-                numbers = (
-                    column.numbers.integers,
-                    column.numbers.scale,
-                    column.numbers.whole_digits,
-                )
-                events.append((index, order, name, None, numbers))
+                events.append((index, order, name, None, column.numbers))
                 events.extend((index, order, name, kind, None) for kind in column.kinds)
         events.sort(key=lambda event: (event[0], event[1]))
         for _, _, name, kind, numbers in events:
@@ -119,10 +114,7 @@ class SurveyMerge:
             if kind is not None:
                 merged.kinds.setdefault(kind, None)
             if numbers is not None:
-                integers, scale, whole = numbers
-                merged.numbers.integers = merged.numbers.integers and integers
-                merged.numbers.scale = max(merged.numbers.scale, scale)
-                merged.numbers.whole_digits = max(merged.numbers.whole_digits, whole)
+                merged.numbers.include(numbers)
         self.items += count
 
 

@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from ddbexport.catalog.chain import FULL, INCREMENTAL, Chain, ChainError, find_chain
-from ddbexport.catalog.records import CatalogRecord
+from ddbexport.catalog.chain import INCREMENTAL, Chain, ChainError, baselines, find_chain
+from ddbexport.catalog.records import CatalogRecord, tables_named
 from ddbexport.core.timeparse import format_instant
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,33 +31,29 @@ def table_chain(
             (at or before ``as_of``), a gap (unless ``allow_gaps``), or exports that stop before
             ``as_of``; each message names the table and what is allowed.
     """
-    by_arn = table.startswith("arn:")
-    name = table.rsplit("/", 1)[-1] if by_arn else table
-    own = [r for r in records if (r.table_arn == table if by_arn else r.table == name)]
-    if not own:
+    arns = tables_named(records, table)
+    if not arns:
         raise no_exports(table, where, {r.table for r in records})
-    arns = sorted({r.table_arn for r in own})
     if len(arns) > 1:
         raise ChainError(
-            f"several tables named {name!r} have exports in {where} ({', '.join(arns)}): pass "
+            f"several tables named {table!r} have exports in {where} ({', '.join(arns)}): pass "
             "the table ARN as the table"
         )
-    fulls = sorted(
-        r.export_time for r in own if r.good and r.export_type == FULL and r.export_time is not None
-    )
-    if fulls and as_of is not None and as_of < fulls[0]:
-        raise ChainError(
-            f"table {table!r}: {format_instant(as_of)} is before its first good full export "
-            f"(as of {format_instant(fulls[0])}) in {where}, so no export shows the table then; "
-            f"ask for {format_instant(fulls[0])} or later"
-        )
-    if not fulls:
+    own = [r for r in records if r.table_arn == arns[0]]
+    first = next((full.export_time for full in baselines(own)), None)
+    if first is None:
         incrementals = sum(1 for r in own if r.export_type == INCREMENTAL)
         failed = sum(1 for r in own if not r.good)
         raise ChainError(
             f"table {table!r} has no good full export in {where} ({len(own)} export(s): "
             f"{incrementals} incremental, {failed} failed or unverifiable); a snapshot starts "
             "from one: take a full export (`ddbexport run`) first"
+        )
+    if as_of is not None and as_of < first:
+        raise ChainError(
+            f"table {table!r}: {format_instant(as_of)} is before its first good full export "
+            f"(as of {format_instant(first)}) in {where}, so no export shows the table then; "
+            f"ask for {format_instant(first)} or later"
         )
     try:
         return find_chain(own, as_of=as_of, allow_gaps=allow_gaps)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from ddbexport.catalog.chain import Chain, Change, apply_latest, item_key
+from ddbexport.catalog.chain import Chain, LatestChanges, apply_latest
 from ddbexport.catalog.records import CatalogRecord
 from ddbexport.core.timeparse import format_instant
 from ddbexport.exports.files import SCHEMA_SIDECAR
@@ -57,13 +57,39 @@ def newest_sidecar(exports: Sequence[OpenedExport]) -> bytes | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Latest:
-    """A key's newest change in the range: what :func:`ddbexport.catalog.chain.merge` applies."""
+def latest_changes(
+    exports: Sequence[OpenedExport],
+    key_names: Sequence[str] | None,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+) -> LatestChanges:
+    """Each key's last change among the incremental ``exports``' changes written after
+    ``since`` and no later than ``until`` (if given); on equal write times the later export,
+    then the later line, wins.
 
-    keys: dict[str, Any]
-    new_image: dict[str, Any] | None
-    write_time: datetime
+    Args:
+        key_names: the table's key attributes; None: the first change's.
+
+    Raises:
+        ExportReadError: a change has no write timestamp, or keys other than the table's.
+    """
+    latest = LatestChanges(since, until, None if key_names is None else tuple(key_names))
+    for export in exports:
+        log.debug("reading the changes of %s", export.url)
+        for change in iter_changes(export, typed=True):
+            if change.write_time is None:
+                raise ExportReadError(
+                    f"{export.url}: a change of {change.keys} has no write timestamp, so it "
+                    "cannot be ordered"
+                )
+            if latest.key_names is not None and set(change.keys) != set(latest.key_names):
+                raise ExportReadError(
+                    f"{export.url}: a change's keys {sorted(change.keys)} are not the table's "
+                    f"key attributes {list(latest.key_names)}"
+                )
+            latest.add(change, change.write_time)
+    return latest
 
 
 def merge_changes(
@@ -75,47 +101,23 @@ def merge_changes(
     key_names = baseline.key_names or next(
         (export.key_names for export in incrementals if export.key_names), None
     )
-    pending: dict[str, _Latest] = {}
-    applied = skipped = late = 0
-    for export in incrementals:
-        log.debug("reading the changes of %s", export.url)
-        for change in iter_changes(export, typed=True):
-            if change.write_time is None:
-                raise ExportReadError(
-                    f"{export.url}: a change of {change.keys} has no write timestamp, so it "
-                    "cannot be ordered"
-                )
-            if key_names is None:
-                key_names = tuple(sorted(change.keys))
-            elif set(change.keys) != set(key_names):
-                raise ExportReadError(
-                    f"{export.url}: a change's keys {sorted(change.keys)} are not the table's "
-                    f"key attributes {list(key_names)}"
-                )
-            written = change.write_time
-            if written <= since or written > until:
-                skipped += 1
-                late += written > until
-                continue
-            applied += 1
-            key = item_key(change.keys, key_names)
-            held = pending.get(key)
-            # Equal times: the later export (or line) wins, as a stable sort would let it.
-            if held is None or written >= held.write_time:
-                pending[key] = _Latest(change.keys, change.new_image, written)
+    latest = latest_changes(incrementals, key_names, since=since, until=until)
     notes = []
-    if late:
+    if latest.late:
         notes.append(
-            f"{late} change(s) were written after {format_instant(until)} in a window that "
-            "spans it: those items are shown as they were when that window began (an "
+            f"{latest.late} change(s) were written after {format_instant(until)} in a window "
+            "that spans it: those items are shown as they were when that window began (an "
             "incremental export keeps only each item's last write in its window, so an earlier "
             "write to them in the window, before that instant, is not known)"
         )
     log.debug("reading the items of %s", baseline.url)
     baseline_items = iter_items(baseline, typed=True)
-    if not pending or key_names is None:
+    if not latest.by_key or latest.key_names is None:
         # Nothing to apply: the baseline's items go straight through, one at a time.
-        return Merged(baseline_items, applied, skipped, notes)
-    latest: dict[str, Change] = dict(pending)
-    pending.clear()
-    return Merged(apply_latest(baseline_items, latest, key_names), applied, skipped, notes)
+        return Merged(baseline_items, latest.applied, latest.skipped, notes)
+    return Merged(
+        apply_latest(baseline_items, latest.by_key, latest.key_names),
+        latest.applied,
+        latest.skipped,
+        notes,
+    )

@@ -451,17 +451,11 @@ static PyObject *columns(PyObject *module, PyObject *args) {
     long first = -1;
 
     Py_BEGIN_ALLOW_THREADS
-    size_t start = 0;
-    while (status == 0 && start <= size) {
-        const uchar *newline = memchr(data + start, '\n', size - start);
-        size_t stop = newline ? (size_t)(newline - data) : size;
-        if (stop > start && !blank(data + start, data + stop)) {
-            Parser parser = {data + start, data + stop, NULL, NULL, 0};
-            status = build_line(builders, count, &names, &parser, &work, rows, &first);
-            rows++;
-        }
-        if (newline == NULL) break;
-        start = stop + 1;
+    Lines lines = {.data = data, .size = size};
+    while (status == 0 && next_line(&lines)) {
+        Parser parser = {data + lines.start, data + lines.stop, NULL, NULL, 0};
+        status = build_line(builders, count, &names, &parser, &work, rows, &first);
+        rows++;
     }
     Py_END_ALLOW_THREADS
 

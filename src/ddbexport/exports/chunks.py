@@ -120,8 +120,8 @@ def _chunks(
     export_type: str,
     count_lines: Callable[[bytes], int] | None = None,
 ) -> Iterator[Chunk]:
-    """The export's decompressed data as jobs of whole lines, in file order. ``count_lines``
-    (C code that releases the GIL) makes the chunks bytearrays for threads."""
+    """The export's decompressed data as jobs of whole lines, in file order. ``count_lines``:
+    the number of newlines in a chunk (C code that releases the GIL, for threads)."""
     for entry in export.files:
         if entry.item_count == 0:
             continue
@@ -129,7 +129,7 @@ def _chunks(
         url = export.store.url(key)
         line = _LineCount()
         count = count_lines or _count_lines
-        chunks = _unzipped_chunks(export, key, url, line, split=False, in_place=bool(count_lines))
+        chunks = _unzipped_chunks(export, key, url, line, split=False)
         for chunk in chunks:
             yield Chunk(url, export_type, ion, line.number, chunk[0], encode)
             line.number += count(chunk[0]) + 1
@@ -165,8 +165,8 @@ def chunk_results(
     """What ``work`` makes of each chunk of a FULL DynamoDB-JSON export (about a megabyte of
     whole lines, see :class:`Chunk`), in file order. With ``workers`` > 1 the chunks are worked
     on threads (``work`` should release the GIL for that to pay: C code does), at most two per
-    worker in flight. ``count_lines``: the number of newlines in a chunk, by C code (the chunks
-    are then bytearrays, decompressed in place).
+    worker in flight. ``count_lines``: the number of newlines in a chunk, by C code (so that
+    counting too runs without the GIL).
 
     Raises:
         ExportReadError: a data file cannot be decompressed; what ``work`` raises.

@@ -264,9 +264,16 @@ def test_what_the_native_engine_does_not_convert_is_refused_clearly(tmp_path: Pa
         convert(str(folder), "csv", io.BytesIO(), engine="native")
     with pytest.raises(ConfigError, match="unknown engine 'spark'"):
         convert(str(folder), "jsonl", io.BytesIO(), engine="spark")
-    out = io.BytesIO()
-    convert(str(ion), "jsonl", out)  # the default engine reads it
-    assert out.getvalue().count(b"\n") == 1
+    incremental = fixture_folder(INSERTS_ID)
+    with pytest.raises(ConfigError, match="changes of INCREMENTAL exports are read in Python"):
+        convert(incremental, "jsonl", io.BytesIO(), engine="native")
+    # The default engine reads each of them (in Python), as the Python engine does.
+    for target, typed in ((str(ion), False), (str(folder), True), (incremental, False)):
+        out, python = io.BytesIO(), io.BytesIO()
+        convert(target, "jsonl", out, typed=typed)
+        convert(target, "jsonl", python, typed=typed, engine="python")
+        assert out.getvalue() == python.getvalue()
+        assert out.getvalue().count(b"\n") >= 1
 
 
 def test_where_the_converter_was_not_built_auto_reads_in_python(

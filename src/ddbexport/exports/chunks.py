@@ -64,17 +64,18 @@ def encoded_batches(
     most two chunks per worker are in flight, so memory stays flat. ``encode`` must be a
     module-level function (it is sent to the workers by name).
 
-    ``transcode`` (DynamoDB JSON only; ignored for Ion) converts whole chunks instead, handing
-    back to ``encode`` the lines it leaves alone; the workers are then threads, and
-    ``count_lines`` (C that releases the GIL) counts each chunk's lines as it is read.
+    ``transcode`` (for the items of a FULL DynamoDB-JSON export: the caller says when it
+    applies) converts whole chunks instead, handing back to ``encode`` the lines it leaves
+    alone; the workers are then threads, and ``count_lines`` (C that releases the GIL) counts
+    each chunk's lines as it is read.
 
     Raises:
         ExportReadError: as :func:`iter_records`.
     """
-    ion = export.summary.output_format == "ION"
-    if transcode is not None and not ion:
+    if transcode is not None:
         yield from _transcoded_batches(export, encode, transcode, workers, count_lines)
         return
+    ion = export.summary.output_format == "ION"
     if workers <= 1:
         yield from _serial_batches(export, encode)
         return

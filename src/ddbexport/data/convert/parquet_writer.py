@@ -24,7 +24,7 @@ from ddbexport.exports.reader import (
     open_export,
 )
 
-from .native import parquet_engine, refuse_native
+from .native import native_converts, parquet_engine
 from .parquet_columns import NUMBER_TEXT, Column, column_plan
 from .parquet_native import ChunkBuilder, Native, SurveyMerge, column_code
 from .passes import ordered_columns, spooled
@@ -76,11 +76,11 @@ def write_parquet(
     pa, pq = import_pyarrow()
     native = parquet_engine(engine)
     export = open_export(target, api=api)
-    if engine == "native":
-        refuse_native(export, typed)
+    if not native_converts(export, typed, engine):
+        native = None
     if export.incremental:
         return _changes_parquet(pa, pq, export, path, typed, row_group_bytes)
-    if native is not None and not typed and export.summary.output_format != "ION":
+    if native is not None:
         return _native_items(pa, pq, export, path, native, row_group_bytes, workers)
     with spooled(export) as readable:
         columns: dict[str, Column] = {}

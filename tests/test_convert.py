@@ -443,6 +443,21 @@ def test_csv_and_parquet_from_s3_spool_instead_of_downloading_twice(tmp_path: Pa
     assert set(downloads.values()) == {3}  # once by each of the three conversions
 
 
+@pytest.mark.parametrize("to", ["csv", "jsonl"])
+def test_a_bad_number_is_named_with_its_file_and_line(tmp_path: Path, to: str) -> None:
+    """CSV converts cells on its second reading: a value it cannot read is reported as the
+    other formats report it, not as a bare decimal error."""
+    folder = write_export(tmp_path, [_row(0)], partitions=1)
+    data = next(folder.glob("data/*.json.gz"))
+    good = b"".join(orjson.dumps({"Item": _row(index)}) + b"\n" for index in range(3))
+    data.write_bytes(gzip.compress(good + b'{"Item": {"pk": {"S": "x"}, "n": {"N": "bad"}}}\n'))
+    with pytest.raises(ExportReadError, match=rf"{data.name} line 4: bad attribute value"):
+        convert(str(folder), to, io.BytesIO())
+    code, _, err = _read(str(folder), "--to", to)
+    assert code == 1
+    assert f"{data.name} line 4: bad attribute value" in err
+
+
 def test_a_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:
     folder = write_export(tmp_path, [{"pk": {"S": "a"}, "n": {"N": "bad"}}], partitions=1)
     target = tmp_path / "out.jsonl"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from ddbexport.core.ports import ObjectApi
-from ddbexport.exports.reader import Target, iter_changes, iter_items, open_export
+from ddbexport.exports.reader import Target, iter_changes, iter_items, iter_records, open_export
 
 from .passes import ordered_columns, spooled
 from .result import ConvertResult
@@ -49,8 +49,14 @@ def write_csv(
         columns = ordered_columns(export.key_names or (), seen)
         writer.writerow(columns)
         cell = _typed_cell if typed else _plain_cell
-        for item in iter_items(readable, typed=True):
-            writer.writerow([cell(item.get(name)) for name in columns])
+
+        def row(record: dict[str, Any]) -> list[str]:
+            # Converted as each line is read, so that a bad value is named by file and line.
+            item = record["Item"]
+            return [cell(item.get(name)) for name in columns]
+
+        for values in iter_records(readable, row):
+            writer.writerow(values)
             rows += 1
     return ConvertResult("csv", rows, changes=False, columns=tuple(columns))
 

@@ -130,7 +130,7 @@ static int survey_payload(Parser *parser, int kind, SurveyValue *value) {
                 if (read_plain_string(parser, &text, &length) != 0) return FAIL;
                 if (number_stats(text, length, &stats) != 0) return FAIL;
                 merge_stats(&value->numbers, &stats);
-                if ((more = next_element(parser)) < 0) return FAIL;
+                if ((more = next_member(parser, ']', NULL)) < 0) return FAIL;
             }
             return 0;
     }
@@ -167,7 +167,7 @@ static int survey_line(Survey *survey, Parser *parser, long line) {
         if ((status = survey_payload(parser, value.kind, &value)) != 0) return status;
         if (expect(parser, '}') != 0) return FAIL;
         if (put(&survey->values, &value, sizeof value) != 0) return NO_MEMORY;
-        if ((more = next_attribute(parser)) < 0) return FAIL;
+        if ((more = next_member(parser, '}', NULL)) < 0) return FAIL;
     }
     if (close_item(parser) != 0) return FAIL;
     /* The line is exact: what it says counts. */

@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +35,7 @@ from .test_reader import (
     FIXTURE_ITEMS,
     FULL_ID,
     MIXED_ID,
+    CountingApi,
     _upload_fixture,
     _values,
     fixture_folder,
@@ -418,20 +420,43 @@ def test_csv_of_the_real_exports() -> None:
 
 @pytest.mark.usefixtures("moto_aws")
 def test_csv_and_parquet_from_s3_spool_instead_of_downloading_twice(tmp_path: Path) -> None:
+    """Each reads the export twice (its columns first), and downloads each data file once."""
     _upload_fixture("")
-    api = AwsApi(AwsSettings(REGION))
     target = f"s3://{BUCKET}/AWSDynamoDB/{FULL_ID}/"
-    out = io.BytesIO()
-    convert(target, "csv", out, api=api)
+    counting = CountingApi(AwsApi(AwsSettings(REGION)))
+    out, local = io.BytesIO(), io.BytesIO()
+    convert(target, "csv", out, api=counting)
+    convert(fixture_folder(FULL_ID), "csv", local)
+    assert out.getvalue() == local.getvalue()
     assert out.getvalue().decode().splitlines()[3] == "1,3,,2,1"
-    convert(target, "parquet", tmp_path / "s3.parquet", api=api)
-    assert pq.read_table(tmp_path / "s3.parquet").to_pylist()[2] == {
-        "pk": "1",
-        "sk": "3",
-        "test": None,
-        "test2": "2",
-        "test1": "1",
-    }
+    for engine in ("python", "native"):
+        path = tmp_path / f"{engine}.parquet"
+        convert(target, "parquet", path, api=counting, engine=engine)
+        assert pq.read_table(path).to_pylist()[2] == {
+            "pk": "1",
+            "sk": "3",
+            "test": None,
+            "test2": "2",
+            "test1": "1",
+        }
+    downloads = Counter(key for key in counting.opened if key.endswith(".json.gz"))
+    assert downloads
+    assert set(downloads.values()) == {3}  # once by each of the three conversions
+
+
+@pytest.mark.parametrize("to", ["csv", "jsonl"])
+def test_a_bad_number_is_named_with_its_file_and_line(tmp_path: Path, to: str) -> None:
+    """CSV converts cells on its second reading: a value it cannot read is reported as the
+    other formats report it, not as a bare decimal error."""
+    folder = write_export(tmp_path, [_row(0)], partitions=1)
+    data = next(folder.glob("data/*.json.gz"))
+    good = b"".join(orjson.dumps({"Item": _row(index)}) + b"\n" for index in range(3))
+    data.write_bytes(gzip.compress(good + b'{"Item": {"pk": {"S": "x"}, "n": {"N": "bad"}}}\n'))
+    with pytest.raises(ExportReadError, match=rf"{data.name} line 4: bad attribute value"):
+        convert(str(folder), to, io.BytesIO())
+    code, _, err = _read(str(folder), "--to", to)
+    assert code == 1
+    assert f"{data.name} line 4: bad attribute value" in err
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:

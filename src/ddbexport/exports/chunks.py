@@ -35,11 +35,16 @@ from .reader import (
 _T = TypeVar("_T")
 
 
+#: A line of a chunk that C code hands back to Python, as ``(place, index in the chunk, start,
+#: stop)``: ``place`` says where what Python makes of it belongs (for ``transcode``, the offset
+#: in the encoded lines; for the Parquet survey, the number of items before it in the chunk).
+HandedBack: TypeAlias = tuple[int, int, int, int]
+
 #: A converter of whole chunks of DynamoDB-JSON lines written in C (``data.convert``'s
-#: ``_dynamojson.transcode``): ``chunk → (encoded lines, records, handed back, lines)``, each
-#: line it hands back given as ``(offset in the encoded lines, index in the chunk, start, stop)``
-#: for ``encode`` to write there. It runs without the GIL, so threads share the work.
-_Transcoded: TypeAlias = tuple[bytes, int, list[tuple[int, int, int, int]], int]
+#: ``_dynamojson.transcode``): ``chunk → (encoded lines, records, handed back)``, each line it
+#: hands back for ``encode`` to write in its place. It runs without the GIL, so threads share
+#: the work.
+_Transcoded: TypeAlias = tuple[bytes, int, list[HandedBack]]
 ChunkTranscoder: TypeAlias = Callable[[bytes], _Transcoded]
 
 
@@ -59,17 +64,18 @@ def encoded_batches(
     most two chunks per worker are in flight, so memory stays flat. ``encode`` must be a
     module-level function (it is sent to the workers by name).
 
-    ``transcode`` (DynamoDB JSON only; ignored for Ion) converts whole chunks instead, handing
-    back to ``encode`` the lines it leaves alone; the workers are then threads, and
-    ``count_lines`` (C that releases the GIL) counts each chunk's lines as it is read.
+    ``transcode`` (for the items of a FULL DynamoDB-JSON export: the caller says when it
+    applies) converts whole chunks instead, handing back to ``encode`` the lines it leaves
+    alone; the workers are then threads, and ``count_lines`` (C that releases the GIL) counts
+    each chunk's lines as it is read.
 
     Raises:
         ExportReadError: as :func:`iter_records`.
     """
-    ion = export.summary.output_format == "ION"
-    if transcode is not None and not ion:
+    if transcode is not None:
         yield from _transcoded_batches(export, encode, transcode, workers, count_lines)
         return
+    ion = export.summary.output_format == "ION"
     if workers <= 1:
         yield from _serial_batches(export, encode)
         return
@@ -99,7 +105,7 @@ def _transcoded_batches(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddbexport-read")
     try:
         results = map(work, jobs) if workers <= 1 else _in_order(pool, jobs, work, workers)
-        for job, (encoded, records, handed_back, _lines) in results:
+        for job, (encoded, records, handed_back) in results:
             if handed_back:
                 yield _with_handed_back(job, encoded, handed_back)
             else:
@@ -115,8 +121,8 @@ def _chunks(
     export_type: str,
     count_lines: Callable[[bytes], int] | None = None,
 ) -> Iterator[Chunk]:
-    """The export's decompressed data as jobs of whole lines, in file order. ``count_lines``
-    (C code that releases the GIL) makes the chunks bytearrays for threads."""
+    """The export's decompressed data as jobs of whole lines, in file order. ``count_lines``:
+    the number of newlines in a chunk (C code that releases the GIL, for threads)."""
     for entry in export.files:
         if entry.item_count == 0:
             continue
@@ -124,7 +130,7 @@ def _chunks(
         url = export.store.url(key)
         line = _LineCount()
         count = count_lines or _count_lines
-        chunks = _unzipped_chunks(export, key, url, line, split=False, in_place=bool(count_lines))
+        chunks = _unzipped_chunks(export, key, url, line, split=False)
         for chunk in chunks:
             yield Chunk(url, export_type, ion, line.number, chunk[0], encode)
             line.number += count(chunk[0]) + 1
@@ -160,8 +166,8 @@ def chunk_results(
     """What ``work`` makes of each chunk of a FULL DynamoDB-JSON export (about a megabyte of
     whole lines, see :class:`Chunk`), in file order. With ``workers`` > 1 the chunks are worked
     on threads (``work`` should release the GIL for that to pay: C code does), at most two per
-    worker in flight. ``count_lines``: the number of newlines in a chunk, by C code (the chunks
-    are then bytearrays, decompressed in place).
+    worker in flight. ``count_lines``: the number of newlines in a chunk, by C code (so that
+    counting too runs without the GIL).
 
     Raises:
         ExportReadError: a data file cannot be decompressed; what ``work`` raises.
@@ -183,21 +189,23 @@ def _item_json(record: dict[str, Any]) -> bytes:
 
 
 def chunk_items(
-    job: Chunk, lines: Iterable[tuple[int, int, int]] | None = None
+    job: Chunk, handed_back: Iterable[HandedBack] | None = None
 ) -> Iterator[tuple[int, Item]]:
-    """(line number in its file, item as DynamoDB JSON) of the chunk's lines, or only of
-    ``lines`` (``(index in the chunk, start, stop)``), read as :func:`iter_records` reads them.
+    """(line number in its file, item as DynamoDB JSON) of the chunk's lines, or only of the
+    lines ``handed_back``, read as :func:`iter_records` reads them.
 
     Raises:
         ExportReadError: a line is not a record, naming its file and line.
     """
-    if lines is None:
-        lines = ((index, -1, -1) for index in itertools.count())
+    indexes: Iterable[int]
+    if handed_back is None:
+        indexes = itertools.count()
         texts: Iterable[bytes] = job.data.split(b"\n")
     else:
-        lines = list(lines)
-        texts = [job.data[start:stop] for _, start, stop in lines]
-    for (index, _, _), text in zip(lines, texts, strict=False):
+        lines = list(handed_back)
+        indexes = [index for _, index, _, _ in lines]
+        texts = [job.data[start:stop] for _, _, start, stop in lines]
+    for index, text in zip(indexes, texts, strict=False):
         line = _LineCount(job.first_line + index)
         try:
             for item in _converted([text], job.ion, _typed_item, line):
@@ -253,7 +261,7 @@ def _encode_chunk(job: Chunk) -> tuple[bytes, int]:
 
 
 def _with_handed_back(
-    job: Chunk, encoded: bytes, handed_back: list[tuple[int, int, int, int]]
+    job: Chunk, encoded: bytes, handed_back: list[HandedBack]
 ) -> tuple[bytes, int]:
     """The converter's lines with the lines it handed back converted in Python, in place."""
     pieces: list[bytes] = []

@@ -341,21 +341,17 @@ def _unzipped_chunks(
     line: _LineCount,
     *,
     split: bool,
-    in_place: bool = False,
 ) -> Iterator[list[bytes]]:
     """The file's decompressed lines, a chunk at a time; with ``split`` false each chunk is one
-    bytes object of whole lines (for a worker process to split), with ``in_place`` a bytearray
-    (for threads: decompressed into it, not copied three times)."""
+    bytearray of whole lines (for a worker process or thread to split), decompressed into it
+    rather than copied three times."""
     try:
         stream = export.store.open(key)
     except OSError as exc:  # a copy on disk without the file (S3 raises AwsError itself)
         raise ExportReadError(f"{url}: cannot open it: {exc.strerror or exc}") from None
     try:
         with closing(stream) as raw, open_gunzip(raw) as unzipped:
-            if in_place:
-                yield from _whole_line_arrays(unzipped)
-            else:
-                yield from _line_batches(unzipped) if split else _whole_line_chunks(unzipped)
+            yield from _line_batches(unzipped) if split else _whole_line_arrays(unzipped)
     except GZIP_ERRORS as exc:
         where = f" after line {line.number}" if line.number else ""
         raise ExportReadError(f"{url}: cannot read it as gzip{where}: {exc}") from None
@@ -400,9 +396,22 @@ def _record_error(exc: Exception, url: str, number: int, export_type: str) -> Ex
     return ExportReadError(f"{url} line {number}: bad attribute value: {exc}")
 
 
+def _line_batches(stream: IO[bytes]) -> Iterator[list[bytes]]:
+    # Reading big chunks and splitting them is faster than readline() per line, and keeps at
+    # most one chunk (plus one partial line) in memory.
+    rest = b""
+    while chunk := stream.read(CHUNK_BYTES):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield lines
+    if rest:
+        yield [rest]
+
+
 def _whole_line_arrays(stream: IO[bytes]) -> Iterator[list[bytes]]:
-    # As _whole_line_chunks, each chunk a bytearray the data is read into (the partial line
-    # left over from the last one first): one copy of the data instead of three.
+    # As _line_batches, unsplit: one bytearray of whole lines per chunk (no trailing newline),
+    # the data read into it (the partial line left over from the last one first), so that it
+    # is copied once, not three times as joining and cutting bytes would.
     rest = b""
     while True:
         buffer = bytearray(len(rest) + CHUNK_BYTES)
@@ -422,32 +431,6 @@ def _whole_line_arrays(stream: IO[bytes]) -> Iterator[list[bytes]]:
         rest = bytes(buffer[end + 1 : filled])
         del buffer[end:]
         yield [buffer]  # type: ignore[list-item]
-
-
-def _line_batches(stream: IO[bytes]) -> Iterator[list[bytes]]:
-    # Reading big chunks and splitting them is faster than readline() per line, and keeps at
-    # most one chunk (plus one partial line) in memory.
-    rest = b""
-    while chunk := stream.read(CHUNK_BYTES):
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        yield lines
-    if rest:
-        yield [rest]
-
-
-def _whole_line_chunks(stream: IO[bytes]) -> Iterator[list[bytes]]:
-    # As _line_batches, unsplit: one bytes object of whole lines per chunk (no trailing newline).
-    rest = b""
-    while chunk := stream.read(CHUNK_BYTES):
-        head, newline, tail = (rest + chunk).rpartition(b"\n")
-        if newline:
-            yield [head]
-            rest = tail
-        else:
-            rest = tail
-    if rest:
-        yield [rest]
 
 
 # ---------------------------------------------------------------------------- DynamoDB JSON → plain

@@ -44,8 +44,8 @@ schema's ``ddbexport`` metadata lists them with the types seen in each varying c
 ``kind`` (string), ``write_time`` (``timestamp[us, UTC]``), ``keys``, ``old`` and ``new`` (JSON
 text), written in one pass.
 
-Reading twice: a folder on disk is simply read again; an export in S3 is spooled to a temporary
-file (gzip'd) during the first pass rather than downloaded twice.
+Reading twice: a folder on disk is simply read again; an export in S3 has its data files copied,
+as they are (gzip'd), to a temporary folder during the first pass rather than downloaded twice.
 
 Engines (:mod:`.native`): a FULL DynamoDB-JSON export's JSON lines and Parquet are converted in
 C where the converter was built (``engine="auto"``, the default; ``"native"`` insists,

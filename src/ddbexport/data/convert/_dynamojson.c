@@ -26,6 +26,7 @@
 #endif
 
 #include "_dynamojson/text.h"
+#include "_dynamojson/lines.h"
 #include "_dynamojson/jsonl.h"
 #include "_dynamojson/parquet_shared.h"
 #include "_dynamojson/survey.h"

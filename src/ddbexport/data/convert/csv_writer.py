@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import IO, Any
 
 from ddbexport.core.ports import ObjectApi
-from ddbexport.exports.reader import Target, iter_changes, open_export
+from ddbexport.exports.reader import Target, iter_changes, iter_items, iter_records, open_export
 
-from .passes import Pass, ordered_columns
+from .passes import ordered_columns, spooled
 from .result import ConvertResult
 from .values import CHANGE_COLUMNS, change_json, decimal_text, json_safe_typed, json_text
 
@@ -40,21 +40,24 @@ def write_csv(
             )
             rows += 1
         return ConvertResult("csv", rows, changes=True, columns=CHANGE_COLUMNS)
-    passes = Pass(export)
-    try:
+    with spooled(export) as readable:
         seen: dict[str, None] = {}
-        for item in passes.first():
+        for item in iter_items(readable, typed=True):
             for name in item:
                 if name not in seen:
                     seen[name] = None
         columns = ordered_columns(export.key_names or (), seen)
         writer.writerow(columns)
         cell = _typed_cell if typed else _plain_cell
-        for item in passes.second():
-            writer.writerow([cell(item.get(name)) for name in columns])
+
+        def row(record: dict[str, Any]) -> list[str]:
+            # Converted as each line is read, so that a bad value is named by file and line.
+            item = record["Item"]
+            return [cell(item.get(name)) for name in columns]
+
+        for values in iter_records(readable, row):
+            writer.writerow(values)
             rows += 1
-    finally:
-        passes.close()
     return ConvertResult("csv", rows, changes=False, columns=tuple(columns))
 
 

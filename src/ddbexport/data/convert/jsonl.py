@@ -16,7 +16,7 @@ from ddbexport.errors import ConfigError
 from ddbexport.exports.chunks import encoded_batches
 from ddbexport.exports.reader import OpenedExport, Target, iter_changes, open_export
 
-from .native import chunk_transcoder, native_line_counter, refuse_native
+from .native import chunk_transcoder, native_converts, native_line_counter
 from .result import ConvertResult
 from .values import NEWLINE, change_json, json_safe_item
 from .writebehind import WriteBehind
@@ -49,8 +49,8 @@ def write_jsonl(
     """
     transcode = chunk_transcoder(engine)
     export = open_export(target, api=api)
-    if engine == "native":
-        refuse_native(export, typed)
+    if not native_converts(export, typed, engine):
+        transcode = None
     rows = 0
     if export.incremental:
         for change in iter_changes(export, typed=typed):
@@ -63,7 +63,7 @@ def write_jsonl(
         export,
         encode,
         workers=parallel,
-        transcode=None if typed else transcode,
+        transcode=transcode,
         count_lines=native_line_counter(),
     )
     with WriteBehind(out) if parallel > 1 else nullcontext(out) as writer:

@@ -76,18 +76,26 @@ def parquet_engine(engine: str) -> Native | None:
     return native
 
 
-def refuse_native(export: OpenedExport, typed: bool) -> None:
-    """Refuse what ``engine="native"`` does not convert (``auto`` reads it in Python).
+def native_converts(export: OpenedExport, typed: bool, engine: str) -> bool:
+    """Whether the native engine converts ``export`` (to ``typed`` output or not): a FULL
+    DynamoDB-JSON export to plain values. ``auto`` reads anything else in Python, ``native``
+    refuses it; which C code converts, and whether it was built, is for
+    :func:`chunk_transcoder` and :func:`parquet_engine` to say.
 
     Raises:
-        ConfigError: an ION export, an INCREMENTAL one, or typed output.
+        ConfigError: ``engine="native"`` for an ION export, an INCREMENTAL one, or typed output.
     """
     if export.summary.output_format == "ION":
-        raise ConfigError(f"{export.url}: ION exports are read in Python; use --engine auto")
-    if export.incremental:
-        raise ConfigError(
+        refusal = f"{export.url}: ION exports are read in Python; use --engine auto"
+    elif export.incremental:
+        refusal = (
             f"{export.url}: the changes of INCREMENTAL exports are read in Python; "
             "use --engine auto"
         )
-    if typed:
-        raise ConfigError("typed output is written in Python; use --engine auto with --typed")
+    elif typed:
+        refusal = "typed output is written in Python; use --engine auto with --typed"
+    else:
+        return True
+    if engine == "native":
+        raise ConfigError(refusal)
+    return False

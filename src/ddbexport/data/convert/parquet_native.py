@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from ddbexport.exports.chunks import (
     RECORD_ERRORS,
     Chunk,
+    HandedBack,
     chunk_items,
     record_error,
 )
@@ -42,7 +43,7 @@ KINDS = ("S", "N", "B", "BOOL", "M", "L", "SS", "NS", "BS")
 NULLS, STRING, INT64, DECIMAL, BOOL, BINARY, JSON = range(7)
 STRINGS, INT64S, DECIMALS, BINARIES, NUMBER_TEXT, NUMBER_TEXTS = range(7, 13)
 
-Survey = Callable[[bytes], tuple[int, list[tuple[Any, ...]], list[tuple[int, int, int, int]]]]
+Survey = Callable[[bytes], tuple[int, list[tuple[Any, ...]], list[HandedBack]]]
 Columns = Callable[[bytes, list[tuple[bytes, int, int]]], Any]
 
 
@@ -90,11 +91,9 @@ class SurveyMerge:
                 for kind, line in zip(KINDS, kind_lines, strict=True)
                 if line >= 0
             )
-        before = {index: items_before for index, _, _, items_before in handed_back}
-        lines = [(index, start, stop) for index, start, stop, _ in handed_back]
-        index_of = {job.first_line + index + 1: index for index, _, _ in lines}
-        for number, item in chunk_items(job, lines):
-            index = index_of[number]
+        before = {index: items_before for items_before, index, _, _ in handed_back}
+        for number, item in chunk_items(job, handed_back):
+            index = number - job.first_line - 1  # in the chunk
             for order, (name, value) in enumerate(item.items()):
                 column = Column()
                 try:

@@ -20,13 +20,14 @@ from ddbexport.exports.reader import (
     OpenedExport,
     Target,
     iter_changes,
+    iter_items,
     open_export,
 )
 
-from .native import parquet_engine, refuse_native
+from .native import native_converts, parquet_engine
 from .parquet_columns import NUMBER_TEXT, Column, column_plan
 from .parquet_native import ChunkBuilder, Native, SurveyMerge, column_code
-from .passes import Pass, ordered_columns, spooled
+from .passes import ordered_columns, spooled
 from .result import ConvertResult
 from .values import CHANGE_COLUMNS, change_json, json_text
 
@@ -75,17 +76,16 @@ def write_parquet(
     pa, pq = import_pyarrow()
     native = parquet_engine(engine)
     export = open_export(target, api=api)
-    if engine == "native":
-        refuse_native(export, typed)
+    if not native_converts(export, typed, engine):
+        native = None
     if export.incremental:
         return _changes_parquet(pa, pq, export, path, typed, row_group_bytes)
-    if native is not None and not typed and export.summary.output_format != "ION":
+    if native is not None:
         return _native_items(pa, pq, export, path, native, row_group_bytes, workers)
-    passes = Pass(export)
-    try:
+    with spooled(export) as readable:
         columns: dict[str, Column] = {}
         sampled_bytes = sampled = 0
-        for count, item in enumerate(passes.first()):
+        for count, item in enumerate(iter_items(readable, typed=True)):
             for name, value in item.items():
                 column = columns.get(name)
                 if column is None:
@@ -107,7 +107,7 @@ def write_parquet(
         with pq.ParquetWriter(str(path), schema) as writer:
             values: list[list[Any]] = [[] for _ in names]
             pending = 0
-            for item in passes.second():
+            for item in iter_items(readable, typed=True):
                 for index, name in enumerate(names):
                     typed_value = item.get(name)
                     values[index].append(
@@ -124,8 +124,6 @@ def write_parquet(
             if pending or not rows:
                 writer.write_table(pa.Table.from_arrays(values, schema=schema))
                 rows += pending
-    finally:
-        passes.close()
     return _items_result(names, plans, columns, rows)
 
 

@@ -156,7 +156,7 @@ static int build_byte_set(Builder *builder, Parser *parser, Buffer *scratch, Buf
         if (status != 0) return status;
         span.length = scratch->len - span.start;
         if (put(pieces, &span, sizeof span) != 0) return NO_MEMORY;
-        if ((more = next_element(parser)) < 0) return FAIL;
+        if ((more = next_member(parser, ']', NULL)) < 0) return FAIL;
     }
     /* The scratch buffer no longer moves: spans become pointers, for qsort. */
     size_t count = pieces->len / sizeof(Span);
@@ -191,7 +191,7 @@ static int build_number_set(Builder *builder, Parser *parser, Buffer *numbers) {
             (value < -(__int128)INT64_LIMIT || value >= (__int128)INT64_LIMIT))
             return FAIL;
         if (put(numbers, &value, sizeof value) != 0) return NO_MEMORY;
-        if ((more = next_element(parser)) < 0) return FAIL;
+        if ((more = next_member(parser, ']', NULL)) < 0) return FAIL;
     }
     size_t count = numbers->len / sizeof(__int128);
     qsort(numbers->data, count, sizeof(__int128), compare_int128);
@@ -292,7 +292,7 @@ static int build_value(Builder *builder, Parser *parser, Scratch *work) {
                 if (put_offset(&builder->child_offsets, builder->child_data.len) != 0)
                     return FAIL;
                 builder->children++;
-                if ((more = next_element(parser)) < 0) return FAIL;
+                if ((more = next_member(parser, ']', NULL)) < 0) return FAIL;
             }
             status = 0;
             break;
@@ -329,7 +329,7 @@ static int build_line(Builder *builders, size_t count, const NameMap *names, Par
         builder->stamp = row;
         if (expect(parser, ':') != 0) return FAIL;
         if ((status = build_value(builder, parser, work)) != 0) return status;
-        if ((more = next_attribute(parser)) < 0) return FAIL;
+        if ((more = next_member(parser, '}', NULL)) < 0) return FAIL;
     }
     if (close_item(parser) != 0) return FAIL;
     for (size_t i = 0; i < count; i++) {
@@ -451,17 +451,11 @@ static PyObject *columns(PyObject *module, PyObject *args) {
     long first = -1;
 
     Py_BEGIN_ALLOW_THREADS
-    size_t start = 0;
-    while (status == 0 && start <= size) {
-        const uchar *newline = memchr(data + start, '\n', size - start);
-        size_t stop = newline ? (size_t)(newline - data) : size;
-        if (stop > start && !blank(data + start, data + stop)) {
-            Parser parser = {data + start, data + stop, NULL, NULL, 0};
-            status = build_line(builders, count, &names, &parser, &work, rows, &first);
-            rows++;
-        }
-        if (newline == NULL) break;
-        start = stop + 1;
+    Lines lines = {.data = data, .size = size};
+    while (status == 0 && next_line(&lines)) {
+        Parser parser = {data + lines.start, data + lines.stop, NULL, NULL, 0};
+        status = build_line(builders, count, &names, &parser, &work, rows, &first);
+        rows++;
     }
     Py_END_ALLOW_THREADS
 

@@ -253,23 +253,13 @@ static int write_line(Parser *parser) {
     return put_byte(parser->out, '\n');
 }
 
-static int blank(const uchar *p, const uchar *end) {
-    /* bytes.isspace(): Python skips such lines */
-    for (; p < end; p++) {
-        uchar c = *p;
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\v' && c != '\f') return 0;
-    }
-    return 1;
-}
-
 /* ------------------------------------------------------------------------------- module */
 
 PyDoc_STRVAR(transcode_doc,
-             "transcode(chunk: bytes) -> tuple[bytes, int, list[tuple[int, int, int, int]], int]"
+             "transcode(chunk: bytes) -> tuple[bytes, int, list[tuple[int, int, int, int]]]"
              "\n\nThe plain JSON lines of a chunk of whole DynamoDB-JSON lines (split at b'\\n').\n"
-             "Returns (lines, items written, handed back, lines in the chunk): each handed-back\n"
-             "line is (offset in lines where its output belongs, its index in the chunk, start,\n"
-             "stop).");
+             "Returns (lines, items written, handed back): each handed-back line is (offset in\n"
+             "lines where its output belongs, its index in the chunk, start, stop).");
 
 static PyObject *transcode(PyObject *module, PyObject *argument) {
     (void)module;
@@ -279,48 +269,26 @@ static PyObject *transcode(PyObject *module, PyObject *argument) {
     size_t size = (size_t)view.len;
     Buffer out = {0};
     Buffer scratch = {0};
-    Handback *handbacks = NULL;
-    size_t handback_count = 0;
-    size_t handback_cap = 0;
+    Buffer handbacks = {0};
     size_t items = 0;
-    size_t line_count = 0;
     int failed = 0;
 
     Py_BEGIN_ALLOW_THREADS
     if (reserve(&out, size + size / 8 + 64) != 0) failed = 1;
-    size_t line_index = 0;
-    size_t start = 0;
-    while (!failed && start <= size) {
-        const uchar *newline = memchr(data + start, '\n', size - start);
-        size_t stop = newline ? (size_t)(newline - data) : size;
-        if (stop > start && !blank(data + start, data + stop)) {
-            size_t mark = out.len;
-            Parser parser = {data + start, data + stop, &out, &scratch, 0};
-            int status = write_line(&parser);
-            if (status == NO_MEMORY) {
-                failed = 1;
-            } else if (status != 0) {
-                out.len = mark;
-                if (handback_count == handback_cap) {
-                    size_t cap = handback_cap ? handback_cap * 2 : 16;
-                    Handback *grown = realloc(handbacks, cap * sizeof(Handback));
-                    if (grown == NULL) {
-                        failed = 1;
-                        break;
-                    }
-                    handbacks = grown;
-                    handback_cap = cap;
-                }
-                handbacks[handback_count++] = (Handback){mark, line_index, start, stop};
-            } else {
-                items++;
-            }
+    Lines lines = {.data = data, .size = size};
+    while (!failed && next_line(&lines)) {
+        size_t mark = out.len;
+        Parser parser = {data + lines.start, data + lines.stop, &out, &scratch, 0};
+        int status = write_line(&parser);
+        if (status == 0) {
+            items++;
+        } else if (status == NO_MEMORY) {
+            failed = 1;
+        } else {
+            out.len = mark;
+            if (add_handback(&handbacks, mark, &lines) != 0) failed = 1;
         }
-        line_index++;
-        if (newline == NULL) break;
-        start = stop + 1;
     }
-    line_count = line_index;
     Py_END_ALLOW_THREADS
 
     PyBuffer_Release(&view);
@@ -330,28 +298,16 @@ static PyObject *transcode(PyObject *module, PyObject *argument) {
         PyErr_NoMemory();
         goto cleanup;
     }
-    PyObject *lines = PyBytes_FromStringAndSize((const char *)out.data, (Py_ssize_t)out.len);
-    if (lines == NULL) goto cleanup;
-    PyObject *handed = PyList_New((Py_ssize_t)handback_count);
+    PyObject *written = PyBytes_FromStringAndSize((const char *)out.data, (Py_ssize_t)out.len);
+    if (written == NULL) goto cleanup;
+    PyObject *handed = handed_back_list(&handbacks);
     if (handed == NULL) {
-        Py_DECREF(lines);
+        Py_DECREF(written);
         goto cleanup;
     }
-    for (size_t i = 0; i < handback_count; i++) {
-        PyObject *entry = Py_BuildValue("(nnnn)", (Py_ssize_t)handbacks[i].out_offset,
-                                        (Py_ssize_t)handbacks[i].line_index,
-                                        (Py_ssize_t)handbacks[i].start,
-                                        (Py_ssize_t)handbacks[i].stop);
-        if (entry == NULL) {
-            Py_DECREF(lines);
-            Py_DECREF(handed);
-            goto cleanup;
-        }
-        PyList_SET_ITEM(handed, (Py_ssize_t)i, entry);
-    }
-    result = Py_BuildValue("(NnNn)", lines, (Py_ssize_t)items, handed, (Py_ssize_t)line_count);
+    result = Py_BuildValue("(NnN)", written, (Py_ssize_t)items, handed);
 cleanup:
     free(out.data);
-    free(handbacks);
+    free(handbacks.data);
     return result;
 }

@@ -63,19 +63,6 @@ static int read_flag(Parser *parser, int *flag) {
     return FAIL;
 }
 
-/* After an element of a JSON array: 1 = another follows, 0 = the array ended, FAIL. */
-static int next_element(Parser *parser) {
-    skip_space(parser);
-    if (parser->p >= parser->end) return FAIL;
-    if (*parser->p == ',') {
-        parser->p++;
-        return 1;
-    }
-    if (*parser->p != ']') return FAIL;
-    parser->p++;
-    return 0;
-}
-
 /* Opens an array: 1 = it has elements, 0 = it is empty, FAIL. */
 static int open_array(Parser *parser) {
     if (expect(parser, '[') != 0) return FAIL;
@@ -338,19 +325,6 @@ static int open_item(Parser *parser) {
         return 0;
     }
     return 1;
-}
-
-/* After an attribute: 1 = another follows, 0 = the item (and its line) ended, FAIL. */
-static int next_attribute(Parser *parser) {
-    skip_space(parser);
-    if (parser->p >= parser->end) return FAIL;
-    if (*parser->p == ',') {
-        parser->p++;
-        return 1;
-    }
-    if (*parser->p != '}') return FAIL;
-    parser->p++;
-    return 0;
 }
 
 static int close_item(Parser *parser) {

@@ -130,7 +130,7 @@ static int survey_payload(Parser *parser, int kind, SurveyValue *value) {
                 if (read_plain_string(parser, &text, &length) != 0) return FAIL;
                 if (number_stats(text, length, &stats) != 0) return FAIL;
                 merge_stats(&value->numbers, &stats);
-                if ((more = next_element(parser)) < 0) return FAIL;
+                if ((more = next_member(parser, ']', NULL)) < 0) return FAIL;
             }
             return 0;
     }
@@ -167,7 +167,7 @@ static int survey_line(Survey *survey, Parser *parser, long line) {
         if ((status = survey_payload(parser, value.kind, &value)) != 0) return status;
         if (expect(parser, '}') != 0) return FAIL;
         if (put(&survey->values, &value, sizeof value) != 0) return NO_MEMORY;
-        if ((more = next_attribute(parser)) < 0) return FAIL;
+        if ((more = next_member(parser, '}', NULL)) < 0) return FAIL;
     }
     if (close_item(parser) != 0) return FAIL;
     /* The line is exact: what it says counts. */
@@ -183,18 +183,13 @@ static int survey_line(Survey *survey, Parser *parser, long line) {
     return 0;
 }
 
-static int add_handback(Buffer *handbacks, size_t line, size_t start, size_t stop, size_t items) {
-    Handback handback = {items, line, start, stop}; /* out_offset holds the items before it */
-    return put(handbacks, &handback, sizeof handback);
-}
-
 PyDoc_STRVAR(survey_doc,
              "survey(chunk: bytes) -> tuple[int, list[tuple], list[tuple[int, int, int, int]]]\n\n"
              "What a chunk of whole DynamoDB-JSON lines holds per top-level attribute, as the\n"
              "Parquet writer's first pass learns it. Returns (items, columns, handed back):\n"
              "each column is (name as UTF-8, first line, first line of each type in the order\n"
              "S N B BOOL M L SS NS BS or -1, integers, scale, whole digits); each line handed\n"
-             "back is (its index in the chunk, start, stop, items before it in the chunk).");
+             "back is (items before it in the chunk, its index in the chunk, start, stop).");
 
 static PyObject *survey(PyObject *module, PyObject *argument) {
     (void)module;
@@ -209,24 +204,16 @@ static PyObject *survey(PyObject *module, PyObject *argument) {
     int failed = 0;
 
     Py_BEGIN_ALLOW_THREADS
-    size_t line = 0;
-    size_t start = 0;
-    while (!failed && start <= size) {
-        const uchar *newline = memchr(data + start, '\n', size - start);
-        size_t stop = newline ? (size_t)(newline - data) : size;
-        if (stop > start && !blank(data + start, data + stop)) {
-            Parser parser = {data + start, data + stop, NULL, NULL, 0};
-            int status = survey_line(&state, &parser, (long)line);
-            if (status == NO_MEMORY) {
-                failed = 1;
-            } else if (status != 0 && add_handback(&handbacks, line, start, stop, items) != 0) {
-                failed = 1;
-            }
-            items++;
+    Lines lines = {.data = data, .size = size};
+    while (!failed && next_line(&lines)) {
+        Parser parser = {data + lines.start, data + lines.stop, NULL, NULL, 0};
+        int status = survey_line(&state, &parser, (long)lines.index);
+        if (status == NO_MEMORY) {
+            failed = 1;
+        } else if (status != 0 && add_handback(&handbacks, items, &lines) != 0) {
+            failed = 1;
         }
-        line++;
-        if (newline == NULL) break;
-        start = stop + 1;
+        items++;
     }
     Py_END_ALLOW_THREADS
 
@@ -256,17 +243,8 @@ static PyObject *survey(PyObject *module, PyObject *argument) {
         }
         Py_DECREF(entry);
     }
-    size_t handback_count = handbacks.len / sizeof(Handback);
-    handed = PyList_New((Py_ssize_t)handback_count);
+    handed = handed_back_list(&handbacks);
     if (handed == NULL) goto cleanup;
-    for (size_t i = 0; i < handback_count; i++) {
-        const Handback *back = (const Handback *)handbacks.data + i;
-        PyObject *entry = Py_BuildValue("(nnnn)", (Py_ssize_t)back->line_index,
-                                        (Py_ssize_t)back->start, (Py_ssize_t)back->stop,
-                                        (Py_ssize_t)back->out_offset);
-        if (entry == NULL) goto cleanup;
-        PyList_SET_ITEM(handed, (Py_ssize_t)i, entry);
-    }
     result = Py_BuildValue("(nOO)", (Py_ssize_t)items, columns, handed);
 cleanup:
     Py_XDECREF(columns);

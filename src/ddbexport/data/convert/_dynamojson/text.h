@@ -28,14 +28,6 @@ typedef struct {
     size_t length;
 } Span;
 
-/* A line handed back to Python: where its output goes and where it is in the chunk. */
-typedef struct {
-    size_t out_offset;
-    size_t line_index;
-    size_t start;
-    size_t stop;
-} Handback;
-
 #define MAX_DEPTH 40 /* DynamoDB nests 32 levels at most */
 #define MAX_MEMBERS 64 /* of a set converted here */
 #define MAX_KEYS 256   /* of a map converted here: each key is checked against the others */

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 
 from ddbexport.config.model import Config, validate_config
+from ddbexport.sandbox import Sandbox
 from ddbexport.testing import FakeExportApi, FakeTable, SimClock
 
 REGION = "eu-west-1"
@@ -89,3 +91,16 @@ def statelint_problems(path: Path) -> list[str]:
     lines = [line for line in run.stdout.splitlines()[1:] if line.strip()]
     problems = [line.strip() for line in lines if not _STATELINT_GAP.match(line)]
     return problems or ([] if lines else [run.stdout + run.stderr])
+
+
+START_OF_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def just_past_a_grid_line(sandbox: Sandbox, time_scale: float) -> None:
+    """Move the sandbox to where the horizon (now less PITR's 5-minute lag and the planner's 5
+    minutes) has just crossed a 15-minute line, and slow its clock to ``time_scale``: runs in
+    the next quarter of an hour of sandbox time (``900 / time_scale`` real seconds, however
+    busy the machine is) all plan up to the same instant."""
+    behind = (sandbox.now() - timedelta(minutes=10) - START_OF_EPOCH) % timedelta(minutes=15)
+    sandbox.advance((timedelta(minutes=15) - behind + timedelta(seconds=20)).total_seconds())
+    sandbox.clock.set_time_scale(time_scale)

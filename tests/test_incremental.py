@@ -30,7 +30,7 @@ from ddbexport.running.facade import status as table_statuses
 from ddbexport.running.report import RunReport
 from ddbexport.sandbox import Sandbox, SandboxSettings
 
-from .helpers import BUCKET, REGION
+from .helpers import BUCKET, REGION, just_past_a_grid_line
 
 #: Sandbox time starts on a grid line, so that every window below is easy to name.
 START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
@@ -352,6 +352,7 @@ def test_cli_plan_run_rebaseline_and_chain(sandbox: Sandbox, tmp_path: Path) -> 
     code, out, err = _cli("run", "-c", str(config_file), *state, "--poll", "fixed:100ms")
     assert code == 0, err
     sandbox.advance(2 * 3600)
+    just_past_a_grid_line(sandbox, time_scale=20)  # the run plans the window the plan showed
     code, out, err = _cli("plan", "-c", str(config_file), *state, "--json")
     assert code == 0, err
     (request,) = json.loads(out)["exports"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,10 @@ from ddbexport.pipeline.stack import request_rebaseline
 from ddbexport.planning.windows import full_client_token, window_client_token
 from ddbexport.sandbox import Sandbox
 
-from .helpers import BUCKET, REGION
+from .helpers import BUCKET, REGION, just_past_a_grid_line
 from .test_pipeline import _deploy_definition, _execute, _records, _tables, executing_sandbox
 
 TABLE = "orders"
-START_OF_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -166,7 +165,7 @@ def test_a_failed_link_is_tried_again_with_a_token_of_its_own(sandbox: Sandbox) 
     assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
     end = _chain()["end"]
     sandbox.advance(2 * 3600)
-    _just_past_a_grid_line(sandbox, time_scale=20)
+    just_past_a_grid_line(sandbox, time_scale=20)
     sandbox.fail_exports_of(TABLE, "S3AccessDenied", "no access")
     failed = _execute(machine, {}, name="run-2")
     assert failed["status"] == "FAILED"
@@ -216,18 +215,8 @@ def test_a_pitr_gap_fails_the_table_until_a_rebaseline(sandbox: Sandbox) -> None
     assert chain["baseline_time"] == chain["end"] == full["export_time"]
 
 
-def _just_past_a_grid_line(sandbox: Sandbox, time_scale: float) -> None:
-    """Move the sandbox to where the horizon (now less PITR's 5-minute lag and the planner's 5
-    minutes) has just crossed a 15-minute line, and slow its clock to ``time_scale``: runs in
-    the next quarter of an hour of sandbox time (``900 / time_scale`` real seconds, however
-    busy the machine is) all plan up to the same instant."""
-    behind = (sandbox.now() - timedelta(minutes=10) - START_OF_EPOCH) % timedelta(minutes=15)
-    sandbox.advance((timedelta(minutes=15) - behind + timedelta(seconds=20)).total_seconds())
-    sandbox.clock.set_time_scale(time_scale)
-
-
 def test_nothing_to_export_yet_is_waiting_not_a_failure(sandbox: Sandbox) -> None:
-    _just_past_a_grid_line(sandbox, time_scale=20)
+    just_past_a_grid_line(sandbox, time_scale=20)
     machine = _deploy_definition(_config())
     assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
     result = _execute(machine, {}, name="run-2")
@@ -243,7 +232,7 @@ def test_two_executions_at_once_export_the_window_once(sandbox: Sandbox) -> None
     machine = _deploy_definition(_config())
     assert _execute(machine, {}, name="run-1")["status"] == "SUCCEEDED"
     sandbox.advance(2 * 3600)
-    _just_past_a_grid_line(sandbox, time_scale=20)
+    just_past_a_grid_line(sandbox, time_scale=20)
     before = len(sandbox.service.exports)
     sfn = boto3.client("stepfunctions", region_name=REGION)
     for name in ("run-a", "run-b"):
